@@ -1,0 +1,61 @@
+// Jobs per second through the whole pipeline (send -> broker -> local host pump -> consumer wrapper
+// with its processed-jobs check and mark in Azurite -> settle) with a no-op handler, and the latency
+// from send to handler start. A benchmark that prints figures, not a test.
+import { randomUUID } from 'node:crypto';
+import { consoleLogger } from '../shared/adapters/telemetry/log';
+import { newEnvelope, type OutgoingJob } from '../shared/app/jobs';
+import { startLocalRuntime } from '../local/runtime';
+import { percentile } from './stats';
+
+const QUEUE = 'notifications';
+
+export async function benchPipeline(concurrency: number, jobs: number): Promise<Record<string, number>> {
+  const latencies: number[] = [];
+  let handled = 0;
+  let allHandled: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (allHandled = resolve));
+
+  const runtime = await startLocalRuntime({
+    ports: { http: 0, tables: 0, serviceBus: 0 },
+    env: { QUEUE_CONCURRENCY: String(concurrency), TABLE_PREFIX: `bench${concurrency}` },
+    timers: false,
+    log: consoleLogger({ silent: true }),
+    jobHandlers: {
+      [QUEUE]: {
+        'bench.noop': async (job) => {
+          latencies.push(Date.now() - (job.payload as { sentAt: number }).sentAt);
+          if (++handled === jobs) allHandled();
+        },
+      },
+    },
+  });
+  try {
+    const sender = runtime.composition.services.sender;
+    const started = Date.now();
+    // Sent in batches of 50, as a burst of committed state changes would reach the queue.
+    for (let sent = 0; sent < jobs; sent += 50) {
+      const batch: OutgoingJob[] = [];
+      for (let i = sent; i < Math.min(jobs, sent + 50); i++) {
+        const envelope = newEnvelope(
+          { queue: QUEUE, type: 'bench.noop', subject: `s-${i}`, payload: { sentAt: Date.now() } },
+          new Date(),
+          randomUUID,
+        );
+        batch.push({ queue: QUEUE, envelope });
+      }
+      await sender.send(batch);
+    }
+    await done;
+    const seconds = (Date.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    return {
+      concurrency,
+      jobs,
+      jobsPerSecond: Math.round(jobs / seconds),
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+    };
+  } finally {
+    await runtime.stop();
+  }
+}

@@ -1,0 +1,23 @@
+// `npm run bench`: prints the platform's figures (see README, "Figures"). Not a test.
+import { benchPipeline } from './pipeline';
+import { benchImport, benchStartToHealthy } from './startup';
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const jobs = Number(process.env.BENCH_JOBS ?? 2000);
+  if (!only || only === 'pipeline') {
+    for (const concurrency of [1, 16]) console.log('pipeline', JSON.stringify(await benchPipeline(concurrency, jobs)));
+  }
+  if (!only || only === 'startup') {
+    console.log('npm start -> healthy', JSON.stringify(await benchStartToHealthy(3)));
+    console.log('import', JSON.stringify(benchImport(7)));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

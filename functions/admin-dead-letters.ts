@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import type { AdminResult, DeadLetterAdmin } from '../shared/app/dead-letters';
+import { type Caller, defineHttp, type HttpFunctionDef } from '../shared/function-table';
+import { problem } from '../shared/http/problem';
+
+const queueParams = z.object({ queue: z.string().min(1).max(100) });
+const messageParams = queueParams.extend({ messageId: z.string().min(1).max(200) });
+const listQuery = z.object({ max: z.coerce.number().int().min(1).max(500).optional() });
+const replayManyBody = z
+  .object({ type: z.string().min(1).max(100).optional(), subject: z.string().min(1).max(200).optional() })
+  .strict();
+const discardBody = z.object({ reason: z.string().trim().min(3).max(1000) }).strict();
+
+const attemptErrorView = z.object({
+  attempt: z.number(),
+  at: z.string(),
+  kind: z.enum(['transient', 'permanent']),
+  code: z.string(),
+  message: z.string(),
+});
+const summarySchema = z.object({
+  queues: z.array(z.object({ name: z.string(), count: z.number().int(), oldest: z.string().nullable() })),
+});
+const listSchema = z.object({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      type: z.string().nullable(),
+      subject: z.string().nullable(),
+      jobId: z.string().nullable(),
+      reason: z.string().nullable(),
+      description: z.string().nullable(),
+      errors: z.array(attemptErrorView),
+      attempts: z.number().int(),
+      firstFailedAt: z.string().nullable(),
+      lastFailedAt: z.string().nullable(),
+      body: z.unknown(),
+    }),
+  ),
+});
+const replayedSchema = z.object({ replayed: z.number().int() });
+
+const actorOf = (caller: Caller) => (caller.kind === 'apiKey' ? `api:${caller.name}` : 'anonymous');
+
+function resultResponse(result: AdminResult, queue: string, messageId: string, done: Record<string, unknown>) {
+  if (result.ok) return { status: 200, body: done };
+  switch (result.problem) {
+    case 'unknown-queue':
+      return problem(404, 'Unknown queue', `there is no queue named ${queue}`);
+    case 'not-found':
+      return problem(404, 'Dead letter not found', `no dead letter ${messageId} in ${queue}`);
+    case 'not-a-job':
+      return problem(409, 'Not a job', 'the dead letter is not a job envelope; it can only be discarded');
+  }
+}
+
+const tags = ['admin'];
+
+/** The admin's dead-letter API (DESIGN.md §4, role `admin`). */
+export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
+  const unknownQueue = (queue: string) => problem(404, 'Unknown queue', `there is no queue named ${queue}`);
+  return [
+    defineHttp({
+      kind: 'http',
+      name: 'admin-dead-letters-summary',
+      route: 'v1/admin/dead-letters',
+      methods: ['GET'],
+      roles: ['admin'],
+      summary: 'Dead-letter queues with their counts and oldest message',
+      tags,
+      responses: { 200: { description: 'Dead-letter queues', schema: summarySchema } },
+      handler: async () => ({ status: 200, body: { queues: await admin.summary() } }),
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'admin-dead-letters-list',
+      route: 'v1/admin/dead-letters/{queue}',
+      methods: ['GET'],
+      roles: ['admin'],
+      summary: 'Messages in one dead-letter queue, oldest first',
+      tags,
+      request: { params: queueParams, query: listQuery },
+      responses: { 200: { description: 'Dead letters', schema: listSchema } },
+      handler: async ({ params, query }) => {
+        if (!admin.knows(params.queue)) return unknownQueue(params.queue);
+        return { status: 200, body: { items: await admin.list(params.queue, query.max) } };
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'admin-dead-letters-replay-one',
+      route: 'v1/admin/dead-letters/{queue}/{messageId}/replay',
+      methods: ['POST'],
+      roles: ['admin'],
+      summary: 'Replay one dead letter: a fresh copy goes to the main queue, the dead letter is removed',
+      tags,
+      request: { params: messageParams },
+      responses: { 200: { description: 'Replayed', schema: replayedSchema } },
+      handler: async ({ params, caller }) =>
+        resultResponse(await admin.replayOne(params.queue, params.messageId, actorOf(caller)), params.queue, params.messageId, {
+          replayed: 1,
+        }),
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'admin-dead-letters-replay-many',
+      route: 'v1/admin/dead-letters/{queue}/replay',
+      methods: ['POST'],
+      roles: ['admin'],
+      summary: 'Replay every dead letter of a queue, or those of one job type and/or subject',
+      tags,
+      request: { params: queueParams, body: replayManyBody },
+      responses: { 200: { description: 'How many were replayed', schema: replayedSchema } },
+      handler: async ({ params, body, caller }) => {
+        if (!admin.knows(params.queue)) return unknownQueue(params.queue);
+        return { status: 200, body: { replayed: await admin.replayMany(params.queue, body, actorOf(caller)) } };
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'admin-dead-letters-discard',
+      route: 'v1/admin/dead-letters/{queue}/{messageId}',
+      methods: ['DELETE'],
+      roles: ['admin'],
+      summary: 'Discard one dead letter; the reason is kept in the audit table',
+      tags,
+      request: { params: messageParams, body: discardBody },
+      responses: { 200: { description: 'Discarded', schema: z.object({ discarded: z.number().int() }) } },
+      handler: async ({ params, body, caller }) =>
+        resultResponse(
+          await admin.discard(params.queue, params.messageId, body.reason, actorOf(caller)),
+          params.queue,
+          params.messageId,
+          { discarded: 1 },
+        ),
+    }),
+  ];
+}

@@ -1,0 +1,132 @@
+import { ServiceBusClient } from '@azure/service-bus';
+import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-letters';
+import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
+import { TableDeadLetterAudit } from '../shared/adapters/table-storage/audit';
+import { TableOutboxStore } from '../shared/adapters/table-storage/outbox';
+import { TableProcessedJobs } from '../shared/adapters/table-storage/processed-jobs';
+import { TableStore } from '../shared/adapters/table-storage/tables';
+import { consoleLogger } from '../shared/adapters/telemetry/log';
+import { DeadLetterAdmin } from '../shared/app/dead-letters';
+import type { JobSender } from '../shared/app/jobs';
+import { type Logger, OutboxRelay } from '../shared/app/outbox';
+import { type Config, QUEUE_NAMES } from '../shared/config';
+import type { FunctionDef } from '../shared/function-table';
+import { ApiKeyAuthenticator } from '../shared/http/auth';
+
+import { createHttpPipeline } from '../shared/http/pipeline';
+import { FixedWindowRateLimiter } from '../shared/http/rate-limit';
+import { deadLetterFunctions } from './admin-dead-letters';
+import { healthFunctions } from './health';
+import { type JobHandlers, jobFunctions } from './jobs';
+import { openApiFunction } from './openapi';
+import { outboxRelayFunction } from './outbox-relay';
+
+/** Tables every instance needs; aggregate tables add themselves as their areas arrive. */
+export const PLATFORM_TABLES = ['ProcessedJobs', 'DeadLetterAudit'] as const;
+
+/** Tables that hold aggregates and their outbox rows (swept by the outbox relay timer). */
+export const AGGREGATE_TABLES: readonly string[] = [];
+
+export interface CompositionOptions {
+  /** Job handlers by queue and type; a queue without handlers keeps its jobs waiting. */
+  jobHandlers?: JobHandlers;
+  /** Extra aggregate tables (tests use their own). */
+  aggregateTables?: readonly string[];
+  /** Wraps the Service Bus sender (tests inject send faults here). */
+  wrapSender?: (sender: JobSender) => JobSender;
+  log?: Logger;
+}
+
+/** Everything the hosts need: the function table, the HTTP pipeline and the built services. */
+export interface Composition {
+  functions: FunctionDef[];
+  pipeline: ReturnType<typeof createHttpPipeline>;
+  services: {
+    serviceBus: ServiceBusClient;
+    tables: TableStore;
+    sender: JobSender;
+    outboxRelay: OutboxRelay;
+    deadLetters: DeadLetterAdmin;
+    log: Logger;
+  };
+  /** Creates the tables (start-up). */
+  init(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const isLocalServiceBus = (connection: string) => /UseDevelopmentEmulator=true/i.test(connection);
+const isLocalTables = (connection: string) => /devstoreaccount1|UseDevelopmentStorage=true/i.test(connection);
+
+/** The one place that turns configuration into adapters, use cases and the function table. */
+export function compose(config: Config, options: CompositionOptions = {}): Composition {
+  const log = options.log ?? consoleLogger();
+  const serviceBus = new ServiceBusClient(config.serviceBus.connectionString);
+  const serviceBusSender = new ServiceBusJobSender(serviceBus);
+  const sender = options.wrapSender ? options.wrapSender(serviceBusSender) : serviceBusSender;
+  const tables = new TableStore(config.tables);
+  const aggregateTables = [...AGGREGATE_TABLES, ...(options.aggregateTables ?? [])];
+
+  const outboxRelay = new OutboxRelay(
+    new TableOutboxStore(aggregateTables.map((name) => tables.client(name))),
+    sender,
+    log,
+  );
+  const deadLetters = new DeadLetterAdmin({
+    queues: QUEUE_NAMES,
+    deadLetters: new ServiceBusDeadLetterQueues(serviceBus),
+    sender,
+    audit: new TableDeadLetterAudit(tables.client('DeadLetterAudit')),
+  });
+  const processed = new TableProcessedJobs(tables.client('ProcessedJobs'));
+  const probeQueue = QUEUE_NAMES[0];
+
+  const functions: FunctionDef[] = [
+    ...healthFunctions({
+      probes: {
+        // Peeking the dead-letter sub-queue opens a link end to end without touching live work.
+        serviceBus: async () => {
+          const receiver = serviceBus.createReceiver(probeQueue, { subQueueType: 'deadLetter' });
+          try {
+            await receiver.peekMessages(1);
+            return true;
+          } finally {
+            await receiver.close();
+          }
+        },
+        tables: () => tables.probe(config.health.probeTimeoutMs),
+      },
+      local: {
+        serviceBus: isLocalServiceBus(config.serviceBus.connectionString),
+        tables: isLocalTables(config.tables.connectionString),
+      },
+      integrations: config.integrations,
+      timeoutMs: config.health.probeTimeoutMs,
+    }),
+    ...deadLetterFunctions(deadLetters),
+    outboxRelayFunction(outboxRelay, { schedule: config.outbox.relaySchedule, minAgeMs: config.outbox.relayMinAgeMs }),
+    ...jobFunctions(options.jobHandlers ?? {}, {
+      sender,
+      processed,
+      policy: { maxAttempts: config.jobs.maxAttempts, baseMs: config.jobs.retryBaseMs, capMs: config.jobs.retryCapMs },
+      log,
+    }),
+  ];
+  functions.push(openApiFunction(() => functions));
+
+  const pipeline = createHttpPipeline({
+    auth: ApiKeyAuthenticator.fromConfig(config),
+    rateLimiter: FixedWindowRateLimiter.fromConfig(config),
+    log,
+  });
+
+  return {
+    functions,
+    pipeline,
+    services: { serviceBus, tables, sender, outboxRelay, deadLetters, log },
+    init: () => tables.ensureTables([...PLATFORM_TABLES, ...aggregateTables]),
+    close: async () => {
+      await serviceBusSender.close();
+      await serviceBus.close();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { checkHealth, type HealthDeps } from '../shared/app/health';
+import { defineHttp, type HttpFunctionDef } from '../shared/function-table';
+
+const state = z.enum(['connected', 'sandbox', 'unavailable']);
+const healthSchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  integrations: z.object({ stripe: state, odoo: state, driverApp: state, serviceBus: state, tables: state }),
+  lastSync: z.object({ odoo: z.string().nullable(), driverApp: z.string().nullable() }),
+  checkedAt: z.string(),
+});
+
+/** `GET /api/health` and `GET /api/v1/health`: 200 when healthy, 503 when a required part is down. */
+export function healthFunctions(deps: HealthDeps): HttpFunctionDef[] {
+  const handler = async () => {
+    const report = await checkHealth(deps);
+    return { status: report.status === 'ok' ? 200 : 503, headers: { 'Cache-Control': 'no-store' }, body: report };
+  };
+  const responses = {
+    200: { description: 'Every required part is reachable', schema: healthSchema },
+    503: { description: 'Service Bus or Table Storage is unreachable', schema: healthSchema },
+  };
+  return [
+    defineHttp({ kind: 'http', name: 'health', route: 'health', methods: ['GET'], summary: 'Health', tags: ['ops'], responses, handler }),
+    defineHttp({ kind: 'http', name: 'health-v1', route: 'v1/health', methods: ['GET'], summary: 'Health', tags: ['ops'], responses, handler }),
+  ];
+}

@@ -1,0 +1,106 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+/** A running in-process Azurite Table service. */
+export interface AzuriteTables {
+  port: number;
+  /** Account connection string for the dev account, pointing at this instance. */
+  connectionString: string;
+  /** Closes the listener and every connection; resolves once the port is free. */
+  stop(): Promise<void>;
+}
+
+/** The slice of Azurite's (untyped) TableServer this module relies on. */
+interface TableServerLike {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  httpServer: Server;
+}
+
+type TableConfigurationCtor = new (...args: unknown[]) => object;
+type TableServerCtor = new (config: object) => TableServerLike;
+
+// `require('azurite')` pulls in the VS Code extension entry and fails; the table server classes
+// load on their own. Loaded lazily because the require costs ~1 s and only tests and `npm start` need it.
+let classes: { TableConfiguration: TableConfigurationCtor; TableServer: TableServerCtor } | undefined;
+function azuriteClasses(): NonNullable<typeof classes> {
+  if (!classes) {
+    const load = createRequire(import.meta.url);
+    classes = {
+      TableConfiguration: load('azurite/dist/src/table/TableConfiguration').default,
+      TableServer: load('azurite/dist/src/table/TableServer').default,
+    };
+  }
+  return classes;
+}
+
+/** The connection string an app uses to reach an Azurite Table service at host:port. */
+export function azuriteConnectionString(host: string, port: number): string {
+  return (
+    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    `TableEndpoint=http://${host}:${port}/${AZURITE_ACCOUNT};`
+  );
+}
+
+/**
+ * Starts Azurite's Table service in this process, in memory: silent, no telemetry (that is only
+ * wired up by Azurite's CLI entry), no API version check. `port: 0` picks a free port.
+ */
+export async function startAzurite(opts: { port?: number; host?: string } = {}): Promise<AzuriteTables> {
+  const host = opts.host ?? '127.0.0.1';
+  const { TableConfiguration, TableServer } = azuriteClasses();
+  // Loki stats this path and loads the file if it exists, even in memory mode: use a name that
+  // cannot exist so a stray `__azurite_db_table__.json` in the cwd never leaks old data in.
+  const dbPath = join(tmpdir(), `order-hub-azurite-${randomUUID()}.json`);
+  const config = new TableConfiguration(
+    host,
+    opts.port ?? 10002,
+    5, // keep-alive timeout (s)
+    dbPath,
+    false, // debug log
+    false, // access log (silent)
+    undefined, // access log stream
+    undefined, // debug log file
+    false, // loose: the Table service ignores it
+    true, // skip API version check: the SDK may be newer than the emulator
+    '', // cert
+    '', // key
+    '', // pwd
+    undefined, // oauth
+    false, // disableProductStyleUrl
+    true, // in-memory persistence
+  );
+  const server = new TableServer(config);
+  await server.start();
+
+  const address = server.httpServer.address();
+  if (address === null || typeof address === 'string') {
+    await server.close();
+    throw new Error('Azurite Table service did not report a TCP address');
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    port: address.port,
+    connectionString: azuriteConnectionString(host, address.port),
+    stop() {
+      stopped ??= (async () => {
+        // Azurite's close() asks the server to stop but does not wait for the sockets to go;
+        // waiting for 'close' is what guarantees the port is free when stop() resolves.
+        const closed = server.httpServer.listening ? once(server.httpServer, 'close') : Promise.resolve();
+        await server.close();
+        await closed;
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { ServiceBusClient, type ServiceBusReceiver } from '@azure/service-bus';
+import { Cron } from 'croner';
+import { toReceivedMessage } from '../shared/adapters/service-bus/messages';
+import { ReceiverSettlement } from '../shared/adapters/service-bus/settlement';
+import { invokeQueueFunction } from '../shared/app/invoke-queue-function';
+import type { Logger } from '../shared/app/outbox';
+import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData, QueueFunctionDef, TimerFunctionDef } from '../shared/function-table';
+import { startHttpHost } from './http-host';
+
+export interface LocalHostOptions {
+  functions: FunctionDef[];
+  pipeline: { handle(def: HttpFunctionDef, request: HttpRequestData): Promise<HttpResponseData> };
+  serviceBusConnection: string;
+  port: number;
+  host?: string;
+  /** Messages each queue function handles at once (host.json maxConcurrentCalls). */
+  concurrency: number;
+  /** How long a handler's message lock is renewed (host.json maxAutoLockRenewalDuration). */
+  maxLockRenewalMs?: number;
+  /** Run timers on their schedules; tests turn this off and call `runTimer`. */
+  timers?: boolean;
+  log: Logger;
+}
+
+export interface LocalHost {
+  url: string;
+  port: number;
+  /** Runs a timer function now (what the schedule would do). */
+  runTimer(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The local functions host: serves the function table's HTTP functions, pumps each queue function's
+ * queue with peek-lock receivers (settlement as under the Functions host), and runs timers.
+ */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const { log } = options;
+  const http = await startHttpHost({
+    port: options.port,
+    host: options.host,
+    functions: options.functions,
+    pipeline: options.pipeline,
+  });
+
+  const client = new ServiceBusClient(options.serviceBusConnection);
+  const receivers: ServiceBusReceiver[] = [];
+  for (const def of options.functions.filter((f): f is QueueFunctionDef => f.kind === 'queue')) {
+    receivers.push(pumpQueue(client, def, options));
+  }
+
+  const timerDefs = options.functions.filter((f): f is TimerFunctionDef => f.kind === 'timer');
+  const runTimer = async (def: TimerFunctionDef) => {
+    try {
+      await def.handler();
+    } catch (error) {
+      log.error('timer function failed', { function: def.name, error: String(error) });
+    }
+  };
+  const crons =
+    options.timers === false
+      ? []
+      : timerDefs.map((def) => new Cron(def.schedule, { protect: true }, () => runTimer(def)));
+
+  return {
+    url: http.url,
+    port: http.port,
+    runTimer: async (name) => {
+      const def = timerDefs.find((timer) => timer.name === name);
+      if (!def) throw new Error(`no timer function named ${name}`);
+      await def.handler();
+    },
+    stop: async () => {
+      for (const cron of crons) cron.stop();
+      await http.stop();
+      await Promise.allSettled(receivers.map((receiver) => receiver.close()));
+      await client.close();
+    },
+  };
+}
+
+function pumpQueue(client: ServiceBusClient, def: QueueFunctionDef, options: LocalHostOptions): ServiceBusReceiver {
+  const receiver = client.createReceiver(def.queue, {
+    receiveMode: 'peekLock',
+    maxAutoLockRenewalDurationInMs: options.maxLockRenewalMs ?? 5 * 60_000,
+  });
+  receiver.subscribe(
+    {
+      processMessage: (message) =>
+        invokeQueueFunction(def, toReceivedMessage(message), new ReceiverSettlement(receiver, message), options.log),
+      processError: async ({ error, errorSource }) => {
+        options.log.warn('queue receiver error', { function: def.name, errorSource, error: String(error) });
+      },
+    },
+    { autoCompleteMessages: false, maxConcurrentCalls: options.concurrency },
+  );
+  return receiver;
+}

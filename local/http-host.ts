@@ -1,0 +1,233 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../shared/function-table';
+import { MAX_BODY_BYTES, toWire, type PipelineLog } from '../shared/http/pipeline';
+import { badRequest, internalError, methodNotAllowed, notFound, payloadTooLarge } from '../shared/http/problem';
+
+/** Options of {@link startHttpHost}. */
+export interface HttpHostOptions {
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Interface to bind; default 127.0.0.1 so the local host is never reachable from the network. */
+  host?: string;
+  functions: readonly FunctionDef[];
+  pipeline: { handle(def: HttpFunctionDef, request: HttpRequestData): Promise<HttpResponseData> };
+  /** First path segment of every route, as Azure's `routePrefix`; default `api`. */
+  routePrefix?: string;
+  /** Where failures outside the pipeline (serialisation, socket errors) are reported. */
+  log?: PipelineLog;
+}
+
+/** A running host. */
+export interface HttpHost {
+  port: number;
+  /** Base URL including the prefix, e.g. `http://127.0.0.1:7071/api`. */
+  url: string;
+  /** Closes the listener and every open (keep-alive) connection, so the port is free at once. */
+  stop(): Promise<void>;
+}
+
+type Segment = { literal: string } | { param: string };
+
+interface CompiledRoute {
+  def: HttpFunctionDef;
+  segments: Segment[];
+}
+
+/** What the router found for a method and path. */
+export type RouteResult =
+  | { kind: 'match'; def: HttpFunctionDef; params: Record<string, string> }
+  | { kind: 'methodNotAllowed'; allowed: string[] }
+  | { kind: 'notFound' }
+  | { kind: 'badPath' };
+
+const compile = (def: HttpFunctionDef): CompiledRoute => ({
+  def,
+  segments: def.route
+    .replace(/^\/+|\/+$/g, '')
+    .split('/')
+    .map((part) => {
+      const param = /^\{([^{}]+)\}$/.exec(part)?.[1];
+      return param ? { param } : { literal: part.toLowerCase() };
+    }),
+});
+
+/** Literal segments beat parameters, position by position from the left (`by-source/{s}` beats `{id}/history`). */
+function moreSpecific(a: CompiledRoute, b: CompiledRoute): boolean {
+  for (let i = 0; i < a.segments.length; i += 1) {
+    const aLiteral = 'literal' in (a.segments[i] as Segment);
+    const bLiteral = 'literal' in (b.segments[i] as Segment);
+    if (aLiteral !== bLiteral) return aLiteral;
+  }
+  return false;
+}
+
+/**
+ * Builds the router of the table's HTTP defs. Literals match case-insensitively, as Azure Functions
+ * routes do; parameters are percent-decoded per segment (so `%2F` stays inside its parameter) and
+ * must not be empty. Throws when two defs claim the same method and route shape.
+ */
+export function createRouter(functions: readonly FunctionDef[]): (method: string, path: string) => RouteResult {
+  const routes = functions.filter((def): def is HttpFunctionDef => def.kind === 'http').map(compile);
+  const claimed = new Set<string>();
+  for (const route of routes) {
+    const shape = route.segments.map((segment) => ('param' in segment ? '{}' : segment.literal)).join('/');
+    for (const method of route.def.methods) {
+      if (claimed.has(`${method} ${shape}`)) throw new Error(`two HTTP functions claim ${method} ${route.def.route}`);
+      claimed.add(`${method} ${shape}`);
+    }
+  }
+
+  return (method, path) => {
+    let parts: string[];
+    try {
+      parts = path.split('/').map(decodeURIComponent);
+    } catch {
+      return { kind: 'badPath' };
+    }
+    const candidates: Array<{ route: CompiledRoute; params: Record<string, string> }> = [];
+    for (const route of routes) {
+      const params = matchSegments(route.segments, parts);
+      if (params) candidates.push({ route, params });
+    }
+    if (candidates.length === 0) return { kind: 'notFound' };
+    // Method first, then specificity, as ASP.NET endpoint routing (the Functions host) does.
+    let best: (typeof candidates)[number] | undefined;
+    for (const candidate of candidates) {
+      if (!candidate.route.def.methods.includes(method as never)) continue;
+      if (!best || moreSpecific(candidate.route, best.route)) best = candidate;
+    }
+    if (!best) return { kind: 'methodNotAllowed', allowed: candidates.flatMap((candidate) => candidate.route.def.methods) };
+    return { kind: 'match', def: best.route.def, params: best.params };
+  };
+}
+
+function matchSegments(segments: readonly Segment[], parts: readonly string[]): Record<string, string> | undefined {
+  if (segments.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, segment] of segments.entries()) {
+    const part = parts[i] as string;
+    if ('param' in segment) {
+      if (part === '') return undefined;
+      params[segment.param] = part;
+    } else if (segment.literal !== part.toLowerCase()) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/** Reads the body up to `limit` bytes; resolves `undefined` as soon as it is exceeded. */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        // Stop buffering; the caller answers 413 and closes the connection.
+        req.off('data', onData);
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}
+
+function send(res: http.ServerResponse, response: HttpResponseData, closeConnection = false): void {
+  const wire = toWire(response);
+  const body = typeof wire.body === 'string' ? Buffer.from(wire.body, 'utf8') : wire.body;
+  const headers: Record<string, string> = { ...wire.headers, 'content-length': String(body.length) };
+  if (closeConnection) headers.connection = 'close';
+  res.writeHead(wire.status, headers);
+  res.end(body);
+}
+
+function headerRecord(req: http.IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  // Node already lower-cases names; repeated headers are joined as RFC 9110 §5.3 allows.
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+/** The peer address; X-Forwarded-For is ignored because locally nothing trustworthy sets it. */
+const clientIpOf = (req: http.IncomingMessage): string => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+
+/**
+ * Serves the function table's HTTP defs over node:http, the local stand-in for the Functions host:
+ * routing, 404/405/413 at the edge, everything else through the shared pipeline.
+ */
+export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost> {
+  const prefix = (options.routePrefix ?? 'api').replace(/^\/+|\/+$/g, '');
+  const route = createRouter(options.functions);
+  const bindHost = options.host ?? '127.0.0.1';
+
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    const query = new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1));
+    const base = prefix ? `/${prefix}/` : '/';
+    if (!rawPath.toLowerCase().startsWith(base.toLowerCase())) return send(res, notFound());
+    const path = rawPath.slice(base.length);
+
+    const found = route(req.method ?? 'GET', path);
+    if (found.kind === 'notFound') return send(res, notFound());
+    if (found.kind === 'badPath') return send(res, badRequest('The URL path is not valid percent-encoding.'));
+    if (found.kind === 'methodNotAllowed') return send(res, methodNotAllowed(found.allowed));
+
+    const rawBody = await readBody(req, MAX_BODY_BYTES);
+    if (!rawBody) return send(res, payloadTooLarge(MAX_BODY_BYTES), true);
+    const request: HttpRequestData = {
+      method: req.method ?? 'GET',
+      url: path,
+      params: found.params,
+      query,
+      headers: headerRecord(req),
+      rawBody,
+      clientIp: clientIpOf(req),
+    };
+    send(res, await options.pipeline.handle(found.def, request));
+  };
+
+  const server = http.createServer((req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      // A client that hung up mid-upload is not a server failure: nobody is left to answer.
+      if (res.destroyed) return;
+      options.log?.error('local http host failed', { method: req.method, url: req.url, error });
+      if (res.headersSent) res.destroy();
+      else send(res, internalError());
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, bindHost, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://${urlHost}:${port}${prefix ? `/${prefix}` : ''}`,
+    stop() {
+      stopping ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { type CompositionOptions, compose, type Composition } from '../functions/composition';
+import { consoleLogger } from '../shared/adapters/telemetry/log';
+import type { Logger } from '../shared/app/outbox';
+import { type Config, loadConfig } from '../shared/config';
+import type { Role } from '../shared/function-table';
+import { formatApiKeyEntry, generateApiKey } from '../shared/http/auth';
+import { startAzurite } from './azurite';
+import { startLocalHost, type LocalHost } from './host';
+import { ServiceBusBroker } from './servicebus-broker';
+
+/** Ports of the local runtime (DESIGN.md §3); 0 picks a free port (tests). */
+export interface LocalPorts {
+  http: number;
+  tables: number;
+  serviceBus: number;
+}
+
+export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672 };
+
+export interface LocalRuntimeOptions extends CompositionOptions {
+  ports?: Partial<LocalPorts>;
+  /** Environment the app's configuration is read from; local defaults fill the gaps. */
+  env?: NodeJS.ProcessEnv;
+  timers?: boolean;
+  /** How long the host renews a handler's lock (0 = never: tests let locks expire). */
+  lockRenewalMs?: number;
+  log?: Logger;
+  /** Broker settings (tests shorten locks). */
+  broker?: { maxDeliveryCount?: number; lockDurationMs?: number };
+}
+
+export interface LocalRuntime {
+  url: string;
+  config: Config;
+  composition: Composition;
+  host: LocalHost;
+  /** Plain API keys generated for this run, by role (empty when API_KEYS came from the environment). */
+  apiKeys: Partial<Record<Role, string>>;
+  /** What runs where: a local part or the endpoint configured in the environment. */
+  parts: Record<'http' | 'tables' | 'serviceBus', string>;
+  broker?: ServiceBusBroker;
+  stop(): Promise<void>;
+}
+
+const LOCAL_ROLES: Role[] = ['admin', 'workshop', 'orders'];
+
+function localApiKeys(): { entries: string; keys: Partial<Record<Role, string>> } {
+  const keys: Partial<Record<Role, string>> = {};
+  const entries = LOCAL_ROLES.map((role) => {
+    const key = generateApiKey();
+    keys[role] = key;
+    return formatApiKeyEntry(`local-${role}`, [role], key);
+  });
+  return { entries: entries.join(','), keys };
+}
+
+/**
+ * Starts the whole system on this machine: Azurite (Table service), the in-memory Service Bus
+ * broker, the composition and the local functions host. A connection given in the environment
+ * replaces its local part.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const env = options.env ?? process.env;
+  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const log = options.log ?? consoleLogger();
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    const [azurite, broker] = await Promise.all([
+      env.TABLES_CONNECTION ? undefined : startAzurite({ port: ports.tables }),
+      env.SERVICEBUS_CONNECTION ? undefined : ServiceBusBroker.start({ port: ports.serviceBus, ...options.broker }),
+    ]);
+    if (azurite) stops.push(() => azurite.stop());
+    if (broker) stops.push(() => broker.stop());
+
+    const generated = env.API_KEYS ? undefined : localApiKeys();
+    const config = loadConfig({
+      ...env,
+      TABLES_CONNECTION: env.TABLES_CONNECTION ?? azurite?.connectionString,
+      SERVICEBUS_CONNECTION: env.SERVICEBUS_CONNECTION ?? broker?.connectionString(),
+      API_KEYS: env.API_KEYS ?? generated?.entries,
+    });
+
+    const composition = compose(config, { ...options, log });
+    stops.push(() => composition.close());
+    await composition.init();
+
+    const host = await startLocalHost({
+      functions: composition.functions,
+      pipeline: composition.pipeline,
+      serviceBusConnection: config.serviceBus.connectionString,
+      port: ports.http,
+      concurrency: config.serviceBus.concurrency,
+      timers: options.timers,
+      maxLockRenewalMs: options.lockRenewalMs,
+      log,
+    });
+    stops.push(() => host.stop());
+
+    return {
+      url: host.url,
+      config,
+      composition,
+      host,
+      apiKeys: generated?.keys ?? {},
+      parts: {
+        http: host.url,
+        tables: azurite ? `Azurite on 127.0.0.1:${azurite.port} (in memory)` : 'TABLES_CONNECTION',
+        serviceBus: broker ? `in-memory broker on 127.0.0.1:${broker.port}` : 'SERVICEBUS_CONNECTION',
+      },
+      broker,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

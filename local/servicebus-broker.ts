@@ -1,0 +1,333 @@
+/**
+ * In-memory Azure Service Bus broker for local runs and tests, built on rhea's AMQP 1.0 server.
+ * It speaks enough of the Service Bus dialect for the unmodified @azure/service-bus SDK: CBS
+ * put-token, queues created on first use, peek-lock and receive-and-delete, settlement, lock
+ * renewal and expiry, dead-lettering, deferral, scheduling and peeking.
+ *
+ * Not a Service Bus: no sessions, topics/subscriptions, transactions, duplicate detection or
+ * persistence. The conformance suite (tests/integration/servicebus-broker.test.ts) pins the
+ * behaviour it does have to what the SDK and the real service do.
+ */
+import { once } from 'node:events';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { messagesOfTransfer, withMessageId } from './servicebus-broker/message-codec';
+import { LinkConsumer } from './servicebus-broker/link-consumer';
+import { handleManagementRequest, type ManagementReply } from './servicebus-broker/management';
+import {
+  BrokerError,
+  type Disposition,
+  type MessageSnapshot,
+  type Queue,
+  type QueueOptions,
+  type QueueStats,
+} from './servicebus-broker/queue';
+import { classifyAddress, QueueRegistry } from './servicebus-broker/registry';
+import {
+  type AmqpMessage,
+  type Connection,
+  type Delivery,
+  type Link,
+  type RemoteOutcome,
+  type Sender,
+  acceptAttach,
+  acceptedOutcome,
+  asAmqpMessage,
+  createContainer,
+  modifiedOutcome,
+  readRemoteOutcome,
+  rejectedOutcome,
+  remoteSourceAddress,
+  sendMessage,
+  remoteTargetAddress,
+  settleOutgoing,
+} from './servicebus-broker/rhea-interop';
+
+export type { MessageSnapshot, QueueOptions, QueueStats };
+
+export interface ServiceBusBrokerOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  host?: string;
+  /** Default for every queue (10, as on the real service). */
+  maxDeliveryCount?: number;
+  /** Default peek-lock duration for every queue (30 s, as on the real service). */
+  lockDurationMs?: number;
+  /** How often lock expiry, scheduled messages and time-to-live are checked (default 250 ms). */
+  pollIntervalMs?: number;
+  /** Advertised on every link; the SDK sizes batches from it (default 256 KiB, Standard tier). */
+  maxMessageSizeBytes?: number;
+}
+
+/** Everything the rhea event handlers receive; rhea fills the fields that apply. */
+interface EventContext {
+  connection: Connection;
+  sender?: Sender;
+  receiver?: Link;
+  delivery?: Delivery;
+  message?: unknown;
+}
+
+interface LockedDelivery {
+  queue: Queue;
+  lockToken: string;
+}
+
+export class ServiceBusBroker {
+  private readonly connections = new Set<Connection>();
+  private readonly sockets = new Set<Socket>();
+  private readonly consumers = new Map<Sender, LinkConsumer>();
+  /** Reply links of $cbs and $management, per connection, by the address requests name in reply_to. */
+  private readonly replyLinks = new WeakMap<Connection, Map<string, Sender>>();
+  private readonly lockedDeliveries = new WeakMap<Delivery, LockedDelivery>();
+  private readonly poller: NodeJS.Timeout;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly registry: QueueRegistry,
+    private readonly maxMessageSize: number,
+    pollIntervalMs: number,
+  ) {
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.poller = setInterval(() => this.registry.all().forEach((queue) => queue.tick()), pollIntervalMs);
+    this.poller.unref(); // tests and tools must be able to exit without stop()
+  }
+
+  static async start(options: ServiceBusBrokerOptions = {}): Promise<ServiceBusBroker> {
+    const registry = new QueueRegistry({
+      maxDeliveryCount: options.maxDeliveryCount ?? 10,
+      lockDurationMs: options.lockDurationMs ?? 30_000,
+    });
+    const container = createContainer({ id: 'servicebus-broker' });
+    const server = container.listen({
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+      // Each incoming transfer is accepted only once it is stored; "modified" must stay distinct
+      // from "released" because it carries abandon versus defer.
+      autoaccept: false,
+      treat_modified_as_released: false,
+    } as Parameters<typeof container.listen>[0]);
+    const broker = new ServiceBusBroker(
+      server,
+      registry,
+      options.maxMessageSizeBytes ?? 256 * 1024,
+      options.pollIntervalMs ?? 250,
+    );
+    broker.subscribe(container);
+    await once(server, 'listening');
+    return broker;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** For `new ServiceBusClient(...)`: plain TCP, SASL ANONYMOUS, any key accepted. */
+  connectionString(): string {
+    return `Endpoint=sb://127.0.0.1:${this.port};SharedAccessKeyName=local;SharedAccessKey=local;UseDevelopmentEmulator=true`;
+  }
+
+  /** Closes every connection and the listener; resolves once the port is free. */
+  async stop(): Promise<void> {
+    clearInterval(this.poller);
+    for (const connection of this.connections) connection.close();
+    // Let the close frames reach the sockets before tearing them down.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const socket of this.sockets) socket.destroy();
+    if (this.server.listening) {
+      await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+    }
+  }
+
+  // --- inspection -------------------------------------------------------------------------------
+
+  /** Main queues known to the broker (dead-letter sub-queues are not listed separately). */
+  queueNames(): string[] {
+    return this.registry.names();
+  }
+
+  /** Counts for a queue; all zero for a queue never used. See QueueStats for the meaning of each. */
+  stats(queue: string): QueueStats {
+    return (
+      this.registry.find(queue)?.stats() ?? { active: 0, available: 0, locked: 0, deferred: 0, scheduled: 0, deadLetter: 0 }
+    );
+  }
+
+  /** Service Bus "ActiveMessageCount": active messages, locked or not; excludes scheduled, deferred and dead-lettered. */
+  activeCount(queue: string): number {
+    return this.stats(queue).active;
+  }
+
+  /** Stored messages of a queue (or of its dead-letter sub-queue), in sequence order. */
+  messages(queue: string, options: { deadLetter?: boolean } = {}): MessageSnapshot[] {
+    const main = this.registry.find(queue);
+    const target = options.deadLetter === true ? main?.deadLetterQueue : main;
+    return target?.snapshot() ?? [];
+  }
+
+  /** Creates the queue if needed and overrides its options (also for messages already in it). */
+  setQueueOptions(queue: string, options: Partial<QueueOptions>): void {
+    this.registry.setOptions(queue, options);
+  }
+
+  // --- AMQP event wiring ------------------------------------------------------------------------
+
+  private subscribe(container: ReturnType<typeof createContainer>): void {
+    const on = (event: string, handler: (context: EventContext) => void): void => {
+      container.on(event, handler);
+    };
+    on('connection_open', ({ connection }) => this.connections.add(connection));
+    on('disconnected', ({ connection }) => this.forgetConnection(connection));
+    on('sender_open', ({ sender }) => sender && this.onReceiverAttached(sender));
+    on('receiver_open', ({ receiver }) => receiver && acceptAttach(receiver, this.maxMessageSize));
+    on('sender_close', ({ sender }) => sender && this.dropConsumer(sender));
+    on('message', (context) => this.onTransfer(context));
+    on('sender_flow', ({ sender }) => sender && this.consumers.get(sender)?.queue.pump());
+    // Answer a drain once whatever could be sent has been (sender_flow runs first).
+    on('sender_draining', ({ sender }) => sender?.set_drained(true));
+    for (const outcome of ['accepted', 'released', 'rejected', 'modified']) {
+      on(outcome, ({ delivery }) => delivery && this.onSettlement(delivery));
+    }
+    // Without listeners rhea logs these to the console (or throws, for 'error'); a client that
+    // goes away mid-test is normal here.
+    for (const noisy of ['error', 'connection_error', 'session_error', 'sender_error', 'receiver_error', 'protocol_error']) {
+      on(noisy, () => undefined);
+    }
+  }
+
+  /** A client receiver attached: our side is a sender from the node it names. */
+  private onReceiverAttached(sender: Sender): void {
+    acceptAttach(sender, this.maxMessageSize);
+    const endpoint = classifyAddress(remoteSourceAddress(sender) ?? '');
+    if (endpoint.kind !== 'entity') {
+      this.registerReplyLink(sender);
+      return;
+    }
+    // snd_settle_mode 1 (settled) is how the SDK asks for receive-and-delete.
+    const mode = sender.snd_settle_mode === 1 ? 'receiveAndDelete' : 'peekLock';
+    const queue = this.registry.resolve(endpoint.entity);
+    const consumer = new LinkConsumer(sender, queue, mode, (delivery, lockToken) =>
+      this.lockedDeliveries.set(delivery, { queue, lockToken }),
+    );
+    this.consumers.set(sender, consumer);
+    queue.addConsumer(consumer);
+  }
+
+  private registerReplyLink(sender: Sender): void {
+    const links = this.replyLinks.get(sender.connection) ?? new Map<string, Sender>();
+    this.replyLinks.set(sender.connection, links);
+    links.set(sender.name, sender);
+    const target = remoteTargetAddress(sender);
+    if (target !== undefined) links.set(target, sender);
+  }
+
+  private dropConsumer(sender: Sender): void {
+    const consumer = this.consumers.get(sender);
+    if (consumer === undefined) return;
+    consumer.queue.removeConsumer(consumer);
+    this.consumers.delete(sender);
+  }
+
+  private forgetConnection(connection: Connection): void {
+    this.connections.delete(connection);
+    for (const sender of [...this.consumers.keys()]) {
+      if (sender.connection === connection) this.dropConsumer(sender);
+    }
+  }
+
+  /** A transfer from a client sender: a message for a queue, a CBS token or a management request. */
+  private onTransfer({ receiver, delivery, message }: EventContext): void {
+    if (receiver === undefined || delivery === undefined) return;
+    const endpoint = classifyAddress(remoteTargetAddress(receiver) ?? '');
+    if (endpoint.kind === 'entity') {
+      const queue = this.registry.resolve(endpoint.entity);
+      // A batch arrives as raw bytes (rhea decodes format 0 only).
+      const payload = Buffer.isBuffer(message) ? message : asAmqpMessage(message);
+      for (const single of messagesOfTransfer(payload, delivery.format)) queue.enqueue(withMessageId(single));
+    } else {
+      const request = asAmqpMessage(message);
+      const reply =
+        endpoint.kind === 'cbs'
+          ? cbsReply(request)
+          : managementReplyMessage(handleManagementRequest(this.registry.resolve(endpoint.entity), request));
+      this.reply(receiver.connection, request, reply);
+    }
+    delivery.accept();
+  }
+
+  private reply(connection: Connection, request: AmqpMessage, reply: AmqpMessage): void {
+    const link = request.reply_to === undefined ? undefined : this.replyLinks.get(connection)?.get(request.reply_to);
+    if (link !== undefined) sendMessage(link, { ...reply, correlation_id: request.message_id, to: request.reply_to });
+  }
+
+  /** The client settled a peek-locked delivery; we settle back with the result. */
+  private onSettlement(delivery: Delivery): void {
+    const locked = this.lockedDeliveries.get(delivery);
+    const outcome = readRemoteOutcome(delivery);
+    if (locked === undefined || outcome === undefined) return;
+    this.lockedDeliveries.delete(delivery);
+    try {
+      locked.queue.settle(locked.lockToken, dispositionOf(outcome));
+      settleOutgoing(delivery, confirmationOf(outcome));
+    } catch (error) {
+      if (!(error instanceof BrokerError)) throw error;
+      // The SDK turns this condition into ServiceBusError code "MessageLockLost".
+      settleOutgoing(delivery, rejectedOutcome(error.condition, error.message));
+    }
+  }
+}
+
+/** Link outcomes as the SDK uses them: accepted = complete, modified = abandon or defer, rejected = dead-letter. */
+function dispositionOf(outcome: RemoteOutcome): Disposition {
+  switch (outcome.kind) {
+    case 'accepted':
+      return { kind: 'complete' };
+    case 'released':
+      return { kind: 'abandon' };
+    case 'modified':
+      return { kind: outcome.undeliverableHere ? 'defer' : 'abandon', properties: outcome.annotations };
+    case 'rejected': {
+      const { DeadLetterReason, DeadLetterErrorDescription, ...properties } = outcome.info ?? {};
+      return {
+        kind: 'deadLetter',
+        reason: typeof DeadLetterReason === 'string' ? DeadLetterReason : undefined,
+        description: typeof DeadLetterErrorDescription === 'string' ? DeadLetterErrorDescription : undefined,
+        properties: Object.keys(properties).length > 0 ? properties : undefined,
+      };
+    }
+  }
+}
+
+/** The settled state we send back on success: same kind, never an error (the SDK fails on any). */
+function confirmationOf(outcome: RemoteOutcome) {
+  switch (outcome.kind) {
+    case 'accepted':
+      return acceptedOutcome();
+    case 'rejected':
+      return rejectedOutcome();
+    case 'modified':
+      return modifiedOutcome(outcome.undeliverableHere);
+    case 'released':
+      return modifiedOutcome(false);
+  }
+}
+
+/** Any token is accepted: the broker does no authorization. */
+function cbsReply(request: AmqpMessage): AmqpMessage {
+  const accepted = request.application_properties?.operation === 'put-token';
+  return {
+    application_properties: accepted
+      ? { 'status-code': 202, 'status-description': 'Accepted' }
+      : { 'status-code': 400, 'status-description': 'Only put-token is supported.' },
+  };
+}
+
+/** Management replies carry camelCase status properties (the SDK checks `statusCode === 204`). */
+function managementReplyMessage(reply: ManagementReply): AmqpMessage {
+  const properties: Record<string, unknown> = { statusCode: reply.statusCode };
+  if (reply.description !== undefined) properties.statusDescription = reply.description;
+  if (reply.errorCondition !== undefined) properties.errorCondition = reply.errorCondition;
+  return { application_properties: properties, body: reply.body };
+}

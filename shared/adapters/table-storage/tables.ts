@@ -1,0 +1,124 @@
+import { RestError, TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
+import type { Config } from '../../config';
+
+/** The closed set of storage outcomes callers act on; anything else is unexpected and thrown as is. */
+export type TableErrorCode = 'duplicate' | 'conflict' | 'notFound';
+
+/** A Table Storage failure the caller can handle; the SDK's RestError is kept as `cause`. */
+export class TableStoreError extends Error {
+  constructor(
+    readonly code: TableErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TableStoreError';
+  }
+}
+
+/** True when `error` is a TableStoreError with the given code. */
+export function isTableError(error: unknown, code: TableErrorCode): error is TableStoreError {
+  return error instanceof TableStoreError && error.code === code;
+}
+
+/**
+ * Maps an SDK error to a TableStoreError (409 duplicate, 412 stale ETag, 404 not found) or, for
+ * anything else, an Error naming the operation with the original as `cause`.
+ */
+export function mapTableError(error: unknown, operation: string): Error {
+  if (error instanceof TableStoreError) return error;
+  if (error instanceof RestError) {
+    // Azurite and the service report a stale ETag as 412; the error code sits in `details`, not `code`.
+    const errorCode = error.code ?? (error.details as { errorCode?: string } | undefined)?.errorCode;
+    if (error.statusCode === 412 || errorCode === 'UpdateConditionNotSatisfied') {
+      return new TableStoreError('conflict', `${operation}: the entity changed since it was read`, { cause: error });
+    }
+    if (error.statusCode === 409) {
+      return new TableStoreError('duplicate', `${operation}: the entity already exists`, { cause: error });
+    }
+    if (error.statusCode === 404) {
+      return new TableStoreError('notFound', `${operation}: not found`, { cause: error });
+    }
+  }
+  return new Error(`table storage ${operation} failed`, { cause: error });
+}
+
+/** Runs a storage call and throws its mapped error. */
+export async function tableCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw mapTableError(error, operation);
+  }
+}
+
+// Table Storage forbids these in PartitionKey/RowKey (plus control characters). `~` is the escape
+// character, so it is escaped too and the mapping stays one-to-one.
+const UNSAFE_KEY_CHARS = /[/\\#?~\u0000-\u001f\u007f-\u009f]/g;
+
+/** Makes any string usable as a PartitionKey/RowKey, injectively (`/` -> `~2F`, `~` -> `~7E`). */
+export function safeKey(value: string): string {
+  return value.replace(UNSAFE_KEY_CHARS, (ch) => `~${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
+
+/** Builds and caches the TableClients of one storage account, named `<prefix><Name>`. */
+export class TableStore {
+  private readonly clients = new Map<string, TableClient>();
+  private readonly options: TableServiceClientOptions;
+  private probeClient?: TableServiceClient;
+
+  constructor(private readonly config: Config['tables']) {
+    // The SDK refuses plain http unless told; only Azurite (or another local emulator) serves http,
+    // so the flag follows the endpoint instead of being on everywhere.
+    const endpoint = TableServiceClient.fromConnectionString(config.connectionString).url;
+    this.options = { allowInsecureConnection: endpoint.startsWith('http:') };
+  }
+
+  /** The full table name for a logical name (`Bookings` -> `hubBookings`). */
+  tableName(name: string): string {
+    const full = `${this.config.prefix}${name}`;
+    if (!TABLE_NAME.test(full)) throw new Error(`invalid table name "${full}": letters and digits only, 3-63 long`);
+    return full;
+  }
+
+  /** The cached client for `<prefix><name>`. */
+  client(name: string): TableClient {
+    const full = this.tableName(name);
+    let client = this.clients.get(full);
+    if (!client) {
+      client = TableClient.fromConnectionString(this.config.connectionString, full, this.options);
+      this.clients.set(full, client);
+    }
+    return client;
+  }
+
+  /** Creates every table that does not exist yet (start-up; safe to repeat). */
+  async ensureTables(names: readonly string[]): Promise<void> {
+    await Promise.all(
+      names.map(async (name) => {
+        try {
+          await this.client(name).createTable();
+        } catch (error) {
+          // The SDK already swallows TableAlreadyExists; a racing creator can still surface as 409.
+          if (!(error instanceof RestError && error.statusCode === 409)) throw mapTableError(error, `create table ${name}`);
+        }
+      }),
+    );
+  }
+
+  /** Health check: true when the account answers a cheap call within `timeoutMs`. */
+  async probe(timeoutMs: number): Promise<boolean> {
+    this.probeClient ??= TableServiceClient.fromConnectionString(this.config.connectionString, {
+      ...this.options,
+      retryOptions: { maxRetries: 0 }, // a health check reports, it does not wait out retries
+    });
+    try {
+      await this.probeClient.getProperties({ abortSignal: AbortSignal.timeout(timeoutMs) });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

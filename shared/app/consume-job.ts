@@ -1,0 +1,125 @@
+import type { ReceivedMessage } from '../function-table';
+import {
+  type AttemptError,
+  type JobEnvelope,
+  JobError,
+  type JobSender,
+  jobEnvelopeSchema,
+  type ProcessedJobs,
+  type Settlement,
+} from './jobs';
+import type { Logger } from './outbox';
+
+/** Retry with exponential back-off (DESIGN.md §7); defaults 6 attempts, 10 s base, 15 min cap. */
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseMs: number;
+  capMs: number;
+}
+
+/** Does the work of one job type; throws JobError (or anything: treated as transient). */
+export type JobHandler = (job: JobEnvelope) => Promise<void>;
+
+/** Dead-letter reasons an admin sees in the dead-letter API. */
+export const DEAD_LETTER_REASONS = {
+  permanent: 'PermanentError',
+  exhausted: 'MaxAttemptsExceeded',
+  invalid: 'InvalidEnvelope',
+  unknownType: 'UnknownJobType',
+} as const;
+
+/** Application property carrying every attempt's error as JSON on a dead letter. */
+export const JOB_ERRORS_PROPERTY = 'JobErrors';
+
+const MAX_DESCRIPTION = 1024;
+
+/**
+ * Delay before attempt `failedAttempt + 1`: exponential, capped, with "equal jitter" (half fixed,
+ * half random) so retries of many jobs spread out while each job's delays still never shrink.
+ */
+export function backoffDelayMs(failedAttempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const exponential = Math.min(policy.capMs, policy.baseMs * 2 ** (failedAttempt - 1));
+  return Math.round(exponential / 2 + (random() * exponential) / 2);
+}
+
+export interface JobConsumerDeps {
+  queue: string;
+  handlers: Record<string, JobHandler>;
+  sender: JobSender;
+  processed: ProcessedJobs;
+  policy: RetryPolicy;
+  log: Logger;
+  now?: () => Date;
+  random?: () => number;
+}
+
+function describeError(error: unknown): { kind: AttemptError['kind']; code: string; message: string } {
+  if (error instanceof JobError) return { kind: error.kind, code: error.code, message: error.message };
+  // An error nobody classified might heal (a network blip); the attempt limit bounds the cost if not.
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: 'transient', code: 'UNEXPECTED', message };
+}
+
+const truncate = (text: string) => (text.length > MAX_DESCRIPTION ? `${text.slice(0, MAX_DESCRIPTION - 1)}…` : text);
+
+/**
+ * The one consumer wrapper every queue function uses: parses the envelope, skips jobs already
+ * applied, runs the handler, and settles — complete, retry as a scheduled copy, or dead-letter.
+ */
+export function createJobConsumer(deps: JobConsumerDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  async function retryOrDeadLetter(job: JobEnvelope, settlement: Settlement, error: unknown): Promise<void> {
+    const failure = describeError(error);
+    const errors: AttemptError[] = [...job.errors, { attempt: job.attempt, at: now().toISOString(), ...failure }];
+    const description = truncate(`attempt ${job.attempt}: ${failure.code}: ${failure.message}`);
+    const properties = { [JOB_ERRORS_PROPERTY]: JSON.stringify(errors) };
+
+    if (failure.kind === 'permanent') {
+      deps.log.warn('job failed permanently; dead-lettered', { jobId: job.id, type: job.type, code: failure.code });
+      await settlement.deadLetter(DEAD_LETTER_REASONS.permanent, description, properties);
+      return;
+    }
+    if (job.attempt >= deps.policy.maxAttempts) {
+      deps.log.warn('job exhausted its attempts; dead-lettered', { jobId: job.id, type: job.type, attempt: job.attempt });
+      await settlement.deadLetter(DEAD_LETTER_REASONS.exhausted, description, properties);
+      return;
+    }
+    const delayMs = backoffDelayMs(job.attempt, deps.policy, deps.random);
+    const retry: JobEnvelope = { ...job, attempt: job.attempt + 1, errors };
+    // Schedule the copy before completing the original: a crash in between duplicates the job
+    // (the processed-jobs check absorbs it) but never loses it.
+    await deps.sender.send([{ queue: deps.queue, envelope: retry, notBefore: new Date(now().getTime() + delayMs) }]);
+    await settlement.complete();
+    deps.log.info('job scheduled for retry', { jobId: job.id, type: job.type, nextAttempt: retry.attempt, delayMs });
+  }
+
+  return async function consume(message: ReceivedMessage, settlement: Settlement): Promise<void> {
+    const parsed = jobEnvelopeSchema.safeParse(message.body);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(body)').join(', ');
+      await settlement.deadLetter(DEAD_LETTER_REASONS.invalid, truncate(`not a job envelope: ${fields}`));
+      return;
+    }
+    const job = parsed.data;
+    const handler = deps.handlers[job.type];
+    if (!handler) {
+      await settlement.deadLetter(DEAD_LETTER_REASONS.unknownType, `no handler for job type ${job.type} on ${deps.queue}`);
+      return;
+    }
+    // Keyed by queue too: one job id may name related work on two queues (e.g. sync and e-mail).
+    const processedKey = `${deps.queue}:${job.id}`;
+    if (await deps.processed.has(processedKey)) {
+      await settlement.complete();
+      return;
+    }
+    try {
+      await handler(job);
+    } catch (error) {
+      await retryOrDeadLetter(job, settlement, error);
+      return;
+    }
+    await deps.processed.mark(processedKey, { type: job.type, subject: job.subject });
+    await settlement.complete();
+  };
+}

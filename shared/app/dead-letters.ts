@@ -1,0 +1,208 @@
+import { z } from 'zod';
+import { JOB_ERRORS_PROPERTY } from './consume-job';
+import { attemptErrorSchema, type JobEnvelope, jobEnvelopeSchema, type JobSender } from './jobs';
+import type { DeadLetterAudit } from './dead-letter-audit';
+
+/** A message in a dead-letter sub-queue, as the broker keeps it. */
+export interface DeadLetter {
+  messageId: string;
+  body: unknown;
+  reason?: string;
+  description?: string;
+  applicationProperties: Record<string, unknown>;
+  /** When it reached the dead-letter queue (the broker's enqueue time there). */
+  enqueuedTime?: Date;
+}
+
+/** Browses and takes messages from dead-letter sub-queues. */
+export interface DeadLetterQueues {
+  /** Up to `max` dead letters, oldest first, without locking them. */
+  peek(queue: string, max: number): Promise<DeadLetter[]>;
+  /**
+   * Locks the dead letters `select` picks (up to `max`) and hands each to `act`; a letter is removed
+   * when `act` resolves and released when it throws. Returns how many were removed.
+   */
+  take(
+    queue: string,
+    select: (letter: DeadLetter) => boolean,
+    act: (letter: DeadLetter) => Promise<void>,
+    max: number,
+  ): Promise<number>;
+}
+
+/** What the admin API shows for one dead letter (DESIGN.md §4). */
+export interface DeadLetterView {
+  id: string;
+  type: string | null;
+  subject: string | null;
+  jobId: string | null;
+  reason: string | null;
+  description: string | null;
+  errors: z.infer<typeof attemptErrorSchema>[];
+  attempts: number;
+  firstFailedAt: string | null;
+  lastFailedAt: string | null;
+  body: unknown;
+}
+
+const errorsSchema = z.array(attemptErrorSchema);
+
+function errorHistory(letter: DeadLetter, job: JobEnvelope | undefined): DeadLetterView['errors'] {
+  const stored = letter.applicationProperties[JOB_ERRORS_PROPERTY];
+  if (typeof stored === 'string') {
+    try {
+      const parsed = errorsSchema.safeParse(JSON.parse(stored));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // An unreadable history falls back to what the body carries.
+    }
+  }
+  return job?.errors ?? [];
+}
+
+/** One view of a dead letter: job fields when the body is a job envelope, nulls when it is not. */
+export function viewDeadLetter(letter: DeadLetter): DeadLetterView {
+  const parsed = jobEnvelopeSchema.safeParse(letter.body);
+  const job = parsed.success ? parsed.data : undefined;
+  const errors = errorHistory(letter, job);
+  const fallbackAt = letter.enqueuedTime?.toISOString() ?? null;
+  return {
+    id: letter.messageId,
+    type: job?.type ?? null,
+    subject: job?.subject ?? null,
+    jobId: job?.id ?? null,
+    reason: letter.reason ?? null,
+    description: letter.description ?? null,
+    errors,
+    attempts: job?.attempt ?? 0,
+    firstFailedAt: errors[0]?.at ?? fallbackAt,
+    lastFailedAt: errors.at(-1)?.at ?? fallbackAt,
+    body: letter.body,
+  };
+}
+
+export interface ReplayFilter {
+  type?: string;
+  subject?: string;
+}
+
+export interface DeadLetterAdminDeps {
+  queues: readonly string[];
+  deadLetters: DeadLetterQueues;
+  sender: JobSender;
+  audit: DeadLetterAudit;
+  now?: () => Date;
+  /** How many dead letters one listing or bulk replay touches at most. */
+  maxBatch?: number;
+}
+
+/** Result of an admin action on one message. */
+export type AdminResult = { ok: true } | { ok: false; problem: 'unknown-queue' | 'not-found' | 'not-a-job' };
+
+/**
+ * The admin's dead-letter use cases: browse, replay (a fresh copy with a full set of attempts goes
+ * to the main queue, then the dead letter is removed) and discard (removed, with an audit record).
+ */
+export class DeadLetterAdmin {
+  private readonly now: () => Date;
+  private readonly maxBatch: number;
+
+  constructor(private readonly deps: DeadLetterAdminDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.maxBatch = deps.maxBatch ?? 500;
+  }
+
+  knows(queue: string): boolean {
+    return this.deps.queues.includes(queue);
+  }
+
+  async summary(): Promise<Array<{ name: string; count: number; oldest: string | null }>> {
+    return Promise.all(
+      this.deps.queues.map(async (name) => {
+        const letters = await this.deps.deadLetters.peek(name, this.maxBatch);
+        const oldest = letters
+          .map((letter) => letter.enqueuedTime?.getTime())
+          .filter((time): time is number => time !== undefined)
+          .sort((a, b) => a - b)[0];
+        return { name, count: letters.length, oldest: oldest === undefined ? null : new Date(oldest).toISOString() };
+      }),
+    );
+  }
+
+  async list(queue: string, max = this.maxBatch): Promise<DeadLetterView[]> {
+    const letters = await this.deps.deadLetters.peek(queue, Math.min(max, this.maxBatch));
+    return letters.map(viewDeadLetter);
+  }
+
+  async replayOne(queue: string, messageId: string, actor: string): Promise<AdminResult> {
+    if (!this.knows(queue)) return { ok: false, problem: 'unknown-queue' };
+    let notAJob = false;
+    const replayed = await this.deps.deadLetters.take(
+      queue,
+      (letter) => letter.messageId === messageId,
+      async (letter) => {
+        const view = viewDeadLetter(letter);
+        if (view.jobId === null) {
+          notAJob = true;
+          throw new Error('not a job envelope');
+        }
+        await this.replay(queue, letter, actor);
+      },
+      1,
+    );
+    if (notAJob) return { ok: false, problem: 'not-a-job' };
+    return replayed === 1 ? { ok: true } : { ok: false, problem: 'not-found' };
+  }
+
+  async replayMany(queue: string, filter: ReplayFilter, actor: string): Promise<number> {
+    return this.deps.deadLetters.take(
+      queue,
+      (letter) => {
+        const view = viewDeadLetter(letter);
+        if (view.jobId === null) return false;
+        return (!filter.type || view.type === filter.type) && (!filter.subject || view.subject === filter.subject);
+      },
+      (letter) => this.replay(queue, letter, actor),
+      this.maxBatch,
+    );
+  }
+
+  async discard(queue: string, messageId: string, reason: string, actor: string): Promise<AdminResult> {
+    if (!this.knows(queue)) return { ok: false, problem: 'unknown-queue' };
+    const removed = await this.deps.deadLetters.take(
+      queue,
+      (letter) => letter.messageId === messageId,
+      async (letter) => {
+        // The audit row is written before the message goes, so a discard is never unaccounted for.
+        await this.record(queue, letter, 'discard', reason, actor);
+      },
+      1,
+    );
+    return removed === 1 ? { ok: true } : { ok: false, problem: 'not-found' };
+  }
+
+  private async replay(queue: string, letter: DeadLetter, actor: string): Promise<void> {
+    const job = jobEnvelopeSchema.parse(letter.body);
+    const view = viewDeadLetter(letter);
+    // A replay starts a fresh series of attempts and keeps the history of why the old one failed.
+    const fresh: JobEnvelope = { ...job, attempt: 1, errors: view.errors };
+    await this.deps.sender.send([{ queue, envelope: fresh }]);
+    await this.record(queue, letter, 'replay', 'replayed by admin', actor);
+  }
+
+  private record(queue: string, letter: DeadLetter, action: 'discard' | 'replay', reason: string, actor: string) {
+    const view = viewDeadLetter(letter);
+    return this.deps.audit.record({
+      queue,
+      messageId: letter.messageId,
+      jobId: view.jobId ?? undefined,
+      type: view.type ?? undefined,
+      subject: view.subject ?? undefined,
+      reason,
+      actor,
+      action,
+      body: JSON.stringify(letter.body) ?? 'null',
+      at: this.now(),
+    });
+  }
+}

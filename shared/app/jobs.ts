@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+/** One failed attempt, kept with the message so an admin sees every reason. */
+export const attemptErrorSchema = z.object({
+  attempt: z.number().int().min(1),
+  at: z.string(),
+  kind: z.enum(['transient', 'permanent']),
+  code: z.string(),
+  message: z.string(),
+});
+export type AttemptError = z.infer<typeof attemptErrorSchema>;
+
+/** The job envelope every queue message carries (DESIGN.md §7). */
+export const jobEnvelopeSchema = z.object({
+  /** Stable across retries and replays: the idempotency key of the job's effect. */
+  id: z.string().min(1).max(200),
+  type: z.string().min(1).max(100),
+  /** The aggregate the job is about (booking id, order id, ...). */
+  subject: z.string().min(1).max(200),
+  attempt: z.number().int().min(1),
+  /** Trace context carried across queue hops. */
+  correlation: z.object({ operationId: z.string(), parentId: z.string().optional() }),
+  payload: z.unknown(),
+  errors: z.array(attemptErrorSchema).default([]),
+  createdAt: z.string(),
+});
+export type JobEnvelope = z.infer<typeof jobEnvelopeSchema>;
+
+/** What a use case asks for: the envelope minus the bookkeeping the pipeline fills in. */
+export interface JobRequest {
+  queue: string;
+  type: string;
+  subject: string;
+  payload: unknown;
+  /** Deterministic id when the caller has one (e.g. `confirm:<bookingId>`), so re-sends collapse. */
+  id?: string;
+  correlation?: JobEnvelope['correlation'];
+}
+
+/** A job addressed to a queue, ready to send. */
+export interface OutgoingJob {
+  queue: string;
+  envelope: JobEnvelope;
+  /** When set, the broker holds the message until then (retry back-off). */
+  notBefore?: Date;
+}
+
+/** Sends jobs to queues (Service Bus in every environment). */
+export interface JobSender {
+  send(jobs: OutgoingJob[]): Promise<void>;
+}
+
+/**
+ * Settles the message that carried a job. Under the Functions host this is the SDK-binding message
+ * actions; under the local host the ServiceBusReceiver that received it.
+ */
+export interface Settlement {
+  complete(): Promise<void>;
+  /** `properties` are added to the dead letter's application properties (e.g. the error history). */
+  deadLetter(reason: string, description: string, properties?: Record<string, string>): Promise<void>;
+  /** Gives the message back for redelivery (used only when the pipeline itself cannot proceed). */
+  abandon(): Promise<void>;
+}
+
+/** Records which jobs have taken effect, so a redelivered job is not applied twice. */
+export interface ProcessedJobs {
+  has(jobId: string): Promise<boolean>;
+  mark(jobId: string, info: { type: string; subject: string }): Promise<void>;
+}
+
+/** How a handler reports a failure: transient failures are retried, permanent ones dead-lettered. */
+export class JobError extends Error {
+  constructor(
+    readonly kind: 'transient' | 'permanent',
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'JobError';
+  }
+
+  static transient(code: string, message: string, cause?: unknown): JobError {
+    return new JobError('transient', code, message, { cause });
+  }
+
+  static permanent(code: string, message: string, cause?: unknown): JobError {
+    return new JobError('permanent', code, message, { cause });
+  }
+}
+
+export function newEnvelope(request: JobRequest, now: Date, newId: () => string): JobEnvelope {
+  return {
+    id: request.id ?? newId(),
+    type: request.type,
+    subject: request.subject,
+    attempt: 1,
+    correlation: request.correlation ?? { operationId: newId() },
+    payload: request.payload,
+    errors: [],
+    createdAt: now.toISOString(),
+  };
+}

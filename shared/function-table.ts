@@ -1,0 +1,95 @@
+import type { ZodType } from 'zod';
+import type { Settlement } from './app/jobs';
+
+/**
+ * The function table: every function is declared once here and served by both hosts —
+ * `functions/index.ts` registers it with `app.http` / `app.serviceBusQueue` / `app.timer` for Azure,
+ * `local/host.ts` serves it for `npm start` and the tests.
+ */
+export type FunctionDef = HttpFunctionDef | QueueFunctionDef | TimerFunctionDef;
+
+export type Role = 'admin' | 'workshop' | 'orders';
+
+/** A request as both hosts deliver it: the raw body is kept because webhook signatures need it. */
+export interface HttpRequestData {
+  method: string;
+  /** Path after the route prefix, e.g. `v1/bookings/abc`. */
+  url: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
+  rawBody: Buffer;
+  clientIp: string;
+}
+
+/** What a handler returns; `body` is JSON unless it is a Buffer or a string. */
+export interface HttpResponseData {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** Who made the request, after authentication. */
+export type Caller = { kind: 'anonymous' } | { kind: 'apiKey'; name: string; roles: Role[] };
+
+/** The parsed request a handler sees: body, params and query already validated by their schemas. */
+export interface HttpCall<Body = unknown, Params = Record<string, string>, Query = Record<string, string>> {
+  request: HttpRequestData;
+  body: Body;
+  params: Params;
+  query: Query;
+  caller: Caller;
+  /** Operation id for telemetry, carried into every job the request causes. */
+  operationId: string;
+}
+
+export interface HttpFunctionDef<Body = any, Params = any, Query = any> {
+  kind: 'http';
+  name: string;
+  /** Route after the `api/` prefix, with `{param}` segments, e.g. `v1/admin/dead-letters/{queue}`. */
+  route: string;
+  methods: Array<'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'>;
+  /** Roles of which the API key must hold at least one; absent = no API key needed. */
+  roles?: Role[];
+  summary: string;
+  tags?: string[];
+  request?: { body?: ZodType<Body>; params?: ZodType<Params>; query?: ZodType<Query> };
+  /** Response schemas by status code, for the OpenAPI document. */
+  responses: Record<number, { description: string; schema?: ZodType }>;
+  /** Handled by the function itself (e.g. a webhook signature over the raw body): skip JSON parsing. */
+  rawBody?: boolean;
+  handler(call: HttpCall<Body, Params, Query>): Promise<HttpResponseData>;
+}
+
+/** Metadata of a received queue message, independent of the host that received it. */
+export interface ReceivedMessage {
+  messageId: string;
+  body: unknown;
+  deliveryCount: number;
+  enqueuedTime?: Date;
+  applicationProperties: Record<string, unknown>;
+}
+
+export interface QueueFunctionDef {
+  kind: 'queue';
+  name: string;
+  queue: string;
+  /** Must settle the message through `settlement`; throwing leaves it to the host (abandon). */
+  handler(message: ReceivedMessage, settlement: Settlement): Promise<void>;
+}
+
+export interface TimerFunctionDef {
+  kind: 'timer';
+  name: string;
+  /** NCRONTAB with seconds, as Azure Functions: `0 *\/1 * * * *` = every minute. */
+  schedule: string;
+  handler(): Promise<void>;
+}
+
+/** Declares an HTTP function with its handler typed from its schemas. */
+export function defineHttp<Body = undefined, Params = Record<string, string>, Query = Record<string, string>>(
+  def: HttpFunctionDef<Body, Params, Query>,
+): HttpFunctionDef {
+  return def as HttpFunctionDef;
+}

@@ -1,0 +1,87 @@
+import crypto from 'node:crypto';
+import type { Config } from '../config';
+import type { Caller, HttpResponseData, Role } from '../function-table';
+import { forbidden, unauthorized } from './problem';
+
+/** Prefix of generated keys, so a leaked key is recognisable in secret scanners and logs. */
+export const API_KEY_PREFIX = 'ohk_';
+
+/** The hex SHA-256 of a key: what `API_KEYS` stores instead of the key itself. */
+export function hashApiKey(key: string): string {
+  return crypto.createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** A new random key: `ohk_` + 32 random bytes in base64url (43 URL-safe characters). */
+export function generateApiKey(): string {
+  return API_KEY_PREFIX + crypto.randomBytes(32).toString('base64url');
+}
+
+/** One `API_KEYS` entry (`name:role1|role2:sha256hex`) for a key, as `npm start` prints it. */
+export function formatApiKeyEntry(name: string, roles: readonly Role[], key: string): string {
+  return `${name}:${roles.join('|')}:${hashApiKey(key)}`;
+}
+
+/** Outcome of an authorisation check: go on, or answer with the problem response. */
+export type AuthDecision = { ok: true } | { ok: false; response: HttpResponseData };
+
+/** Checks that the caller holds at least one of `roles`: 401 when anonymous, 403 when no role fits. */
+export function authorize(caller: Caller, roles: readonly Role[]): AuthDecision {
+  if (caller.kind !== 'apiKey') return { ok: false, response: unauthorized() };
+  if (!caller.roles.some((role) => roles.includes(role))) return { ok: false, response: forbidden() };
+  return { ok: true };
+}
+
+interface KeyEntry {
+  name: string;
+  roles: Role[];
+  hash: Buffer;
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * Resolves `Authorization: Bearer <key>` against the configured key hashes. A header that is missing,
+ * not Bearer, or carries an unknown key yields the anonymous caller: public routes ignore it (a
+ * booking access token travels in the same header) and protected routes answer 401 via `authorize`.
+ */
+export class ApiKeyAuthenticator {
+  private readonly keys: KeyEntry[];
+
+  constructor(apiKeys: Config['apiKeys']) {
+    this.keys = apiKeys.map((entry) => {
+      const hash = Buffer.from(entry.sha256, 'hex');
+      if (hash.length !== 32) throw new Error(`API key "${entry.name}": sha256 must be 64 hex characters`);
+      return { name: entry.name, roles: [...entry.roles], hash };
+    });
+    const distinct = new Set(this.keys.map((key) => key.hash.toString('hex')));
+    if (distinct.size !== this.keys.length) throw new Error('API_KEYS: two entries have the same key hash');
+  }
+
+  /** Builds the authenticator from the parsed configuration. */
+  static fromConfig(config: Pick<Config, 'apiKeys'>): ApiKeyAuthenticator {
+    return new ApiKeyAuthenticator(config.apiKeys);
+  }
+
+  /** The caller behind the request's headers (names in lower case, as both hosts deliver them). */
+  authenticate(headers: Record<string, string>): Caller {
+    const match = BEARER.exec(headers['authorization'] ?? '');
+    if (!match?.[1]) return { kind: 'anonymous' };
+    const key = this.find(match[1]);
+    return key ? { kind: 'apiKey', name: key.name, roles: [...key.roles] } : { kind: 'anonymous' };
+  }
+
+  /**
+   * Compares the presented key's hash with every configured hash, without stopping at a match, so
+   * the time taken tells nothing about which key (or whether any) matched. Hashing first gives
+   * equal-length buffers, which `timingSafeEqual` requires, whatever the presented key's length.
+   */
+  private find(presented: string): KeyEntry | undefined {
+    const candidate = crypto.createHash('sha256').update(presented, 'utf8').digest();
+    let found: KeyEntry | undefined;
+    for (const key of this.keys) {
+      const equal = crypto.timingSafeEqual(candidate, key.hash);
+      if (equal && !found) found = key;
+    }
+    return found;
+  }
+}

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, isListening } from '../support/ports';
+import { waitFor } from '../support/wait';
+
+const root = resolve(__dirname, '../..');
+
+/** `npm start` as a user runs it, on free ports so it does not collide with a running copy. */
+async function startSystem() {
+  const ports = { PORT: await freePort(), AZURITE_TABLE_PORT: await freePort(), SERVICEBUS_PORT: await freePort() };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+  for (const name of ['API_KEYS', 'SERVICEBUS_CONNECTION', 'TABLES_CONNECTION']) delete env[name];
+  // Its own process group, so a Ctrl-C can be sent the way a terminal sends it: to the whole group.
+  const child = spawn('npm', ['start', '--silent'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, ports, exited, output: () => output };
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/api/health`);
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function stopsCleanly(signal: NodeJS.Signals) {
+  const started = Date.now();
+  const system = await startSystem();
+  try {
+    await waitFor(() => healthy(system.ports.PORT), { timeoutMs: 15_000, message: 'npm start did not answer /api/health' });
+    const readyMs = Date.now() - started;
+    const body = (await (await fetch(`http://127.0.0.1:${system.ports.PORT}/api/health`)).json()) as {
+      status: string;
+      integrations: Record<string, string>;
+    };
+    expect(body.status).toBe('ok');
+    expect(body.integrations).toMatchObject({ serviceBus: 'sandbox', tables: 'sandbox' });
+    expect(system.output()).toMatch(/admin\s+ohk_/);
+
+    // Ctrl-C reaches every process of the foreground group; SIGTERM (a process manager) only npm.
+    if (signal === 'SIGINT') process.kill(-(system.child.pid as number), 'SIGINT');
+    else system.child.kill('SIGTERM');
+    const code = await Promise.race([system.exited, new Promise((_, reject) => setTimeout(() => reject(new Error('did not exit')), 10_000))]);
+    expect(code).toBe(0);
+    for (const port of Object.values(system.ports)) expect(await isListening(port)).toBe(false);
+    return readyMs;
+  } finally {
+    if (system.child.exitCode === null) kill(system.child);
+  }
+}
+
+function kill(child: ChildProcess) {
+  try {
+    process.kill(-(child.pid as number), 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+describe('npm start', () => {
+  it('answers /api/health within 15 s and stops every part on SIGINT (Ctrl-C)', async () => {
+    expect(await stopsCleanly('SIGINT')).toBeLessThan(15_000);
+  }, 40_000);
+
+  it('stops every part on SIGTERM', async () => {
+    await stopsCleanly('SIGTERM');
+  }, 40_000);
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../shared/config';
+
+const base = {
+  SERVICEBUS_CONNECTION: 'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=x;SharedAccessKey=y;UseDevelopmentEmulator=true',
+  TABLES_CONNECTION: 'UseDevelopmentStorage=true',
+};
+const hash = 'a'.repeat(64);
+
+describe('loadConfig', () => {
+  it('fills the documented defaults', () => {
+    const config = loadConfig(base);
+    expect(config.jobs).toEqual({ maxAttempts: 6, retryBaseMs: 10_000, retryCapMs: 900_000 });
+    expect(config.rateLimit).toEqual({ perKey: 100, windowMs: 900_000 });
+    expect(config.apiKeys).toEqual([]);
+    expect(config.integrations).toEqual({ stripe: 'unavailable', odoo: 'unavailable', driverApp: 'unavailable' });
+  });
+
+  it('parses API keys as name, roles and hash', () => {
+    const config = loadConfig({ ...base, API_KEYS: `ops:admin|workshop:${hash}, shop:orders:${hash.toUpperCase()}` });
+    expect(config.apiKeys).toEqual([
+      { name: 'ops', roles: ['admin', 'workshop'], sha256: hash },
+      { name: 'shop', roles: ['orders'], sha256: hash },
+    ]);
+  });
+
+  it('names every bad variable in one error and never echoes a value', () => {
+    const secret = 'Endpoint=sb://secret-namespace;SharedAccessKey=TOPSECRET';
+    let error: unknown;
+    try {
+      loadConfig({ TABLES_CONNECTION: '', JOB_MAX_ATTEMPTS: 'many', API_KEYS: `ops:root:${hash}`, ODOO_URL: secret });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['SERVICEBUS_CONNECTION', 'TABLES_CONNECTION', 'JOB_MAX_ATTEMPTS', 'API_KEYS', 'ODOO_URL']) {
+      expect(message).toContain(name);
+    }
+    expect(message).not.toContain('TOPSECRET');
+    expect(message).not.toContain('secret-namespace');
+  });
+
+  it('tells sandboxes from real endpoints', () => {
+    const config = loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_API_BASE: 'http://127.0.0.1:12111', ODOO_URL: 'https://erp.example.com' });
+    expect(config.integrations).toEqual({ stripe: 'sandbox', odoo: 'connected', driverApp: 'unavailable' });
+  });
+});

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelayMs, createJobConsumer, DEAD_LETTER_REASONS, JOB_ERRORS_PROPERTY, type JobHandler } from '../../shared/app/consume-job';
+import { JobError, type JobEnvelope, type OutgoingJob, type ProcessedJobs, type Settlement } from '../../shared/app/jobs';
+import type { ReceivedMessage } from '../../shared/function-table';
+
+const policy = { maxAttempts: 3, baseMs: 1_000, capMs: 3_000 };
+const silent = { info() {}, warn() {}, error() {} };
+const now = new Date('2026-11-24T10:00:00Z');
+
+class RecordingSettlement implements Settlement {
+  outcome?: { kind: 'complete' } | { kind: 'deadLetter'; reason: string; description: string; properties?: Record<string, string> } | { kind: 'abandon' };
+  async complete() {
+    this.outcome = { kind: 'complete' };
+  }
+  async deadLetter(reason: string, description: string, properties?: Record<string, string>) {
+    this.outcome = { kind: 'deadLetter', reason, description, properties };
+  }
+  async abandon() {
+    this.outcome = { kind: 'abandon' };
+  }
+}
+
+class MemoryProcessedJobs implements ProcessedJobs {
+  readonly ids = new Set<string>();
+  async has(id: string) {
+    return this.ids.has(id);
+  }
+  async mark(id: string) {
+    this.ids.add(id);
+  }
+}
+
+function setup(handler: JobHandler, random = () => 0.5) {
+  const sent: OutgoingJob[] = [];
+  const processed = new MemoryProcessedJobs();
+  const consume = createJobConsumer({
+    queue: 'odoo-sync',
+    handlers: { 'booking.sync': handler },
+    sender: { send: async (jobs) => void sent.push(...jobs) },
+    processed,
+    policy,
+    log: silent,
+    now: () => now,
+    random,
+  });
+  const run = async (body: unknown) => {
+    const settlement = new RecordingSettlement();
+    const message: ReceivedMessage = { messageId: 'm1', body, deliveryCount: 0, applicationProperties: {} };
+    await consume(message, settlement);
+    return settlement.outcome;
+  };
+  return { run, sent, processed };
+}
+
+const job = (overrides: Partial<JobEnvelope> = {}): JobEnvelope => ({
+  id: 'job-1',
+  type: 'booking.sync',
+  subject: 'booking-1',
+  attempt: 1,
+  correlation: { operationId: 'op-1' },
+  payload: {},
+  errors: [],
+  createdAt: now.toISOString(),
+  ...overrides,
+});
+
+describe('backoffDelayMs', () => {
+  it('doubles from the base, stays within equal-jitter bounds and respects the cap', () => {
+    const p = { maxAttempts: 6, baseMs: 10_000, capMs: 15 * 60_000 };
+    expect(backoffDelayMs(1, p, () => 0)).toBe(5_000);
+    expect(backoffDelayMs(1, p, () => 1)).toBe(10_000);
+    expect(backoffDelayMs(3, p, () => 0)).toBe(20_000);
+    expect(backoffDelayMs(3, p, () => 1)).toBe(40_000);
+    expect(backoffDelayMs(20, p, () => 1)).toBe(15 * 60_000);
+    expect(backoffDelayMs(20, p, () => 0)).toBe(7.5 * 60_000);
+  });
+
+  it('never shrinks from one attempt to the next, whatever the jitter', () => {
+    const p = { maxAttempts: 10, baseMs: 100, capMs: 100_000 };
+    for (let attempt = 1; attempt < 10; attempt++) {
+      expect(backoffDelayMs(attempt + 1, p, () => 0)).toBeGreaterThanOrEqual(backoffDelayMs(attempt, p, () => 1));
+    }
+  });
+});
+
+describe('createJobConsumer', () => {
+  it('runs the handler, marks the job processed and completes', async () => {
+    const seen: string[] = [];
+    const { run, processed } = setup(async (j) => void seen.push(j.id));
+    expect(await run(job())).toEqual({ kind: 'complete' });
+    expect(seen).toEqual(['job-1']);
+    expect(processed.ids.has('odoo-sync:job-1')).toBe(true);
+  });
+
+  it('completes a job already processed without running the handler again', async () => {
+    let runs = 0;
+    const { run } = setup(async () => void runs++);
+    await run(job());
+    expect(await run(job({ attempt: 2 }))).toEqual({ kind: 'complete' });
+    expect(runs).toBe(1);
+  });
+
+  it('schedules a copy with the next attempt, the error history and a back-off delay on a transient error', async () => {
+    const { run, sent, processed } = setup(async () => {
+      throw JobError.transient('ODOO_DOWN', 'connection refused');
+    });
+    expect(await run(job())).toEqual({ kind: 'complete' });
+    expect(sent).toHaveLength(1);
+    const retry = sent[0] as OutgoingJob;
+    expect(retry.queue).toBe('odoo-sync');
+    expect(retry.envelope).toMatchObject({ id: 'job-1', attempt: 2 });
+    expect(retry.envelope.errors).toEqual([
+      { attempt: 1, at: now.toISOString(), kind: 'transient', code: 'ODOO_DOWN', message: 'connection refused' },
+    ]);
+    expect(retry.notBefore?.getTime()).toBe(now.getTime() + 750);
+    expect(processed.ids.size).toBe(0);
+  });
+
+  it('treats an unclassified error as transient', async () => {
+    const { run, sent } = setup(async () => {
+      throw new Error('socket hang up');
+    });
+    await run(job());
+    expect(sent[0]?.envelope.errors[0]).toMatchObject({ kind: 'transient', code: 'UNEXPECTED', message: 'socket hang up' });
+  });
+
+  it('dead-letters at once on a permanent error, with every attempt’s error', async () => {
+    const earlier = { attempt: 1, at: 'earlier', kind: 'transient' as const, code: 'X', message: 'blip' };
+    const { run, sent } = setup(async () => {
+      throw JobError.permanent('ACCESS_DENIED', 'wrong credentials');
+    });
+    const outcome = await run(job({ attempt: 2, errors: [earlier] }));
+    expect(sent).toHaveLength(0);
+    expect(outcome).toMatchObject({ kind: 'deadLetter', reason: DEAD_LETTER_REASONS.permanent, description: 'attempt 2: ACCESS_DENIED: wrong credentials' });
+    const history = JSON.parse((outcome as { properties: Record<string, string> }).properties[JOB_ERRORS_PROPERTY] as string);
+    expect(history).toHaveLength(2);
+    expect(history[1]).toMatchObject({ attempt: 2, kind: 'permanent', code: 'ACCESS_DENIED' });
+  });
+
+  it('dead-letters after the last attempt', async () => {
+    const { run, sent } = setup(async () => {
+      throw JobError.transient('TIMEOUT', 'timed out');
+    });
+    expect(await run(job({ attempt: 3 }))).toMatchObject({ kind: 'deadLetter', reason: DEAD_LETTER_REASONS.exhausted });
+    expect(sent).toHaveLength(0);
+  });
+
+  it('dead-letters a body that is not a job envelope, naming the bad fields', async () => {
+    const { run } = setup(async () => undefined);
+    expect(await run({ hello: 'world' })).toMatchObject({ kind: 'deadLetter', reason: DEAD_LETTER_REASONS.invalid });
+  });
+
+  it('dead-letters a job type nobody handles', async () => {
+    const { run } = setup(async () => undefined);
+    expect(await run(job({ type: 'nope' }))).toMatchObject({ kind: 'deadLetter', reason: DEAD_LETTER_REASONS.unknownType });
+  });
+});

@@ -1,0 +1,163 @@
+import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import type { HttpCall, HttpFunctionDef, HttpRequestData } from '../../shared/function-table';
+import { ApiKeyAuthenticator, hashApiKey } from '../../shared/http/auth';
+import { createHttpPipeline, isJsonContentType, MAX_BODY_BYTES, toWire } from '../../shared/http/pipeline';
+import { FixedWindowRateLimiter } from '../../shared/http/rate-limit';
+
+const auth = new ApiKeyAuthenticator([{ name: 'ops', roles: ['admin'], sha256: hashApiKey('key-ops') }]);
+
+function request(overrides: Partial<HttpRequestData> = {}): HttpRequestData {
+  return {
+    method: 'POST',
+    url: 'v1/x',
+    params: {},
+    query: new URLSearchParams(),
+    headers: { 'content-type': 'application/json' },
+    rawBody: Buffer.from('{}'),
+    clientIp: '127.0.0.1',
+    ...overrides,
+  };
+}
+
+function def(overrides: Partial<HttpFunctionDef> = {}) {
+  const seen: HttpCall[] = [];
+  const value: HttpFunctionDef = {
+    kind: 'http',
+    name: 'x',
+    route: 'v1/x',
+    methods: ['POST'],
+    summary: 'x',
+    responses: {},
+    handler: async (call) => {
+      seen.push(call);
+      return { status: 200, body: { ok: true } };
+    },
+    ...overrides,
+  };
+  return { def: value, seen };
+}
+
+const pipeline = (limit = 100) =>
+  createHttpPipeline({ auth, rateLimiter: new FixedWindowRateLimiter({ limit, windowMs: 60_000 }), newOperationId: () => 'generated' });
+
+describe('createHttpPipeline', () => {
+  it('checks the size before anything else, so an unauthenticated huge body is a 413', async () => {
+    const { def: d, seen } = def({ roles: ['admin'] });
+    const response = await pipeline().handle(d, request({ rawBody: Buffer.alloc(MAX_BODY_BYTES + 1), headers: {} }));
+    expect(response.status).toBe(413);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('authenticates before parsing: a bad body from an anonymous caller is a 401, not a 400', async () => {
+    const { def: d } = def({ roles: ['admin'], request: { body: z.object({}) } });
+    const response = await pipeline().handle(d, request({ rawBody: Buffer.from('{') }));
+    expect(response.status).toBe(401);
+  });
+
+  it('counts the rate limit per key name, never for public routes', async () => {
+    const p = pipeline(1);
+    const admin = def({ roles: ['admin'] }).def;
+    const open = def().def;
+    const headers = { authorization: 'Bearer key-ops' };
+    expect((await p.handle(admin, request({ headers }))).status).toBe(200);
+    expect((await p.handle(admin, request({ headers }))).status).toBe(429);
+    expect((await p.handle(open, request({ headers }))).status).toBe(200);
+    expect((await p.handle(open, request({ headers }))).status).toBe(200);
+  });
+
+  it('leaves a raw-body def its bytes and skips JSON checks', async () => {
+    const { def: d, seen } = def({ rawBody: true, request: { body: z.object({ a: z.string() }) } });
+    const response = await pipeline().handle(d, request({ headers: { 'content-type': 'text/plain' }, rawBody: Buffer.from('t=1,v1=abc') }));
+    expect(response.status).toBe(200);
+    expect(seen[0]?.body).toBeUndefined();
+    expect(seen[0]?.request.rawBody.toString()).toBe('t=1,v1=abc');
+  });
+
+  it('rejects invalid UTF-8 as malformed, and accepts a BOM', async () => {
+    const { def: d, seen } = def({ request: { body: z.object({ a: z.number() }) } });
+    expect((await pipeline().handle(d, request({ rawBody: Buffer.from([0x7b, 0xff, 0x7d]) }))).status).toBe(400);
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]);
+    expect((await pipeline().handle(d, request({ rawBody: bom }))).status).toBe(200);
+    expect(seen[0]?.body).toEqual({ a: 1 });
+  });
+
+  it('hands the handler parsed params and query (repeated names as arrays), with schema defaults applied', async () => {
+    const { def: d, seen } = def({
+      methods: ['GET'],
+      request: {
+        params: z.object({ id: z.string() }),
+        query: z.object({ tag: z.array(z.string()), limit: z.coerce.number().default(10) }),
+      },
+    });
+    const response = await pipeline().handle(d, request({ method: 'GET', params: { id: 'b-1' }, query: new URLSearchParams('tag=a&tag=b'), rawBody: Buffer.alloc(0) }));
+    expect(response.status).toBe(200);
+    expect(seen[0]).toMatchObject({ params: { id: 'b-1' }, query: { tag: ['a', 'b'], limit: 10 }, caller: { kind: 'anonymous' } });
+  });
+
+  it('reports params, query and body errors in one 422', async () => {
+    const { def: d } = def({
+      request: { params: z.object({ id: z.uuid() }), query: z.object({ n: z.coerce.number() }), body: z.object({ a: z.string() }) },
+    });
+    const response = await pipeline().handle(d, request({ params: { id: 'nope' }, query: new URLSearchParams('n=x') }));
+    expect(response.status).toBe(422);
+    expect((response.body as { errors: Array<{ in: string; path: string }> }).errors.map((e) => `${e.in}:${e.path}`)).toEqual([
+      'params:id',
+      'query:n',
+      'body:a',
+    ]);
+  });
+
+  it('takes the operation id from a W3C traceparent, else generates one', async () => {
+    const { def: d, seen } = def();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await pipeline().handle(d, request({ headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-00f067aa0ba902b7-01` } }));
+    await pipeline().handle(d, request({ headers: { traceparent: 'garbage' } }));
+    expect(seen.map((call) => call.operationId)).toEqual([traceId, 'generated']);
+  });
+
+  it('turns a thrown error into a logged 500 that does not carry the message', async () => {
+    const log = { error: vi.fn() };
+    const p = createHttpPipeline({ auth, rateLimiter: new FixedWindowRateLimiter({ limit: 9, windowMs: 9 }), log, newOperationId: () => 'op-9' });
+    const failure = new Error('connection string AccountKey=abc');
+    const { def: d } = def({ handler: async () => Promise.reject(failure) });
+    const response = await p.handle(d, request());
+    expect(response.status).toBe(500);
+    expect(JSON.stringify(response.body)).not.toContain('AccountKey');
+    expect(log.error).toHaveBeenCalledWith('http handler failed', { operationId: 'op-9', function: 'x', error: failure });
+  });
+});
+
+describe('isJsonContentType', () => {
+  it.each([
+    ['application/json', true],
+    ['Application/JSON; charset=utf-8', true],
+    ['application/json;charset="UTF-8"', true],
+    ['application/json; charset=iso-8859-1', false],
+    ['application/jsonp', false],
+    ['text/json', false],
+    [undefined, false],
+  ])('%s -> %s', (header, expected) => {
+    expect(isJsonContentType(header)).toBe(expected);
+  });
+});
+
+describe('toWire', () => {
+  it('serialises objects as application/json and lower-cases header names', () => {
+    expect(toWire({ status: 201, headers: { Location: '/x' }, body: { id: 1 } })).toEqual({
+      status: 201,
+      headers: { location: '/x', 'content-type': 'application/json' },
+      body: '{"id":1}',
+    });
+  });
+
+  it('keeps a problem content type, and passes strings and buffers through', () => {
+    expect(toWire({ status: 400, headers: { 'Content-Type': 'application/problem+json' }, body: {} }).headers['content-type']).toBe(
+      'application/problem+json',
+    );
+    expect(toWire({ status: 200, body: 'hi' })).toEqual({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'hi' });
+    const bytes = Buffer.from([1, 2]);
+    expect(toWire({ status: 200, body: bytes }).body).toBe(bytes);
+    expect(toWire({ status: 204 })).toEqual({ status: 204, headers: {}, body: '' });
+  });
+});

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Integration files start their own servers on free ports, so files can run side by side.
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
