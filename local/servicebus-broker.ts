@@ -58,6 +58,9 @@ export interface ServiceBusBrokerOptions {
   maxMessageSizeBytes?: number;
 }
 
+/** How long stop() waits for clients to answer the AMQP close before cutting their sockets. */
+const STOP_GRACE_MS = 500;
+
 /** Everything the rhea event handlers receive; rhea fills the fields that apply. */
 interface EventContext {
   connection: Connection;
@@ -132,9 +135,11 @@ export class ServiceBusBroker {
   /** Closes every connection and the listener; resolves once the port is free. */
   async stop(): Promise<void> {
     clearInterval(this.poller);
+    // An AMQP close first, so clients see an orderly shutdown rather than a reset; sockets of
+    // peers that do not answer within the grace period are cut.
     for (const connection of this.connections) connection.close();
-    // Let the close frames reach the sockets before tearing them down.
-    await new Promise((resolve) => setImmediate(resolve));
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     for (const socket of this.sockets) socket.destroy();
     if (this.server.listening) {
       await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));

@@ -7,6 +7,7 @@ async function main() {
   await c.createSender('q').sendMessages({ body: 1 });
   console.log('sent', Date.now() - t0);
   await own.stop();
+
   console.log('stopped', Date.now() - t0);
   await c.close();
   console.log('closed', Date.now() - t0);

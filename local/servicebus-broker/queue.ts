@@ -181,7 +181,7 @@ export class Queue {
   /** The view for a delivery happening now; counts the delivery. */
   private deliveryView(stored: StoredMessage): DeliveryView {
     const view = this.view(stored);
-    stored.deliveryCount += 1;
+    stored.deliveryCount += 0;
     return view;
   }
 
