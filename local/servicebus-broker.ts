@@ -37,8 +37,8 @@ import {
   readRemoteOutcome,
   rejectedOutcome,
   remoteSourceAddress,
-  sendMessage,
   remoteTargetAddress,
+  sendMessage,
   settleOutgoing,
 } from './servicebus-broker/rhea-interop';
 
@@ -47,15 +47,18 @@ export type { MessageSnapshot, QueueOptions, QueueStats };
 export interface ServiceBusBrokerOptions {
   /** TCP port; 0 (the default) picks a free one. */
   port?: number;
+  /** Interface to listen on (default 127.0.0.1). */
   host?: string;
-  /** Default for every queue (10, as on the real service). */
+  /** Default for every queue (default 10, as on the real service). */
   maxDeliveryCount?: number;
-  /** Default peek-lock duration for every queue (30 s, as on the real service). */
+  /** Default peek-lock duration for every queue (default 30 s; the real service's default is 60 s). */
   lockDurationMs?: number;
   /** How often lock expiry, scheduled messages and time-to-live are checked (default 250 ms). */
   pollIntervalMs?: number;
   /** Advertised on every link; the SDK sizes batches from it (default 256 KiB, Standard tier). */
   maxMessageSizeBytes?: number;
+  /** Broker faults (bugs, undecodable input); default console.error. Clients get an AMQP error too. */
+  onError?: (error: unknown) => void;
 }
 
 /** How long stop() waits for clients to answer the AMQP close before cutting their sockets. */
@@ -83,12 +86,15 @@ export class ServiceBusBroker {
   private readonly replyLinks = new WeakMap<Connection, Map<string, Sender>>();
   private readonly lockedDeliveries = new WeakMap<Delivery, LockedDelivery>();
   private readonly poller: NodeJS.Timeout;
+  private boundPort = 0;
 
   private constructor(
     private readonly server: Server,
+    private readonly endpointHost: string,
     private readonly registry: QueueRegistry,
     private readonly maxMessageSize: number,
     pollIntervalMs: number,
+    private readonly reportError: (error: unknown) => void,
   ) {
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -103,10 +109,11 @@ export class ServiceBusBroker {
       maxDeliveryCount: options.maxDeliveryCount ?? 10,
       lockDurationMs: options.lockDurationMs ?? 30_000,
     });
+    const host = options.host ?? '127.0.0.1';
     const container = createContainer({ id: 'servicebus-broker' });
     const server = container.listen({
       port: options.port ?? 0,
-      host: options.host ?? '127.0.0.1',
+      host,
       // Each incoming transfer is accepted only once it is stored; "modified" must stay distinct
       // from "released" because it carries abandon versus defer.
       autoaccept: false,
@@ -114,22 +121,35 @@ export class ServiceBusBroker {
     } as Parameters<typeof container.listen>[0]);
     const broker = new ServiceBusBroker(
       server,
+      host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host,
       registry,
       options.maxMessageSizeBytes ?? 256 * 1024,
       options.pollIntervalMs ?? 250,
+      options.onError ?? ((error) => console.error('[servicebus-broker]', error)),
     );
     broker.subscribe(container);
-    await once(server, 'listening');
+    try {
+      await once(server, 'listening'); // rejects on 'error', e.g. EADDRINUSE
+    } catch (error) {
+      await broker.stop();
+      throw error;
+    }
+    broker.boundPort = (server.address() as AddressInfo).port;
     return broker;
   }
 
+  /** The port actually bound (the free one picked for port 0); still readable after stop(). */
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return this.boundPort;
   }
 
-  /** For `new ServiceBusClient(...)`: plain TCP, SASL ANONYMOUS, any key accepted. */
+  /**
+   * For `new ServiceBusClient(...)`: `UseDevelopmentEmulator=true` makes the SDK use plain TCP;
+   * SASL ANONYMOUS and CBS accept any key.
+   */
   connectionString(): string {
-    return `Endpoint=sb://127.0.0.1:${this.port};SharedAccessKeyName=local;SharedAccessKey=local;UseDevelopmentEmulator=true`;
+    const endpoint = `sb://${this.endpointHost}:${this.port}`;
+    return `Endpoint=${endpoint};SharedAccessKeyName=local;SharedAccessKey=local;UseDevelopmentEmulator=true`;
   }
 
   /** Closes every connection and the listener; resolves once the port is free. */
@@ -155,12 +175,13 @@ export class ServiceBusBroker {
 
   /** Counts for a queue; all zero for a queue never used. See QueueStats for the meaning of each. */
   stats(queue: string): QueueStats {
-    return (
-      this.registry.find(queue)?.stats() ?? { active: 0, available: 0, locked: 0, deferred: 0, scheduled: 0, deadLetter: 0 }
-    );
+    return this.registry.find(queue)?.stats() ?? emptyStats();
   }
 
-  /** Service Bus "ActiveMessageCount": active messages, locked or not; excludes scheduled, deferred and dead-lettered. */
+  /**
+   * Service Bus "ActiveMessageCount": active messages, locked or not. Excludes scheduled, deferred
+   * and dead-lettered messages (see stats() for those).
+   */
   activeCount(queue: string): number {
     return this.stats(queue).active;
   }
@@ -180,8 +201,15 @@ export class ServiceBusBroker {
   // --- AMQP event wiring ------------------------------------------------------------------------
 
   private subscribe(container: ReturnType<typeof createContainer>): void {
+    // rhea calls handlers from the socket's data callback: a throw there would take the process down.
     const on = (event: string, handler: (context: EventContext) => void): void => {
-      container.on(event, handler);
+      container.on(event, (context: EventContext) => {
+        try {
+          handler(context);
+        } catch (error) {
+          this.reportError(error);
+        }
+      });
     };
     on('connection_open', ({ connection }) => this.connections.add(connection));
     on('disconnected', ({ connection }) => this.forgetConnection(connection));
@@ -197,9 +225,8 @@ export class ServiceBusBroker {
     }
     // Without listeners rhea logs these to the console (or throws, for 'error'); a client that
     // goes away mid-test is normal here.
-    for (const noisy of ['error', 'connection_error', 'session_error', 'sender_error', 'receiver_error', 'protocol_error']) {
-      on(noisy, () => undefined);
-    }
+    const noisy = ['error', 'connection_error', 'session_error', 'sender_error', 'receiver_error', 'protocol_error'];
+    for (const event of noisy) on(event, () => undefined);
   }
 
   /** A client receiver attached: our side is a sender from the node it names. */
@@ -208,6 +235,11 @@ export class ServiceBusBroker {
     const endpoint = classifyAddress(remoteSourceAddress(sender) ?? '');
     if (endpoint.kind !== 'entity') {
       this.registerReplyLink(sender);
+      return;
+    }
+    if (requestsSession(sender)) {
+      // Refuse at once: an unanswered session filter would leave the SDK waiting for a session.
+      sender.close({ condition: 'amqp:not-implemented', description: 'The local Service Bus broker has no sessions.' });
       return;
     }
     // snd_settle_mode 1 (settled) is how the SDK asks for receive-and-delete.
@@ -220,12 +252,17 @@ export class ServiceBusBroker {
     queue.addConsumer(consumer);
   }
 
+  /**
+   * The SDK names its reply link's target (and link) after the reply_to of its requests; other
+   * clients may not, so the node the link reads from ($cbs, <entity>/$management) is a fallback.
+   */
   private registerReplyLink(sender: Sender): void {
     const links = this.replyLinks.get(sender.connection) ?? new Map<string, Sender>();
     this.replyLinks.set(sender.connection, links);
     links.set(sender.name, sender);
     const target = remoteTargetAddress(sender);
     if (target !== undefined) links.set(target, sender);
+    links.set(nodeKey(remoteSourceAddress(sender) ?? ''), sender);
   }
 
   private dropConsumer(sender: Sender): void {
@@ -245,25 +282,38 @@ export class ServiceBusBroker {
   /** A transfer from a client sender: a message for a queue, a CBS token or a management request. */
   private onTransfer({ receiver, delivery, message }: EventContext): void {
     if (receiver === undefined || delivery === undefined) return;
+    try {
+      this.route(receiver, message, delivery.format);
+      delivery.accept();
+    } catch (error) {
+      delivery.reject({ condition: 'amqp:internal-error', description: String(error) });
+      throw error;
+    }
+  }
+
+  private route(receiver: Link, message: unknown, format: number): void {
     const endpoint = classifyAddress(remoteTargetAddress(receiver) ?? '');
     if (endpoint.kind === 'entity') {
       const queue = this.registry.resolve(endpoint.entity);
       // A batch arrives as raw bytes (rhea decodes format 0 only).
       const payload = Buffer.isBuffer(message) ? message : asAmqpMessage(message);
-      for (const single of messagesOfTransfer(payload, delivery.format)) queue.enqueue(withMessageId(single));
+      for (const single of messagesOfTransfer(payload, format)) queue.enqueue(withMessageId(single));
     } else {
       const request = asAmqpMessage(message);
       const reply =
         endpoint.kind === 'cbs'
           ? cbsReply(request)
           : managementReplyMessage(handleManagementRequest(this.registry.resolve(endpoint.entity), request));
-      this.reply(receiver.connection, request, reply);
+      this.reply(receiver, request, reply);
     }
-    delivery.accept();
   }
 
-  private reply(connection: Connection, request: AmqpMessage, reply: AmqpMessage): void {
-    const link = request.reply_to === undefined ? undefined : this.replyLinks.get(connection)?.get(request.reply_to);
+  /** Replies on the connection's link for reply_to, else on the link reading from the request's node. */
+  private reply(requestLink: Link, request: AmqpMessage, reply: AmqpMessage): void {
+    const links = this.replyLinks.get(requestLink.connection);
+    const link =
+      (request.reply_to === undefined ? undefined : links?.get(request.reply_to)) ??
+      links?.get(nodeKey(remoteTargetAddress(requestLink) ?? ''));
     if (link !== undefined) sendMessage(link, { ...reply, correlation_id: request.message_id, to: request.reply_to });
   }
 
@@ -277,11 +327,31 @@ export class ServiceBusBroker {
       locked.queue.settle(locked.lockToken, dispositionOf(outcome));
       settleOutgoing(delivery, confirmationOf(outcome));
     } catch (error) {
-      if (!(error instanceof BrokerError)) throw error;
-      // The SDK turns this condition into ServiceBusError code "MessageLockLost".
-      settleOutgoing(delivery, rejectedOutcome(error.condition, error.message));
+      // message-lock-lost becomes ServiceBusError code "MessageLockLost" in the SDK; anything
+      // else is a broker fault, still answered so the client does not wait out its timeout.
+      const known = error instanceof BrokerError;
+      const rejection = known
+        ? rejectedOutcome(error.condition, error.message)
+        : rejectedOutcome('amqp:internal-error', String(error));
+      settleOutgoing(delivery, rejection);
+      if (!known) throw error;
     }
   }
+}
+
+function emptyStats(): QueueStats {
+  return { active: 0, available: 0, locked: 0, deferred: 0, scheduled: 0, deadLetter: 0 };
+}
+
+function nodeKey(address: string): string {
+  return `node:${address.toLowerCase()}`;
+}
+
+/** Session receivers attach with a com.microsoft:session-filter on the source. */
+function requestsSession(sender: Sender): boolean {
+  const filter: unknown = sender.source?.filter;
+  if (filter === null || typeof filter !== 'object') return false;
+  return Object.keys(filter).some((key) => key.includes('session-filter'));
 }
 
 /** Link outcomes as the SDK uses them: accepted = complete, modified = abandon or defer, rejected = dead-letter. */

@@ -50,7 +50,8 @@ export function handleManagementRequest(queue: Queue, request: AmqpMessage): Man
     return operation(queue, asRecord(request.body));
   } catch (error) {
     if (error instanceof BrokerError) {
-      return { statusCode: statusOfCondition[error.condition], errorCondition: error.condition, description: error.message };
+      const statusCode = statusOfCondition[error.condition];
+      return { statusCode, errorCondition: error.condition, description: error.message };
     }
     return { statusCode: 500, errorCondition: 'amqp:internal-error', description: String(error) };
   }

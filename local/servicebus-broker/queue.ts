@@ -125,7 +125,7 @@ export class Queue {
   cancelScheduled(sequenceNumber: number): void {
     const stored = this.messages.get(sequenceNumber);
     if (stored?.state !== 'scheduled') {
-      throw new BrokerError('com.microsoft:message-not-found', `No scheduled message ${sequenceNumber} in ${this.name}.`);
+      throw new BrokerError('com.microsoft:message-not-found', `No scheduled message ${sequenceNumber} here.`);
     }
     this.messages.delete(sequenceNumber);
   }
@@ -181,7 +181,7 @@ export class Queue {
   /** The view for a delivery happening now; counts the delivery. */
   private deliveryView(stored: StoredMessage): DeliveryView {
     const view = this.view(stored);
-    stored.deliveryCount += 0;
+    stored.deliveryCount += 1;
     return view;
   }
 
@@ -209,7 +209,7 @@ export class Queue {
   private lockedMessage(token: string): StoredMessage {
     const stored = this.locks.get(token);
     if (stored?.lock === undefined) {
-      throw new BrokerError('com.microsoft:message-lock-lost', `The lock ${token} is not held (expired or already settled).`);
+      throw new BrokerError('com.microsoft:message-lock-lost', `Lock ${token} is not held (expired or settled).`);
     }
     if (stored.lock.lockedUntil <= Date.now()) {
       this.expireLock(stored); // the poller may not have seen it yet
@@ -265,7 +265,8 @@ export class Queue {
   private returnAfterFailedDelivery(stored: StoredMessage): void {
     const max = this.options.maxDeliveryCount;
     if (this.deadLetterQueue !== undefined && stored.deliveryCount >= max) {
-      this.deadLetter(stored, 'MaxDeliveryCountExceeded', `Message could not be consumed after ${max} delivery attempts.`);
+      const description = `Message could not be consumed after ${max} delivery attempts.`;
+      this.deadLetter(stored, 'MaxDeliveryCountExceeded', description);
     }
   }
 
@@ -288,7 +289,7 @@ export class Queue {
     const found = sequenceNumbers.map((sequenceNumber) => {
       const stored = this.messages.get(sequenceNumber);
       if (stored?.state !== 'deferred' || stored.lock !== undefined) {
-        throw new BrokerError('com.microsoft:message-not-found', `No deferred message ${sequenceNumber} in ${this.name}.`);
+        throw new BrokerError('com.microsoft:message-not-found', `No deferred message ${sequenceNumber} here.`);
       }
       return stored;
     });

@@ -8,6 +8,8 @@ import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { waitFor } from '../support/wait';
 
 const QUEUE = 'callbacks';
+/** A queue with short locks, for the consumer that dies. */
+const SHORT_LOCK_QUEUE = 'driver-dispatch';
 const AGGREGATE_TABLE = 'PipelineTest';
 
 /** A sender that fails while `failing` is set: the fault injected between commit and send. */
@@ -47,9 +49,9 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
       ...init,
       headers: { authorization: `Bearer ${adminKey()}`, 'content-type': 'application/json', ...init.headers },
     });
-  const send = (type: string, payload: unknown = {}) => {
-    const envelope = newEnvelope({ queue: QUEUE, type, subject: `subject-${randomUUID()}`, payload }, new Date(), randomUUID);
-    return runtime.composition.services.sender.send([{ queue: QUEUE, envelope }]).then(() => envelope);
+  const send = (type: string, queue = QUEUE) => {
+    const envelope = newEnvelope({ queue, type, subject: `subject-${randomUUID()}`, payload: {} }, new Date(), randomUUID);
+    return runtime.composition.services.sender.send([{ queue, envelope }]).then(() => envelope);
   };
 
   beforeAll(async () => {
@@ -65,7 +67,6 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
       },
       timers: false,
       lockRenewalMs: 0,
-      broker: { lockDurationMs: 1_000 },
       aggregateTables: [AGGREGATE_TABLE],
       log: consoleLogger({ silent: true }),
       wrapSender: (sender) => (faulty = new FaultySender(sender)),
@@ -89,6 +90,8 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
             record(job);
             applyOnce(job);
           },
+        },
+        [SHORT_LOCK_QUEUE]: {
           'test.dies': async (job) => {
             record(job);
             applyOnce(job);
@@ -104,6 +107,8 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
         },
       },
     });
+    // Short locks, so a dead consumer's message comes back within the test.
+    runtime.broker?.setQueueOptions(SHORT_LOCK_QUEUE, { lockDurationMs: 1_000 });
   });
 
   afterAll(async () => {
@@ -221,12 +226,12 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
   });
 
   it('redelivers a job whose consumer died mid-job (lock expired) and applies its effect once', async () => {
-    const job = await send('test.dies');
+    const job = await send('test.dies', SHORT_LOCK_QUEUE);
     await waitFor(() => calls(job.id) === 2, { timeoutMs: 10_000 });
     await waitFor(async () => {
       const peeker = new ServiceBusClient(runtime.config.serviceBus.connectionString);
       try {
-        const receiver = peeker.createReceiver(QUEUE);
+        const receiver = peeker.createReceiver(SHORT_LOCK_QUEUE);
         const [waiting] = await receiver.peekMessages(1);
         return waiting === undefined;
       } finally {

@@ -20,6 +20,7 @@ import {
   type ServiceBusReceiverOptions,
   type ServiceBusSender,
 } from '@azure/service-bus';
+import Long from 'long';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { ServiceBusBroker } from '../../local/servicebus-broker';
 
@@ -89,7 +90,7 @@ async function purge(client: ServiceBusClient, name: string): Promise<void> {
     for (const subQueueType of [undefined, 'deadLetter'] as const) {
       const receiver = client.createReceiver(name, { receiveMode: 'receiveAndDelete', subQueueType });
       try {
-        const peeked = await receiver.peekMessages(250);
+        const peeked = await receiver.peekMessages(250, { fromSequenceNumber: Long.ZERO });
         const scheduled = peeked.filter((m) => m.state === 'scheduled').map(sequenceOf);
         const deferred = peeked.filter((m) => m.state === 'deferred').map(sequenceOf);
         if (scheduled.length > 0) await sender.cancelScheduledMessages(scheduled);
@@ -111,7 +112,7 @@ async function purge(client: ServiceBusClient, name: string): Promise<void> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function sequenceOf(message: ServiceBusReceivedMessage) {
-  if (message.sequenceNumber === undefined) throw new Error(`message ${String(message.messageId)} has no sequence number`);
+  if (message.sequenceNumber === undefined) throw new Error(`no sequence number on ${String(message.messageId)}`);
   return message.sequenceNumber;
 }
 
@@ -155,11 +156,15 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
     const sender: ServiceBusSender = closeAfter(ctx, client.createSender(queue.name));
     const receiver = closeAfter(ctx, client.createReceiver(queue.name, receiverOptions));
     const deadLetters = closeAfter(ctx, client.createReceiver(queue.name, { subQueueType: 'deadLetter' }));
-    /** Everything in the queue (or its dead-letter queue) from the start, without locking. */
+    /**
+     * Everything in the queue (or its dead-letter queue) from the start, without locking. Always
+     * from sequence number 0: without it the SDK continues from the last message any receiver of
+     * this client peeked on the entity (the cursor lives in the per-entity management client).
+     */
     const peekAll = async (subQueue: 'main' | 'deadLetter' = 'main') => {
       const peeker = client.createReceiver(queue.name, subQueue === 'deadLetter' ? { subQueueType: 'deadLetter' } : {});
       try {
-        return await peeker.peekMessages(100);
+        return await peeker.peekMessages(100, { fromSequenceNumber: Long.ZERO });
       } finally {
         await peeker.close();
       }
@@ -214,6 +219,15 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
     expect(await peekAll()).toEqual([]);
   });
 
+  it('carries a 200 KiB message (split over several AMQP frames) both ways', async (ctx) => {
+    const { sender, receiver } = await setUp(ctx);
+    const body = 'x'.repeat(200 * 1024);
+    await sender.sendMessages({ body });
+    const [received] = await receiveExactly(receiver, 1);
+    expect(received?.body).toBe(body);
+    await receiver.completeMessage(received as ServiceBusReceivedMessage);
+  });
+
   it('receive-and-delete removes messages as they are delivered', async (ctx) => {
     const { client, queue, sender, peekAll } = await setUp(ctx);
     await sender.sendMessages([{ body: 1 }, { body: 2 }]);
@@ -252,7 +266,9 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
     for (let attempt = 0; attempt < queue.maxDeliveryCount; attempt++) {
       const [message] = await receiveExactly(receiver, 1);
       expect(message?.deliveryCount).toBe(attempt);
-      await receiver.abandonMessage(message as ServiceBusReceivedMessage);
+      // properties passed to abandon are applied to the message
+      expect(message?.applicationProperties?.lastAttempt).toBe(attempt === 0 ? undefined : attempt - 1);
+      await receiver.abandonMessage(message as ServiceBusReceivedMessage, { lastAttempt: attempt });
     }
 
     expect(await peekAll()).toEqual([]);
@@ -319,7 +335,8 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
   });
 
   it('an expired lock makes the message available again and settling it fails with lock lost', async (ctx) => {
-    const { queue, sender, receiver } = await setUp(ctx, { lockDurationMs: 600 }, { maxAutoLockRenewalDurationInMs: 0 });
+    const noRenewal = { maxAutoLockRenewalDurationInMs: 0 };
+    const { queue, sender, receiver } = await setUp(ctx, { lockDurationMs: 600 }, noRenewal);
     requireShortLock(ctx, queue);
     await sender.sendMessages({ body: 'slow consumer', messageId: 'slow-1' });
     const [first] = await receiveExactly(receiver, 1);
@@ -351,12 +368,16 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
 
     const all = await receiver.peekMessages(10);
     expect(all.map((m) => m.body)).toEqual(['a', 'b', 'c']);
-    const fromSecond = await receiver.peekMessages(10, { fromSequenceNumber: sequenceOf(all[1] as ServiceBusReceivedMessage) });
+    const second = sequenceOf(all[1] as ServiceBusReceivedMessage);
+    const fromSecond = await receiver.peekMessages(10, { fromSequenceNumber: second });
     expect(fromSecond.map((m) => m.body)).toEqual(['b', 'c']);
 
     const received = await receiveExactly(receiver, 3);
     expect(received.map((m) => [m.body, m.deliveryCount])).toEqual([['a', 0], ['b', 0], ['c', 0]]);
-    await receiver.deadLetterMessage(received[0] as ServiceBusReceivedMessage, { deadLetterReason: 'peek-test' });
+    await receiver.deadLetterMessage(received[0] as ServiceBusReceivedMessage, {
+      deadLetterReason: 'peek-test',
+      deadLetterErrorDescription: 'dead-lettered by the peek test',
+    });
     for (const message of received.slice(1)) await receiver.completeMessage(message);
 
     const deadLetters = await peekAll('deadLetter');
@@ -422,7 +443,11 @@ describe('Service Bus conformance: in-process broker', () => {
   let target: Target;
 
   beforeAll(async () => {
-    broker = await ServiceBusBroker.start({ port: 0, lockDurationMs: LOCAL_LOCK_MS, maxDeliveryCount: LOCAL_MAX_DELIVERY });
+    broker = await ServiceBusBroker.start({
+      port: 0,
+      lockDurationMs: LOCAL_LOCK_MS,
+      maxDeliveryCount: LOCAL_MAX_DELIVERY,
+    });
     client = new ServiceBusClient(broker.connectionString());
     target = localTarget(broker);
   });
@@ -441,16 +466,27 @@ describe('Service Bus conformance: in-process broker', () => {
     it('creates queues on first use, case-insensitively, and reports their state', async (ctx) => {
       const name = `Inspect-${randomUUID().slice(0, 8)}`;
       const sender = closeAfter(ctx, client.createSender(name));
-      const receiver = closeAfter(ctx, client.createReceiver(name.toLowerCase(), { maxAutoLockRenewalDurationInMs: 0 }));
+      const noRenewal = { maxAutoLockRenewalDurationInMs: 0 };
+      const receiver = closeAfter(ctx, client.createReceiver(name.toLowerCase(), noRenewal));
       await sender.sendMessages([{ body: 'lock' }, { body: 'defer' }, { body: 'dead' }, { body: 'wait' }]);
       await sender.scheduleMessages({ body: 'future' }, new Date(Date.now() + 60_000));
       expect(broker.queueNames()).toContain(name);
 
       const [locked, deferred, dead] = await receiveExactly(receiver, 3);
       await receiver.deferMessage(deferred as ServiceBusReceivedMessage);
-      await receiver.deadLetterMessage(dead as ServiceBusReceivedMessage, { deadLetterReason: 'inspect' });
+      await receiver.deadLetterMessage(dead as ServiceBusReceivedMessage, {
+        deadLetterReason: 'inspect',
+        deadLetterErrorDescription: 'for the stats',
+      });
 
-      expect(broker.stats(name)).toEqual({ active: 2, available: 1, locked: 1, deferred: 1, scheduled: 1, deadLetter: 1 });
+      expect(broker.stats(name)).toEqual({
+        active: 2,
+        available: 1,
+        locked: 1,
+        deferred: 1,
+        scheduled: 1,
+        deadLetter: 1,
+      });
       expect(broker.activeCount(name.toUpperCase())).toBe(2);
       expect(broker.messages(name).map((m) => [m.body, m.state, m.locked])).toEqual([
         ['lock', 'active', true],
@@ -459,9 +495,9 @@ describe('Service Bus conformance: in-process broker', () => {
         ['future', 'scheduled', false],
       ]);
       expect(broker.messages(name, { deadLetter: true }).map((m) => m.applicationProperties)).toEqual([
-        { DeadLetterReason: 'inspect' },
+        { DeadLetterReason: 'inspect', DeadLetterErrorDescription: 'for the stats' },
       ]);
-      expect(broker.stats('never-used')).toEqual({ active: 0, available: 0, locked: 0, deferred: 0, scheduled: 0, deadLetter: 0 });
+      expect(Object.values(broker.stats('never-used'))).toEqual([0, 0, 0, 0, 0, 0]);
       await receiver.completeMessage(locked as ServiceBusReceivedMessage);
     });
 
@@ -471,6 +507,15 @@ describe('Service Bus conformance: in-process broker', () => {
       expect(batch.maxSizeInBytes).toBe(256 * 1024);
       expect(batch.tryAddMessage({ body: 'x'.repeat(200 * 1024) })).toBe(true);
       expect(batch.tryAddMessage({ body: 'x'.repeat(100 * 1024) })).toBe(false);
+    });
+
+    it('refuses session receivers with a clear error instead of hanging', async () => {
+      const noRetry = new ServiceBusClient(broker.connectionString(), { retryOptions: { maxRetries: 0 } });
+      try {
+        await expect(noRetry.acceptSession('sessions', 's-1')).rejects.toThrow(/no sessions/);
+      } finally {
+        await noRetry.close();
+      }
     });
 
     it('drops messages whose time to live has passed', async (ctx) => {
@@ -511,11 +556,11 @@ const realQueues = (process.env.SERVICEBUS_CONFORMANCE_QUEUE ?? '')
   .filter((name) => name.length > 0);
 
 describe.skipIf(!realConnection)(
-  realConnection ? 'Service Bus conformance: real namespace' : 'Service Bus conformance: real namespace (skipped: SERVICEBUS_CONNECTION not set)',
+  `Service Bus conformance: real namespace${realConnection ? '' : ' (skipped: SERVICEBUS_CONNECTION not set)'}`,
   () => {
     describe.skipIf(realQueues.length === 0)(
-      realQueues.length > 0
-        ? `queues ${realQueues.join(', ')}`
+      realQueues.length > 0 || !realConnection
+        ? `queues ${realQueues.join(', ')}`.trim()
         : 'queues (skipped: SERVICEBUS_CONFORMANCE_QUEUE not set; list pre-created queues, comma-separated)',
       () => {
         let client: ServiceBusClient;

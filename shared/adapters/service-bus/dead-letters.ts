@@ -4,6 +4,7 @@ import type { DeadLetter, DeadLetterQueues } from '../../app/dead-letters';
 
 const PAGE = 100;
 const RECEIVE_WAIT_MS = 1_000;
+const LOCK_MARGIN_MS = 10_000;
 
 function toDeadLetter(message: ServiceBusReceivedMessage): DeadLetter {
   return {
@@ -24,7 +25,9 @@ export class ServiceBusDeadLetterQueues implements DeadLetterQueues {
     const receiver = this.client.createReceiver(queue, { subQueueType: 'deadLetter' });
     try {
       const letters: DeadLetter[] = [];
-      let from: Long | undefined;
+      // Always from an explicit position: without one the SDK resumes where the connection's last
+      // peek of this queue stopped, so a second browse would find nothing.
+      let from = Long.ZERO;
       while (letters.length < max) {
         const page = await receiver.peekMessages(Math.min(PAGE, max - letters.length), {
           fromSequenceNumber: from,
@@ -77,6 +80,8 @@ export class ServiceBusDeadLetterQueues implements DeadLetterQueues {
     act: () => Promise<void>,
     skipped: ServiceBusReceivedMessage[],
   ): Promise<number> {
+    // A long scan can eat into the lock; renew it so the completion after `act` does not fail.
+    if ((message.lockedUntilUtc?.getTime() ?? 0) - Date.now() < LOCK_MARGIN_MS) await receiver.renewMessageLock(message);
     try {
       await act();
     } catch {
