@@ -16,7 +16,7 @@ export async function benchPipeline(concurrency: number, jobs: number): Promise<
   const done = new Promise<void>((resolve) => (allHandled = resolve));
 
   const runtime = await startLocalRuntime({
-    ports: { http: 0, tables: 0, serviceBus: 0 },
+    ports: { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0 },
     env: { QUEUE_CONCURRENCY: String(concurrency), TABLE_PREFIX: `bench${concurrency}` },
     timers: false,
     log: consoleLogger({ silent: true }),

@@ -12,7 +12,13 @@ const root = resolve(__dirname, '..');
 export async function benchStartToHealthy(runs: number): Promise<Record<string, number>> {
   const times: number[] = [];
   for (let run = 0; run < runs; run++) {
-    const ports = { PORT: await freePort(), AZURITE_TABLE_PORT: await freePort(), SERVICEBUS_PORT: await freePort() };
+    const ports = {
+      PORT: await freePort(),
+      AZURITE_TABLE_PORT: await freePort(),
+      SERVICEBUS_PORT: await freePort(),
+      STRIPE_SANDBOX_PORT: await freePort(),
+      SMTP_SANDBOX_PORT: await freePort(),
+    };
     const env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
     const started = Date.now();
     const child = spawn('npm', ['start', '--silent'], { cwd: root, env, stdio: 'ignore' });

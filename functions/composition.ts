@@ -1,4 +1,12 @@
 import { ServiceBusClient } from '@azure/service-bus';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { SmtpMailer } from '../shared/adapters/email/smtp-mailer';
+import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/stripe/stripe-gateway';
+import { BOOKINGS_TABLE, TableBookingRepository } from '../shared/adapters/table-storage/booking-repository';
+import { OutboxCommitter } from '../shared/adapters/table-storage/outbox';
+import { NOTIFICATIONS_QUEUE, notificationHandlers } from '../shared/app/notifications';
+import { bookingFunctions } from './bookings';
+import { stripeWebhookFunction } from './stripe-webhook';
 import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-letters';
 import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
 import { TableDeadLetterAudit } from '../shared/adapters/table-storage/audit';
@@ -25,7 +33,7 @@ import { outboxRelayFunction } from './outbox-relay';
 export const PLATFORM_TABLES = ['ProcessedJobs', 'DeadLetterAudit'] as const;
 
 /** Tables that hold aggregates and their outbox rows (swept by the outbox relay timer). */
-export const AGGREGATE_TABLES: readonly string[] = [];
+export const AGGREGATE_TABLES: readonly string[] = [BOOKINGS_TABLE];
 
 export interface CompositionOptions {
   /** Job handlers by queue and type; a queue without handlers keeps its jobs waiting. */
@@ -80,6 +88,17 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const processed = new TableProcessedJobs(tables.client('ProcessedJobs'));
   const probeQueue = QUEUE_NAMES[0];
 
+  const bookings = new TableBookingRepository(tables.client(BOOKINGS_TABLE), new OutboxCommitter(outboxRelay));
+  const payments = config.stripe ? new StripeGateway(config.stripe) : new UnconfiguredPaymentGateway();
+  const mailer = config.mail ? new SmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }) : undefined;
+  const clock = { now: () => new Date(), newId: randomUUID };
+  const bookingDeps = { ...clock, repo: bookings, payments };
+  // Jobs of a queue without handlers wait there until a worker for them is deployed.
+  const jobHandlers = {
+    ...(mailer ? { [NOTIFICATIONS_QUEUE]: notificationHandlers({ mailer, bookings, catalogue: config.bookings.catalogue }) } : {}),
+    ...options.jobHandlers,
+  };
+
   const functions: FunctionDef[] = [
     ...healthFunctions({
       probes: {
@@ -103,8 +122,23 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       timeoutMs: config.health.probeTimeoutMs,
     }),
     ...deadLetterFunctions(deadLetters),
+    ...bookingFunctions({
+      repo: bookings,
+      create: {
+        ...bookingDeps,
+        catalogue: config.bookings.catalogue,
+        hours: config.bookings.hours,
+        rules: config.bookings.rules,
+        newAccessToken: () => `bat_${randomBytes(32).toString('base64url')}`,
+      },
+      cancel: bookingDeps,
+      findings: bookingDeps,
+      catalogue: config.bookings.catalogue,
+      creationLimiter: new FixedWindowRateLimiter({ limit: config.bookings.rateLimitPerIp, windowMs: config.rateLimit.windowMs }),
+    }),
+    stripeWebhookFunction(bookingDeps),
     outboxRelayFunction(outboxRelay, { schedule: config.outbox.relaySchedule, minAgeMs: config.outbox.relayMinAgeMs }),
-    ...jobFunctions(options.jobHandlers ?? {}, {
+    ...jobFunctions(jobHandlers, {
       sender,
       processed,
       policy: { maxAttempts: config.jobs.maxAttempts, baseMs: config.jobs.retryBaseMs, capMs: config.jobs.retryCapMs },
@@ -125,6 +159,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     services: { serviceBus, tables, sender, outboxRelay, deadLetters, log },
     init: () => tables.ensureTables([...PLATFORM_TABLES, ...aggregateTables]),
     close: async () => {
+      await mailer?.close();
       await serviceBusSender.close();
       await serviceBus.close();
     },

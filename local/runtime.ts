@@ -7,15 +7,22 @@ import { formatApiKeyEntry, generateApiKey } from '../shared/http/auth';
 import { startAzurite } from './azurite';
 import { startLocalHost, type LocalHost } from './host';
 import { ServiceBusBroker } from './servicebus-broker';
+import { type ReceivedMail, SmtpSandbox } from './smtp-sandbox';
+import { StripeSandbox } from './stripe-sandbox';
 
 /** Ports of the local runtime (DESIGN.md §3); 0 picks a free port (tests). */
 export interface LocalPorts {
   http: number;
   tables: number;
   serviceBus: number;
+  stripe: number;
+  smtp: number;
 }
 
-export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672 };
+export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672, stripe: 12111, smtp: 2525 };
+
+/** Secrets the sandboxes and the app share when the environment gives none (printed by npm start). */
+export const LOCAL_SECRETS = { stripeSecretKey: 'sk_test_local_sandbox', stripeWebhookSecret: 'whsec_local_sandbox' };
 
 export interface LocalRuntimeOptions extends CompositionOptions {
   ports?: Partial<LocalPorts>;
@@ -27,6 +34,10 @@ export interface LocalRuntimeOptions extends CompositionOptions {
   log?: Logger;
   /** Broker settings (tests shorten locks). */
   broker?: { maxDeliveryCount?: number; lockDurationMs?: number };
+  /** Stripe sandbox webhook retry delays (tests shorten them). */
+  stripeRetryDelaysMs?: number[];
+  /** Called for each e-mail the SMTP sandbox catches. */
+  onMail?: (mail: ReceivedMail) => void;
 }
 
 export interface LocalRuntime {
@@ -37,8 +48,10 @@ export interface LocalRuntime {
   /** Plain API keys generated for this run, by role (empty when API_KEYS came from the environment). */
   apiKeys: Partial<Record<Role, string>>;
   /** What runs where: a local part or the endpoint configured in the environment. */
-  parts: Record<'http' | 'tables' | 'serviceBus', string>;
+  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'smtp', string>;
   broker?: ServiceBusBroker;
+  stripe?: StripeSandbox;
+  smtp?: SmtpSandbox;
   stop(): Promise<void>;
 }
 
@@ -69,12 +82,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
 
   try {
-    const [azurite, broker] = await Promise.all([
+    // The Stripe sandbox runs unless Stripe (a key) or another Stripe-compatible server (a base) is configured.
+    const stripeSandboxed = !env.STRIPE_SECRET_KEY && !env.STRIPE_API_BASE;
+    const webhookSecret = env.STRIPE_WEBHOOK_SECRET ?? LOCAL_SECRETS.stripeWebhookSecret;
+    const [azurite, broker, stripe, smtp] = await Promise.all([
       env.TABLES_CONNECTION ? undefined : startAzurite({ port: ports.tables }),
       env.SERVICEBUS_CONNECTION ? undefined : ServiceBusBroker.start({ port: ports.serviceBus, ...options.broker }),
+      stripeSandboxed
+        ? StripeSandbox.start({ port: ports.stripe, webhookSecret, retry: options.stripeRetryDelaysMs ? { delaysMs: options.stripeRetryDelaysMs } : undefined })
+        : undefined,
+      env.SMTP_URL ? undefined : SmtpSandbox.start({ port: ports.smtp, onMessage: options.onMail }),
     ]);
     if (azurite) stops.push(() => azurite.stop());
     if (broker) stops.push(() => broker.stop());
+    if (stripe) stops.push(() => stripe.stop());
+    if (smtp) stops.push(() => smtp.stop());
 
     const generated = env.API_KEYS ? undefined : localApiKeys();
     const config = loadConfig({
@@ -82,6 +104,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       TABLES_CONNECTION: env.TABLES_CONNECTION ?? azurite?.connectionString,
       SERVICEBUS_CONNECTION: env.SERVICEBUS_CONNECTION ?? broker?.connectionString(),
       API_KEYS: env.API_KEYS ?? generated?.entries,
+      STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY ?? LOCAL_SECRETS.stripeSecretKey,
+      STRIPE_WEBHOOK_SECRET: webhookSecret,
+      STRIPE_API_BASE: env.STRIPE_API_BASE ?? stripe?.url,
+      SMTP_URL: env.SMTP_URL ?? smtp?.url,
     });
 
     const composition = compose(config, { ...options, log });
@@ -99,6 +125,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       log,
     });
     stops.push(() => host.stop());
+    // Like `stripe listen --forward-to`: the sandbox delivers its events to our webhook.
+    stripe?.setWebhookUrl(`${host.url}/v1/webhooks/stripe`);
 
     return {
       url: host.url,
@@ -110,8 +138,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         http: host.url,
         tables: azurite ? `Azurite on 127.0.0.1:${azurite.port} (in memory)` : 'TABLES_CONNECTION',
         serviceBus: broker ? `in-memory broker on 127.0.0.1:${broker.port}` : 'SERVICEBUS_CONNECTION',
+        stripe: stripe ? `Stripe sandbox on ${stripe.url}` : 'Stripe (STRIPE_SECRET_KEY)',
+        smtp: smtp ? `SMTP sandbox on ${smtp.url}` : 'SMTP_URL',
       },
       broker,
+      stripe,
+      smtp,
       stop: stopAll,
     };
   } catch (error) {

@@ -21,7 +21,10 @@ async function main(): Promise<void> {
       http: portFrom('PORT', DEFAULT_PORTS.http),
       tables: portFrom('AZURITE_TABLE_PORT', DEFAULT_PORTS.tables),
       serviceBus: portFrom('SERVICEBUS_PORT', DEFAULT_PORTS.serviceBus),
+      stripe: portFrom('STRIPE_SANDBOX_PORT', DEFAULT_PORTS.stripe),
+      smtp: portFrom('SMTP_SANDBOX_PORT', DEFAULT_PORTS.smtp),
     },
+    onMail: (mail) => console.log(`\n[mail] to ${mail.to.join(', ')}: ${mail.subject}\n${mail.text.trim().split('\n').map((line) => `  | ${line}`).join('\n')}`),
     log: consoleLogger({ minLevel: process.env.LOG_LEVEL === 'info' ? 'info' : 'warn' }),
   });
 
@@ -29,19 +32,38 @@ async function main(): Promise<void> {
     .map(([role, key]) => `  ${role.padEnd(9)} ${key}`)
     .join('\n');
   const admin = runtime.apiKeys.admin ?? '<your admin key>';
+  const stripeBase = runtime.config.stripe?.apiBase ?? 'https://api.stripe.com';
+  const secret = runtime.config.stripe?.secretKey ?? '<STRIPE_SECRET_KEY>';
+  const slot = nextSlot();
   console.log(`
 Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops everything.
 
   functions host   ${runtime.parts.http}
   Table storage    ${runtime.parts.tables}
   Service Bus      ${runtime.parts.serviceBus}
+  Stripe           ${runtime.parts.stripe}
+  SMTP             ${runtime.parts.smtp} (every e-mail is printed here)
 
 API keys for this run (Authorization: Bearer <key>):
 ${keys || '  from API_KEYS in the environment'}
 
-Try it:
+Stripe webhook secret: ${runtime.config.stripe?.webhookSecret ?? '(Stripe not configured)'}
+
+Walk-through:
+  # 1. book a service (the answer has the booking id, its access token and the PaymentIntent)
+  curl -s -X POST ${runtime.url}/v1/bookings -H 'Content-Type: application/json' -d '{
+    "customer": {"name": "Erika Mustermann", "email": "erika@example.com", "phone": "+49 170 1234567"},
+    "vehicle": {"brand": "VW", "model": "Golf", "licensePlate": "B-EM 123"},
+    "serviceType": "inspection",
+    "pickup": {"address": {"street": "Hauptstr. 1", "zip": "10115", "city": "Berlin"},
+               "slotStart": "${slot.start}", "slotEnd": "${slot.end}"}}'
+  # 2. pay it as the customer's app would (the sandbox then sends the signed webhook)
+  curl -s -u ${secret}: ${stripeBase}/v1/payment_intents/<paymentIntentId>/confirm -d payment_method=pm_card_visa
+  # 3. watch it become CONFIRMED, with its history (the confirmation e-mail appears below)
+  curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>
+  curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>/history
+  # operations
   curl -s ${runtime.url}/health
-  curl -s ${runtime.url}/v1/openapi.json | head -c 300; echo
   curl -s -H "Authorization: Bearer ${admin}" ${runtime.url}/v1/admin/dead-letters
 `);
 
@@ -55,6 +77,14 @@ Try it:
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** Tomorrow (or Monday) 09:00-11:00 Berlin time, a slot the default opening hours accept. */
+function nextSlot(): { start: string; end: string } {
+  const day = new Date(Date.now() + 24 * 3600_000);
+  if (day.getUTCDay() === 0) day.setUTCDate(day.getUTCDate() + 1);
+  const date = day.toISOString().slice(0, 10);
+  return { start: `${date}T09:00:00+01:00`, end: `${date}T11:00:00+01:00` };
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { type Catalogue, catalogueSchema, DEFAULT_CATALOGUE } from './domain/catalogue';
+import { DEFAULT_SLOT_RULES, type OpeningHours, openingHoursSpecSchema, type SlotRules } from './domain/opening-hours';
 
 /** The four job queues (DESIGN.md §7). */
 export const QUEUE_NAMES = ['odoo-sync', 'driver-dispatch', 'notifications', 'callbacks'] as const;
@@ -46,7 +48,29 @@ export const envSchema = z.object({
   TABLES_CONNECTION: z.string().min(1, 'a Table Storage connection string is required'),
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
   STRIPE_SECRET_KEY: optionalText,
+  STRIPE_PUBLISHABLE_KEY: optionalText,
+  STRIPE_WEBHOOK_SECRET: optionalText,
   STRIPE_API_BASE: z.url().optional(),
+  SMTP_URL: z.url().optional(),
+  MAIL_FROM: z.string().min(3).default('Order Hub <noreply@order-hub.local>'),
+  OPENING_HOURS: z.string().default('Mon-Sat 07:00-19:00').pipe(openingHoursSpecSchema()),
+  SERVICE_CATALOGUE: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return DEFAULT_CATALOGUE;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {code, name: {de, en}, priceCents, currency}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(catalogueSchema),
+  BOOKING_MIN_LEAD_MINUTES: intFromEnv(DEFAULT_SLOT_RULES.minLeadMinutes),
+  BOOKING_MAX_SLOT_MINUTES: intFromEnv(DEFAULT_SLOT_RULES.maxSlotMinutes, 1),
+  BOOKING_MAX_DAYS_AHEAD: intFromEnv(DEFAULT_SLOT_RULES.maxDaysAhead, 1),
+  BOOKING_RATE_LIMIT_PER_IP: intFromEnv(60, 1),
   ODOO_URL: z.url().optional(),
   DRIVER_APP_WEBHOOK_URL: z.url().optional(),
 
@@ -76,6 +100,11 @@ export interface Config {
   health: { probeTimeoutMs: number };
   telemetry: { connectionString?: string };
   integrations: { stripe: IntegrationTarget; odoo: IntegrationTarget; driverApp: IntegrationTarget };
+  /** Stripe, when configured (secret key and webhook secret). */
+  stripe?: { secretKey: string; webhookSecret: string; publishableKey?: string; apiBase?: string };
+  /** Outgoing e-mail, when SMTP_URL is set. */
+  mail?: { smtpUrl: string; from: string };
+  bookings: { catalogue: Catalogue; hours: OpeningHours; rules: SlotRules; rateLimitPerIp: number };
 }
 
 /** Where an integration points: a real endpoint, a local sandbox, or nothing configured. */
@@ -105,9 +134,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([...new Set(problems)]);
   }
   const e = parsed.data;
-  if (e.JOB_RETRY_CAP_MS < e.JOB_RETRY_BASE_MS) {
-    throw new ConfigError(['JOB_RETRY_CAP_MS: must be at least JOB_RETRY_BASE_MS']);
+  const problems: string[] = [];
+  if (e.JOB_RETRY_CAP_MS < e.JOB_RETRY_BASE_MS) problems.push('JOB_RETRY_CAP_MS: must be at least JOB_RETRY_BASE_MS');
+  if (Boolean(e.STRIPE_SECRET_KEY) !== Boolean(e.STRIPE_WEBHOOK_SECRET)) {
+    problems.push('STRIPE_WEBHOOK_SECRET: Stripe needs both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET');
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     apiKeys: e.API_KEYS,
     serviceBus: { connectionString: e.SERVICEBUS_CONNECTION, concurrency: e.QUEUE_CONCURRENCY },
@@ -117,6 +149,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: { perKey: e.RATE_LIMIT_PER_KEY, windowMs: e.RATE_LIMIT_WINDOW_MS },
     health: { probeTimeoutMs: e.HEALTH_PROBE_TIMEOUT_MS },
     telemetry: { connectionString: e.TELEMETRY_ENABLED ? e.APPLICATIONINSIGHTS_CONNECTION_STRING : undefined },
+    stripe:
+      e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
+        ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, publishableKey: e.STRIPE_PUBLISHABLE_KEY, apiBase: e.STRIPE_API_BASE }
+        : undefined,
+    mail: e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM } : undefined,
+    bookings: {
+      catalogue: e.SERVICE_CATALOGUE,
+      hours: e.OPENING_HOURS,
+      rules: { minLeadMinutes: e.BOOKING_MIN_LEAD_MINUTES, maxSlotMinutes: e.BOOKING_MAX_SLOT_MINUTES, maxDaysAhead: e.BOOKING_MAX_DAYS_AHEAD },
+      rateLimitPerIp: e.BOOKING_RATE_LIMIT_PER_IP,
+    },
     integrations: {
       stripe: integrationTarget(e.STRIPE_API_BASE, Boolean(e.STRIPE_SECRET_KEY)),
       odoo: integrationTarget(e.ODOO_URL, false),

@@ -56,7 +56,7 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
 
   beforeAll(async () => {
     runtime = await startLocalRuntime({
-      ports: { http: 0, tables: 0, serviceBus: 0 },
+      ports: { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0 },
       env: {
         JOB_MAX_ATTEMPTS: '4',
         JOB_RETRY_BASE_MS: '200',

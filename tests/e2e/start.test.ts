@@ -8,9 +8,15 @@ const root = resolve(__dirname, '../..');
 
 /** `npm start` as a user runs it, on free ports so it does not collide with a running copy. */
 async function startSystem() {
-  const ports = { PORT: await freePort(), AZURITE_TABLE_PORT: await freePort(), SERVICEBUS_PORT: await freePort() };
+  const ports = {
+    PORT: await freePort(),
+    AZURITE_TABLE_PORT: await freePort(),
+    SERVICEBUS_PORT: await freePort(),
+    STRIPE_SANDBOX_PORT: await freePort(),
+    SMTP_SANDBOX_PORT: await freePort(),
+  };
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
-  for (const name of ['API_KEYS', 'SERVICEBUS_CONNECTION', 'TABLES_CONNECTION']) delete env[name];
+  for (const name of ['API_KEYS', 'SERVICEBUS_CONNECTION', 'TABLES_CONNECTION', 'STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'SMTP_URL']) delete env[name];
   // Its own process group, so a Ctrl-C can be sent the way a terminal sends it: to the whole group.
   const child = spawn('npm', ['start', '--silent'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
@@ -40,7 +46,7 @@ async function stopsCleanly(signal: NodeJS.Signals) {
       integrations: Record<string, string>;
     };
     expect(body.status).toBe('ok');
-    expect(body.integrations).toMatchObject({ serviceBus: 'sandbox', tables: 'sandbox' });
+    expect(body.integrations).toMatchObject({ serviceBus: 'sandbox', tables: 'sandbox', stripe: 'sandbox' });
     expect(system.output()).toMatch(/admin\s+ohk_/);
 
     // Ctrl-C reaches every process of the foreground group; SIGTERM (a process manager) only npm.

@@ -42,7 +42,25 @@ describe('loadConfig', () => {
   });
 
   it('tells sandboxes from real endpoints', () => {
-    const config = loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_API_BASE: 'http://127.0.0.1:12111', ODOO_URL: 'https://erp.example.com' });
+    const config = loadConfig({
+      ...base,
+      STRIPE_SECRET_KEY: 'sk_test_x',
+      STRIPE_WEBHOOK_SECRET: 'whsec_x',
+      STRIPE_API_BASE: 'http://127.0.0.1:12111',
+      ODOO_URL: 'https://erp.example.com',
+    });
     expect(config.integrations).toEqual({ stripe: 'sandbox', odoo: 'connected', driverApp: 'unavailable' });
+    expect(config.stripe).toEqual({ secretKey: 'sk_test_x', webhookSecret: 'whsec_x', apiBase: 'http://127.0.0.1:12111' });
+  });
+
+  it('wants Stripe configured with both its secrets, and parses the booking settings', () => {
+    expect(() => loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_test_x' })).toThrow(/STRIPE_WEBHOOK_SECRET/);
+    const config = loadConfig({ ...base, OPENING_HOURS: 'Mon-Fri 08:00-17:00', BOOKING_RATE_LIMIT_PER_IP: '5' });
+    expect(config.bookings.hours.days.mon).toEqual({ open: '08:00', close: '17:00' });
+    expect(config.bookings.hours.days.sat).toBeNull();
+    expect(config.bookings.rateLimitPerIp).toBe(5);
+    expect(config.bookings.catalogue.map((item) => item.code)).toContain('inspection');
+    expect(() => loadConfig({ ...base, SERVICE_CATALOGUE: '[not json' })).toThrow(/SERVICE_CATALOGUE/);
+    expect(() => loadConfig({ ...base, OPENING_HOURS: 'Someday 25:00-26:00' })).toThrow(/OPENING_HOURS/);
   });
 });

@@ -1,0 +1,280 @@
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { cancelBooking, type CancelBookingDeps } from '../shared/app/bookings/cancel-booking';
+import { createBooking, type CreateBookingDeps, hashToken } from '../shared/app/bookings/create-booking';
+import { addFinding, approveFinding, declineFinding, type FindingDeps, type FindingOutcome } from '../shared/app/bookings/findings';
+import type { BookingRepository, StoredBooking } from '../shared/app/bookings/ports';
+import type { PaymentFailure } from '../shared/app/payments';
+import { type Booking, createBookingRequestSchema } from '../shared/domain/booking';
+import { bookingStatusSchema, causes } from '../shared/domain/booking-status';
+import type { Catalogue } from '../shared/domain/catalogue';
+import { findingRequestSchema, findingStatusSchema } from '../shared/domain/finding';
+import { type Caller, defineHttp, type HttpCall, type HttpFunctionDef, type HttpResponseData } from '../shared/function-table';
+import { conflict, forbidden, notFound, problem, tooManyRequests, unauthorized } from '../shared/http/problem';
+import type { RateLimiter } from '../shared/http/rate-limit';
+
+export interface BookingFunctionDeps {
+  repo: BookingRepository;
+  create: CreateBookingDeps;
+  cancel: CancelBookingDeps;
+  findings: FindingDeps;
+  catalogue: Catalogue;
+  /** Booking creation per client address (DESIGN.md §4: 60 per 15 min). */
+  creationLimiter: RateLimiter;
+}
+
+const idParams = z.object({ id: z.string().min(1).max(100) });
+const findingParams = idParams.extend({ findingId: z.string().min(1).max(100) });
+
+const findingView = z.object({ id: z.string(), description: z.string(), priceCents: z.number().int(), status: findingStatusSchema });
+const bookingView = z.object({
+  id: z.string(),
+  status: bookingStatusSchema,
+  priceCents: z.number().int(),
+  currency: z.string(),
+  serviceType: z.string(),
+  customer: z.object({ name: z.string(), email: z.string(), phone: z.string(), language: z.string() }),
+  vehicle: z.object({ brand: z.string(), model: z.string(), licensePlate: z.string().optional() }),
+  pickup: z.object({ address: z.object({ street: z.string(), zip: z.string(), city: z.string() }), slotStart: z.string(), slotEnd: z.string() }),
+  delivery: z.object({ address: z.object({ street: z.string(), zip: z.string(), city: z.string() }) }),
+  notes: z.string().optional(),
+  payment: z.object({ status: z.string(), paymentIntentId: z.string().optional(), failureReason: z.string().optional() }),
+  findings: z.array(findingView),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const createdView = z.object({
+  id: z.string(),
+  status: z.literal('PENDING_PAYMENT'),
+  priceCents: z.number().int(),
+  currency: z.string(),
+  accessToken: z.string(),
+  payment: z.object({ paymentIntentId: z.string(), clientSecret: z.string() }),
+});
+const historyView = z.object({
+  items: z.array(z.object({ from: bookingStatusSchema.nullable(), to: bookingStatusSchema, at: z.string(), cause: z.string() })),
+});
+const findingAnswerView = z.object({ id: z.string(), status: findingStatusSchema, priceCents: z.number().int(), clientSecret: z.string().optional() });
+
+/** What the API shows of a booking: never the Stripe customer, the saved card or the token hash. */
+function toView(booking: Booking) {
+  return {
+    id: booking.id,
+    status: booking.status,
+    priceCents: booking.priceCents,
+    currency: booking.currency,
+    serviceType: booking.serviceType,
+    customer: booking.customer,
+    vehicle: booking.vehicle,
+    pickup: booking.pickup,
+    delivery: booking.delivery,
+    notes: booking.notes,
+    payment: { status: booking.payment.status, paymentIntentId: booking.payment.paymentIntentId, failureReason: booking.payment.failureReason },
+    findings: booking.findings.map((finding) => ({ id: finding.id, description: finding.description, priceCents: finding.priceCents, status: finding.status })),
+    createdAt: booking.createdAt,
+    updatedAt: booking.updatedAt,
+  };
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** Staff keys of these roles, or the booking's own access token. */
+function hasAccess(call: HttpCall<unknown, unknown, unknown>, stored: StoredBooking, staffRoles: Array<'admin' | 'workshop'>): 'ok' | 'missing' | 'denied' {
+  const caller = call.caller;
+  if (caller.kind === 'apiKey') return caller.roles.some((role) => staffRoles.includes(role as 'admin' | 'workshop')) ? 'ok' : 'denied';
+  const token = BEARER.exec(call.request.headers.authorization ?? '')?.[1];
+  if (!token) return 'missing';
+  const presented = Buffer.from(hashToken(token), 'hex');
+  const expected = Buffer.from(stored.accessTokenHash, 'hex');
+  return presented.length === expected.length && timingSafeEqual(presented, expected) ? 'ok' : 'denied';
+}
+
+const accessProblem = (access: 'missing' | 'denied') =>
+  access === 'missing' ? unauthorized('The booking access token (or a staff API key) is required: Authorization: Bearer <token>.') : forbidden('This token does not grant access to this booking.');
+
+const causeOf = (caller: Caller) => (caller.kind === 'apiKey' ? causes.api(caller.name) : causes.customer());
+
+function paymentProblem(failure: PaymentFailure): HttpResponseData {
+  if (failure.code === 'unavailable') return { ...problem(503, 'Payment provider unavailable', 'Stripe could not be reached; nothing was changed. Try again shortly.'), headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '5' } };
+  return problem(502, 'Payment provider refused the request', 'The payment provider rejected the request; nothing was changed.');
+}
+
+function findingResponse(outcome: FindingOutcome, created = false): HttpResponseData {
+  if (outcome.ok) {
+    const { finding, clientSecret } = outcome;
+    return { status: created ? 201 : 200, body: { id: finding.id, status: finding.status, priceCents: finding.priceCents, ...(clientSecret ? { clientSecret } : {}) } };
+  }
+  const error = outcome.error;
+  switch (error.code) {
+    case 'BOOKING_NOT_FOUND':
+      return notFound('No booking with this id.');
+    case 'FINDING_NOT_FOUND':
+      return notFound('No finding with this id on this booking.');
+    case 'BOOKING_NOT_IN_WORKSHOP':
+      return conflict(`Findings can only be added or answered while the car is in the workshop (booking is ${error.status}).`);
+    case 'ALREADY_DECLINED':
+      return conflict('The finding was already declined.');
+    case 'ALREADY_APPROVED':
+      return conflict('The finding was already approved.');
+    case 'NO_SAVED_CARD':
+      return conflict('The booking has no saved card to charge: its payment has not succeeded.');
+    case 'PAYMENT_PROVIDER':
+      return paymentProblem(error.failure);
+    default:
+      return conflict('The finding cannot change that way.');
+  }
+}
+
+/** The booking endpoints of DESIGN.md §4. */
+export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
+  const load = async (call: HttpCall<unknown, { id: string }, unknown>, staffRoles: Array<'admin' | 'workshop'>) => {
+    const stored = await deps.repo.get(call.params.id);
+    if (!stored) return { response: notFound('No booking with this id.') };
+    const access = hasAccess(call, stored, staffRoles);
+    return access === 'ok' ? { stored } : { response: accessProblem(access) };
+  };
+  const tags = ['bookings'];
+
+  return [
+    defineHttp({
+      kind: 'http',
+      name: 'services',
+      route: 'v1/services',
+      methods: ['GET'],
+      summary: 'The service catalogue',
+      tags,
+      responses: { 200: { description: 'Services', schema: z.object({ items: z.array(z.object({ code: z.string(), name: z.string(), priceCents: z.number().int(), currency: z.string() })) }) } },
+      handler: async ({ query }) => {
+        const language = query.lang === 'en' ? 'en' : 'de';
+        return { status: 200, body: { items: deps.catalogue.map((item) => ({ code: item.code, name: item.name[language], priceCents: item.priceCents, currency: item.currency })) } };
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'bookings-create',
+      route: 'v1/bookings',
+      methods: ['POST'],
+      summary: 'Book a service with pick-up; returns the access token once and the PaymentIntent client secret',
+      tags,
+      request: { body: createBookingRequestSchema },
+      responses: { 201: { description: 'Created', schema: createdView }, 422: { description: 'Invalid booking' }, 429: { description: 'Too many bookings from this address' } },
+      handler: async ({ body, request }) => {
+        const limit = deps.creationLimiter.take(`ip:${request.clientIp}`);
+        if (!limit.allowed) return tooManyRequests(limit.retryAfterSeconds);
+        const created = await createBooking(deps.create, body);
+        if (!created.ok) {
+          if (created.error.code === 'PAYMENT_PROVIDER') return paymentProblem(created.error.failure);
+          return problem(422, 'Invalid booking', 'The booking cannot be accepted as requested.', {
+            errors: created.error.problems.map((p) => ({ in: 'body' as const, path: p.path, message: p.message })),
+          });
+        }
+        const { booking, accessToken, clientSecret } = created;
+        return {
+          status: 201,
+          headers: { Location: `/api/v1/bookings/${booking.id}` },
+          body: {
+            id: booking.id,
+            status: booking.status,
+            priceCents: booking.priceCents,
+            currency: booking.currency,
+            accessToken,
+            payment: { paymentIntentId: booking.payment.paymentIntentId, clientSecret },
+          },
+        };
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'bookings-get',
+      route: 'v1/bookings/{id}',
+      methods: ['GET'],
+      summary: 'A booking (access token or staff key)',
+      tags,
+      request: { params: idParams },
+      responses: { 200: { description: 'The booking', schema: bookingView }, 404: { description: 'Unknown booking' } },
+      handler: async (call) => {
+        const loaded = await load(call, ['admin', 'workshop']);
+        return loaded.response ?? { status: 200, body: toView(loaded.stored.booking) };
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'bookings-history',
+      route: 'v1/bookings/{id}/history',
+      methods: ['GET'],
+      summary: "A booking's status history, oldest first",
+      tags,
+      request: { params: idParams },
+      responses: { 200: { description: 'History', schema: historyView } },
+      handler: async (call) => {
+        const loaded = await load(call, ['admin', 'workshop']);
+        return loaded.response ?? { status: 200, body: { items: await deps.repo.history(call.params.id) } };
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'bookings-cancel',
+      route: 'v1/bookings/{id}/cancel',
+      methods: ['POST'],
+      summary: 'Cancel until pick-up; a paid booking is refunded and gets a credit note in Odoo',
+      tags,
+      request: { params: idParams },
+      responses: { 200: { description: 'Cancelled', schema: bookingView }, 409: { description: 'Past pick-up' } },
+      handler: async (call) => {
+        const loaded = await load(call, ['admin']);
+        if (loaded.response) return loaded.response;
+        const outcome = await cancelBooking(deps.cancel, call.params.id, causeOf(call.caller), call.operationId);
+        if (outcome.ok) return { status: 200, body: toView(outcome.booking) };
+        if (outcome.error.code === 'NOT_FOUND') return notFound('No booking with this id.');
+        if (outcome.error.code === 'PAYMENT_PROVIDER') return paymentProblem(outcome.error.failure);
+        return conflict(`A booking can be cancelled until pick-up; this one is ${outcome.error.status}.`);
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'findings-add',
+      route: 'v1/bookings/{id}/findings',
+      methods: ['POST'],
+      roles: ['workshop', 'admin'],
+      summary: 'The workshop adds a finding (extra work) for the customer to approve',
+      tags,
+      request: { params: idParams, body: findingRequestSchema },
+      responses: { 201: { description: 'Added', schema: findingAnswerView }, 409: { description: 'Not in the workshop' } },
+      handler: async ({ params, body, operationId }) => findingResponse(await addFinding(deps.findings, params.id, body, operationId), true),
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'findings-approve',
+      route: 'v1/bookings/{id}/findings/{findingId}/approve',
+      methods: ['POST'],
+      summary: 'The customer approves a finding: the saved card is charged off-session',
+      tags,
+      request: { params: findingParams },
+      responses: { 200: { description: 'PAID, or REQUIRES_ACTION with a client secret', schema: findingAnswerView } },
+      handler: async (call) => {
+        const loaded = await load(call, ['admin']);
+        if (loaded.response) return loaded.response;
+        const outcome = await approveFinding(deps.findings, call.params.id, call.params.findingId, call.operationId);
+        if (outcome.ok && outcome.finding.status === 'PAYMENT_FAILED') {
+          return problem(402, 'Card declined', 'The saved card was declined; the finding is not paid.', { members: { findingId: outcome.finding.id, findingStatus: outcome.finding.status } });
+        }
+        return findingResponse(outcome);
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'findings-decline',
+      route: 'v1/bookings/{id}/findings/{findingId}/decline',
+      methods: ['POST'],
+      summary: 'The customer declines a finding',
+      tags,
+      request: { params: findingParams },
+      responses: { 200: { description: 'Declined', schema: findingAnswerView } },
+      handler: async (call) => {
+        const loaded = await load(call, ['admin']);
+        if (loaded.response) return loaded.response;
+        return findingResponse(await declineFinding(deps.findings, call.params.id, call.params.findingId));
+      },
+    }),
+  ];
+}

@@ -1,0 +1,208 @@
+import Stripe from 'stripe';
+import type { PaymentEvent, PaymentFailure, PaymentGateway, PaymentIntentView, PaymentResult } from '../../app/payments';
+
+export interface StripeSettings {
+  secretKey: string;
+  webhookSecret: string;
+  /** A Stripe-compatible server instead of api.stripe.com (the local sandbox). */
+  apiBase?: string;
+  timeoutMs?: number;
+}
+
+/** Stripe's tolerance for webhook timestamps: older signatures are replays. */
+const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+function clientOptions(settings: StripeSettings): Stripe.StripeConfig {
+  const options: Stripe.StripeConfig = { maxNetworkRetries: 1, timeout: settings.timeoutMs ?? 10_000 };
+  if (!settings.apiBase) return options;
+  const url = new URL(settings.apiBase);
+  return {
+    ...options,
+    host: url.hostname,
+    port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    protocol: url.protocol === 'https:' ? 'https' : 'http',
+  };
+}
+
+function toView(intent: Stripe.PaymentIntent): PaymentIntentView {
+  const idOf = (value: string | { id: string } | null | undefined) => (typeof value === 'string' ? value : value?.id);
+  return {
+    id: intent.id,
+    clientSecret: intent.client_secret ?? '',
+    status: intent.status,
+    amount: intent.amount,
+    currency: intent.currency,
+    customerId: idOf(intent.customer),
+    paymentMethodId: idOf(intent.payment_method),
+    metadata: { ...intent.metadata },
+  };
+}
+
+/** Stripe's errors as the closed set of failures the use cases handle; anything else is a bug. */
+function toFailure(error: unknown): PaymentFailure {
+  if (error instanceof Stripe.errors.StripeCardError) {
+    const raw = error.raw as { payment_intent?: Stripe.PaymentIntent } | undefined;
+    const intent = raw?.payment_intent;
+    if (error.code === 'authentication_required') {
+      return {
+        code: 'authentication_required',
+        message: error.message,
+        paymentIntentId: intent?.id,
+        clientSecret: intent?.client_secret ?? undefined,
+      };
+    }
+    return { code: 'card_declined', message: error.message, declineCode: error.decline_code, paymentIntentId: intent?.id };
+  }
+  if (error instanceof Stripe.errors.StripeInvalidRequestError || error instanceof Stripe.errors.StripeIdempotencyError) {
+    return { code: 'invalid_request', message: error.message };
+  }
+  if (
+    error instanceof Stripe.errors.StripeConnectionError ||
+    error instanceof Stripe.errors.StripeAPIError ||
+    error instanceof Stripe.errors.StripeRateLimitError ||
+    error instanceof Stripe.errors.StripeAuthenticationError
+  ) {
+    return { code: 'unavailable', message: error.message };
+  }
+  throw error;
+}
+
+async function call<T>(run: () => Promise<T>): Promise<PaymentResult<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (error) {
+    return { ok: false, error: toFailure(error) };
+  }
+}
+
+/** The payment gateway over the stripe SDK (Stripe itself, or the sandbox via STRIPE_API_BASE). */
+export class StripeGateway implements PaymentGateway {
+  private readonly stripe: Stripe;
+
+  constructor(private readonly settings: StripeSettings) {
+    this.stripe = new Stripe(settings.secretKey, clientOptions(settings));
+  }
+
+  ensureCustomer(input: { email: string; name: string; phone?: string; idempotencyKey: string }) {
+    return call(async () => {
+      const existing = await this.stripe.customers.list({ email: input.email, limit: 1 });
+      const found = existing.data[0];
+      if (found) return { id: found.id };
+      const created = await this.stripe.customers.create(
+        { email: input.email, name: input.name, phone: input.phone },
+        { idempotencyKey: input.idempotencyKey },
+      );
+      return { id: created.id };
+    });
+  }
+
+  createPaymentIntent(input: Parameters<PaymentGateway['createPaymentIntent']>[0]) {
+    return call(async () =>
+      toView(
+        await this.stripe.paymentIntents.create(
+          {
+            amount: input.amountCents,
+            currency: input.currency.toLowerCase(),
+            customer: input.customerId,
+            description: input.description,
+            metadata: input.metadata,
+            automatic_payment_methods: { enabled: true },
+            ...(input.saveCard ? { setup_future_usage: 'off_session' as const } : {}),
+          },
+          { idempotencyKey: input.idempotencyKey },
+        ),
+      ),
+    );
+  }
+
+  retrievePaymentIntent(id: string) {
+    return call(async () => toView(await this.stripe.paymentIntents.retrieve(id)));
+  }
+
+  chargeOffSession(input: Parameters<PaymentGateway['chargeOffSession']>[0]) {
+    return call(async () =>
+      toView(
+        await this.stripe.paymentIntents.create(
+          {
+            amount: input.amountCents,
+            currency: input.currency.toLowerCase(),
+            customer: input.customerId,
+            payment_method: input.paymentMethodId,
+            description: input.description,
+            metadata: input.metadata,
+            off_session: true,
+            confirm: true,
+          },
+          { idempotencyKey: input.idempotencyKey },
+        ),
+      ),
+    );
+  }
+
+  cancelPaymentIntent(id: string, idempotencyKey: string) {
+    return call(async () => toView(await this.stripe.paymentIntents.cancel(id, {}, { idempotencyKey })));
+  }
+
+  refund(input: { paymentIntentId: string; idempotencyKey: string; amountCents?: number }) {
+    return call(async () => {
+      const refund = await this.stripe.refunds.create(
+        { payment_intent: input.paymentIntentId, ...(input.amountCents ? { amount: input.amountCents } : {}) },
+        { idempotencyKey: input.idempotencyKey },
+      );
+      return { id: refund.id, status: refund.status ?? 'pending' };
+    });
+  }
+
+  verifyEvent(rawBody: Buffer, signatureHeader: string | undefined): PaymentEvent | undefined {
+    if (!signatureHeader) return undefined;
+    let event: Stripe.Event;
+    try {
+      event = this.stripe.webhooks.constructEvent(rawBody, signatureHeader, this.settings.webhookSecret, SIGNATURE_TOLERANCE_SECONDS);
+    } catch {
+      return undefined;
+    }
+    return toPaymentEvent(event);
+  }
+}
+
+function toPaymentEvent(event: Stripe.Event): PaymentEvent {
+  const base = { id: event.id, type: event.type, created: event.created };
+  const object = event.data.object as { object?: string };
+  if (object.object === 'payment_intent') {
+    const intent = object as Stripe.PaymentIntent;
+    const lastError = intent.last_payment_error
+      ? {
+          code: intent.last_payment_error.code ?? undefined,
+          declineCode: intent.last_payment_error.decline_code ?? undefined,
+          message: intent.last_payment_error.message ?? undefined,
+        }
+      : undefined;
+    return { ...base, paymentIntent: { ...toView(intent), lastError } };
+  }
+  if (object.object === 'charge') {
+    const charge = object as Stripe.Charge;
+    const intentId = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
+    return {
+      ...base,
+      amountRefunded: charge.amount_refunded,
+      paymentIntent: intentId
+        ? { id: intentId, clientSecret: '', status: 'succeeded', amount: charge.amount, currency: charge.currency, metadata: { ...charge.metadata } }
+        : undefined,
+    };
+  }
+  return base;
+}
+
+/** Stands in when Stripe is not configured: every payment call fails as "unavailable", no event verifies. */
+export class UnconfiguredPaymentGateway implements PaymentGateway {
+  private readonly failure = { ok: false as const, error: { code: 'unavailable' as const, message: 'Stripe is not configured (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)' } };
+  ensureCustomer = async () => this.failure;
+  createPaymentIntent = async () => this.failure;
+  retrievePaymentIntent = async () => this.failure;
+  chargeOffSession = async () => this.failure;
+  cancelPaymentIntent = async () => this.failure;
+  refund = async () => this.failure;
+  verifyEvent(): undefined {
+    return undefined;
+  }
+}

@@ -1,0 +1,127 @@
+import type { Booking } from '../../domain/booking';
+import { addFinding as addInDomain, approveFinding as approveInDomain, declineFinding as declineInDomain, type Finding, type FindingError, type FindingRequest, recordFindingPayment } from '../../domain/finding';
+import { notificationJob } from '../notifications';
+import type { PaymentFailure, PaymentGateway } from '../payments';
+import { odooSyncJob, toOutgoing } from './booking-jobs';
+import type { BookingClock } from './create-booking';
+import type { BookingRepository } from './ports';
+import { mutateBooking } from './save-with-retry';
+
+export interface FindingDeps extends BookingClock {
+  repo: BookingRepository;
+  payments: PaymentGateway;
+}
+
+export type FindingOutcome =
+  | { ok: true; finding: Finding; clientSecret?: string }
+  | { ok: false; error: FindingError | { code: 'BOOKING_NOT_FOUND' } | { code: 'NO_SAVED_CARD' } | { code: 'PAYMENT_PROVIDER'; failure: PaymentFailure } };
+
+type Mutation = { ok: true; booking: Booking; finding: Finding } | { ok: false; error: FindingError };
+
+async function mutateFinding(deps: FindingDeps, bookingId: string, mutate: (booking: Booking, at: Date) => Mutation, jobsFor: (before: Booking, finding: Finding) => ReturnType<typeof notificationJob>[], operationId?: string): Promise<FindingOutcome> {
+  const outcome = await mutateBooking<Mutation>(deps.repo, bookingId, (current) => {
+    const at = deps.now();
+    const result = mutate(current.booking, at);
+    if (!result.ok) return { kind: 'skip', result };
+    const jobs = toOutgoing(jobsFor(current.booking, result.finding), { now: at, newId: deps.newId, operationId });
+    return { kind: 'save', change: { booking: result.booking, history: [], jobs }, result };
+  });
+  if (outcome.kind !== 'done') return { ok: false, error: { code: 'BOOKING_NOT_FOUND' } };
+  return outcome.result.ok ? { ok: true, finding: outcome.result.finding } : outcome.result;
+}
+
+/** The workshop adds a finding; the customer is asked by e-mail to approve it. */
+export function addFinding(deps: FindingDeps, bookingId: string, input: FindingRequest, operationId?: string): Promise<FindingOutcome> {
+  const id = deps.newId();
+  return mutateFinding(
+    deps,
+    bookingId,
+    (booking, now) => addInDomain(booking, input, { id, now }),
+    (before, finding) => [notificationJob('finding.added', before, { findingId: finding.id })],
+    operationId,
+  );
+}
+
+/** The customer declines a finding. */
+export function declineFinding(deps: FindingDeps, bookingId: string, findingId: string): Promise<FindingOutcome> {
+  return mutateFinding(deps, bookingId, (booking, at) => declineInDomain(booking, findingId, at), () => []);
+}
+
+/**
+ * The customer approves: APPROVED is saved first (with the ETag, so of two approvals at once only
+ * one gets past this point), then the saved card is charged off-session with an idempotency key per
+ * finding, and the outcome recorded: PAID (with an Odoo sync), REQUIRES_ACTION (with the client
+ * secret for an on-session confirmation, completed by the webhook) or PAYMENT_FAILED.
+ */
+export async function approveFinding(deps: FindingDeps, bookingId: string, findingId: string, operationId?: string): Promise<FindingOutcome> {
+  const current = await deps.repo.get(bookingId);
+  if (!current) return { ok: false, error: { code: 'BOOKING_NOT_FOUND' } };
+  const { stripeCustomerId, paymentMethodId } = current.booking.payment;
+  if (!stripeCustomerId || !paymentMethodId) {
+    const finding = current.booking.findings.find((candidate) => candidate.id === findingId);
+    if (!finding) return { ok: false, error: { code: 'FINDING_NOT_FOUND', findingId } };
+    return { ok: false, error: { code: 'NO_SAVED_CARD' } };
+  }
+
+  const approved = await mutateFinding(deps, bookingId, (booking, at) => approveInDomain(booking, findingId, at), () => [], operationId);
+  if (!approved.ok) {
+    // The other approval won: answer with the finding as it stands, never charge again.
+    if (approved.error.code === 'ALREADY_APPROVED') return { ok: true, finding: approved.error.finding, ...(await secretFor(deps, approved.error.finding)) };
+    return approved;
+  }
+
+  const finding = approved.finding;
+  const charge = await deps.payments.chargeOffSession({
+    amountCents: finding.priceCents,
+    currency: finding.currency,
+    customerId: stripeCustomerId,
+    paymentMethodId,
+    metadata: { bookingId, findingId },
+    description: `Booking ${bookingId}: ${finding.description}`.slice(0, 300),
+    idempotencyKey: `finding:${findingId}:charge`,
+  });
+
+  let clientSecret: string | undefined;
+  let outcome: Parameters<typeof recordFindingPayment>[2];
+  if (charge.ok && charge.value.status === 'succeeded') outcome = { status: 'PAID', paymentIntentId: charge.value.id };
+  else if (charge.ok && charge.value.status === 'requires_action') {
+    outcome = { status: 'REQUIRES_ACTION', paymentIntentId: charge.value.id };
+    clientSecret = charge.value.clientSecret;
+  } else if (!charge.ok && charge.error.code === 'authentication_required' && charge.error.paymentIntentId) {
+    outcome = { status: 'REQUIRES_ACTION', paymentIntentId: charge.error.paymentIntentId };
+    clientSecret = charge.error.clientSecret;
+  } else if (!charge.ok && charge.error.code === 'card_declined') {
+    outcome = { status: 'PAYMENT_FAILED', paymentIntentId: charge.error.paymentIntentId, failureReason: charge.error.declineCode ?? 'card_declined' };
+  } else if (!charge.ok) {
+    // Stripe unreachable or refused the request: the finding stays APPROVED; approving again retries
+    // the same idempotent charge.
+    return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: charge.error } };
+  } else {
+    outcome = { status: 'REQUIRES_ACTION', paymentIntentId: charge.value.id };
+    clientSecret = charge.value.clientSecret;
+  }
+
+  const recorded = await mutateFinding(
+    deps,
+    bookingId,
+    (booking, at) => recordFindingPayment(booking, findingId, outcome, at),
+    (before, updated) =>
+      updated.status === 'PAID'
+        ? [odooSyncJob(before, `finding ${findingId} paid`)]
+        : updated.status === 'REQUIRES_ACTION'
+          ? [notificationJob('finding.requires-action', before, { findingId })]
+          : [],
+    operationId,
+  );
+  // The webhook may have recorded the outcome first; either way the finding is as Stripe says.
+  if (!recorded.ok && 'finding' in recorded.error) return { ok: true, finding: recorded.error.finding, ...(clientSecret ? { clientSecret } : {}) };
+  if (!recorded.ok) return recorded;
+  return { ok: true, finding: recorded.finding, ...(clientSecret ? { clientSecret } : {}) };
+}
+
+/** A finding waiting for 3-D Secure: its client secret is fetched again, never stored. */
+async function secretFor(deps: FindingDeps, finding: Finding): Promise<{ clientSecret?: string }> {
+  if (finding.status !== 'REQUIRES_ACTION' || !finding.paymentIntentId) return {};
+  const intent = await deps.payments.retrievePaymentIntent(finding.paymentIntentId);
+  return intent.ok ? { clientSecret: intent.value.clientSecret } : {};
+}

@@ -1,0 +1,130 @@
+import type { Booking, PaymentStatus } from '../../domain/booking';
+import { causes, type HistoryEntry, transition } from '../../domain/booking-status';
+import { recordFindingPayment } from '../../domain/finding';
+import type { JobRequest } from '../jobs';
+import { notificationJob } from '../notifications';
+import type { PaymentEvent } from '../payments';
+import { odooSyncJob, toOutgoing, tripJob } from './booking-jobs';
+import type { BookingClock } from './create-booking';
+import type { BookingRepository } from './ports';
+import { type Decision, mutateBooking } from './save-with-retry';
+
+export interface StripeEventDeps extends BookingClock {
+  repo: BookingRepository;
+}
+
+/** What became of an event: applied, a repeat, or not ours to act on (all are acknowledged). */
+export type StripeEventOutcome = 'applied' | 'duplicate' | 'unchanged' | 'ignored';
+
+/** Payment states no later "open" event may overwrite: Stripe does not keep event order. */
+const SETTLED: readonly PaymentStatus[] = ['succeeded', 'refunded', 'canceled'];
+
+const OPEN_STATUS: Record<string, PaymentStatus | undefined> = {
+  'payment_intent.processing': 'processing',
+  'payment_intent.requires_action': 'requires_action',
+  'payment_intent.payment_failed': 'failed',
+};
+
+/**
+ * Applies a verified Stripe event to the booking it names (`metadata.bookingId`, plus `findingId`
+ * for a finding's charge). The event id is stored with the change in the booking's partition, so
+ * concurrent deliveries of one event apply it once; events for unknown intents and types we do not
+ * handle are acknowledged and ignored.
+ */
+export async function handleStripeEvent(deps: StripeEventDeps, event: PaymentEvent): Promise<StripeEventOutcome> {
+  const intent = event.paymentIntent;
+  const bookingId = intent?.metadata.bookingId;
+  if (!intent || !bookingId) return 'ignored';
+  const eventId = `stripe:${event.id}`;
+  if (await deps.repo.hasEvent(bookingId, eventId)) return 'duplicate';
+
+  const outcome = await mutateBooking<StripeEventOutcome>(deps.repo, bookingId, (current) => {
+    const at = new Date(deps.now());
+    const decision = intent.metadata.findingId
+      ? decideFinding(current.booking, intent.metadata.findingId, event, at)
+      : decideBooking(current.booking, event, at);
+    if (!decision) return { kind: 'skip', result: 'unchanged' };
+    return {
+      kind: 'save',
+      change: {
+        booking: decision.booking,
+        history: decision.history,
+        jobs: toOutgoing(decision.jobs, { now: at, newId: deps.newId }),
+        eventId,
+      },
+      result: 'applied',
+    } satisfies Decision<StripeEventOutcome>;
+  });
+  if (outcome.kind === 'not-found') return 'ignored';
+  if (outcome.kind === 'duplicate-event') return 'duplicate';
+  return outcome.result;
+}
+
+interface EventEffect {
+  booking: Booking;
+  history: HistoryEntry[];
+  jobs: JobRequest[];
+}
+
+function decideBooking(booking: Booking, event: PaymentEvent, at: Date): EventEffect | undefined {
+  const intent = event.paymentIntent;
+  if (!intent || (booking.payment.paymentIntentId && booking.payment.paymentIntentId !== intent.id)) return undefined;
+  const payment = booking.payment;
+
+  if (event.type === 'payment_intent.succeeded') {
+    if (payment.status === 'succeeded' || payment.status === 'refunded') return undefined;
+    const paid: Booking = {
+      ...booking,
+      payment: { ...payment, status: 'succeeded', paymentMethodId: intent.paymentMethodId ?? payment.paymentMethodId, failureReason: undefined },
+      updatedAt: at.toISOString(),
+    };
+    if (booking.status !== 'PENDING_PAYMENT') {
+      // Paid after a cancellation raced it: keep the money visible to an admin rather than guess.
+      return { booking: { ...paid, flags: { needsAttention: true, attentionReason: `payment succeeded while ${booking.status}` } }, history: [], jobs: [] };
+    }
+    const confirmed = transition(paid, 'CONFIRMED', causes.stripe(event.id), at);
+    if (!confirmed.ok) return undefined;
+    return {
+      booking: confirmed.booking,
+      history: [confirmed.history],
+      jobs: [odooSyncJob(booking, 'payment succeeded'), tripJob(booking, 'pickup'), notificationJob('booking.confirmed', booking, {})],
+    };
+  }
+
+  if (event.type === 'charge.refunded') {
+    if (payment.status === 'refunded') return undefined;
+    return { booking: { ...booking, payment: { ...payment, status: 'refunded' }, updatedAt: at.toISOString() }, history: [], jobs: [] };
+  }
+
+  if (event.type === 'payment_intent.canceled') {
+    if (SETTLED.includes(payment.status)) return undefined;
+    return { booking: { ...booking, payment: { ...payment, status: 'canceled' }, updatedAt: at.toISOString() }, history: [], jobs: [] };
+  }
+
+  const open = OPEN_STATUS[event.type];
+  if (!open || SETTLED.includes(payment.status) || payment.status === open) return undefined;
+  const failureReason =
+    open === 'failed' ? (intent.lastError?.declineCode ?? intent.lastError?.code ?? intent.lastError?.message ?? 'payment failed') : undefined;
+  return {
+    booking: { ...booking, payment: { ...payment, status: open, failureReason }, updatedAt: at.toISOString() },
+    history: [],
+    jobs: [],
+  };
+}
+
+function decideFinding(booking: Booking, findingId: string, event: PaymentEvent, at: Date): EventEffect | undefined {
+  const intentId = event.paymentIntent?.id as string;
+  const outcome =
+    event.type === 'payment_intent.succeeded'
+      ? ({ status: 'PAID', paymentIntentId: intentId } as const)
+      : event.type === 'payment_intent.requires_action'
+        ? ({ status: 'REQUIRES_ACTION', paymentIntentId: intentId } as const)
+        : event.type === 'payment_intent.payment_failed'
+          ? ({ status: 'PAYMENT_FAILED', paymentIntentId: intentId, failureReason: event.paymentIntent?.lastError?.code ?? 'payment failed' } as const)
+          : undefined;
+  if (!outcome) return undefined;
+  const recorded = recordFindingPayment(booking, findingId, outcome, at);
+  if (!recorded.ok) return undefined;
+  const jobs = outcome.status === 'PAID' ? [odooSyncJob(booking, `finding ${findingId} paid`)] : [];
+  return { booking: recorded.booking, history: [], jobs };
+}

@@ -1,0 +1,63 @@
+/** Why a payment call did not succeed, as use cases need to tell the cases apart. */
+export type PaymentFailure =
+  | { code: 'card_declined'; message: string; declineCode?: string; paymentIntentId?: string }
+  | { code: 'authentication_required'; message: string; paymentIntentId?: string; clientSecret?: string }
+  | { code: 'invalid_request'; message: string }
+  | { code: 'unavailable'; message: string };
+
+export type PaymentResult<T> = { ok: true; value: T } | { ok: false; error: PaymentFailure };
+
+/** A PaymentIntent as the use cases see it. */
+export interface PaymentIntentView {
+  id: string;
+  clientSecret: string;
+  /** Stripe's status (`requires_payment_method`, `requires_action`, `processing`, `succeeded`, `canceled`, ...). */
+  status: string;
+  amount: number;
+  currency: string;
+  customerId?: string;
+  paymentMethodId?: string;
+  metadata: Record<string, string>;
+}
+
+/** A verified webhook event, reduced to what the use cases read. */
+export interface PaymentEvent {
+  id: string;
+  type: string;
+  created: number;
+  /** The PaymentIntent the event is about (for charge/refund events: the charge's intent). */
+  paymentIntent?: PaymentIntentView & { lastError?: { code?: string; declineCode?: string; message?: string } };
+  /** For charge.refunded: how much of the charge was refunded in total. */
+  amountRefunded?: number;
+}
+
+/** The payment provider (Stripe) behind the booking and payment use cases. */
+export interface PaymentGateway {
+  /** The provider's customer for an e-mail address: found, or created once. */
+  ensureCustomer(input: { email: string; name: string; phone?: string; idempotencyKey: string }): Promise<PaymentResult<{ id: string }>>;
+  createPaymentIntent(input: {
+    amountCents: number;
+    currency: string;
+    customerId: string;
+    metadata: Record<string, string>;
+    description: string;
+    idempotencyKey: string;
+    /** Save the card for later off-session charges (findings). */
+    saveCard: boolean;
+  }): Promise<PaymentResult<PaymentIntentView>>;
+  retrievePaymentIntent(id: string): Promise<PaymentResult<PaymentIntentView>>;
+  /** Charges a saved card without the customer present. */
+  chargeOffSession(input: {
+    amountCents: number;
+    currency: string;
+    customerId: string;
+    paymentMethodId: string;
+    metadata: Record<string, string>;
+    description: string;
+    idempotencyKey: string;
+  }): Promise<PaymentResult<PaymentIntentView>>;
+  cancelPaymentIntent(id: string, idempotencyKey: string): Promise<PaymentResult<PaymentIntentView>>;
+  refund(input: { paymentIntentId: string; idempotencyKey: string; amountCents?: number }): Promise<PaymentResult<{ id: string; status: string }>>;
+  /** Verifies the signature over the raw body; undefined when it does not verify. */
+  verifyEvent(rawBody: Buffer, signatureHeader: string | undefined): PaymentEvent | undefined;
+}
