@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import { newEnvelope, type OutgoingJob } from '../shared/app/jobs';
-import { startLocalRuntime } from '../local/runtime';
+import { FREE_PORTS, startLocalRuntime } from '../local/runtime';
 import { percentile } from './stats';
 
 const QUEUE = 'notifications';
@@ -17,7 +17,7 @@ export async function benchPipeline(concurrency: number, jobs: number): Promise<
   const done = new Promise<void>((resolve) => (allHandled = resolve));
 
   const runtime = await startLocalRuntime({
-    ports: { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0 },
+    ports: FREE_PORTS,
     env: { QUEUE_CONCURRENCY: String(concurrency), TABLE_PREFIX: `bench${concurrency}` },
     timers: false,
     log: consoleLogger({ silent: true }),

@@ -5,7 +5,13 @@ import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/st
 import { BOOKINGS_TABLE, TableBookingRepository } from '../shared/adapters/table-storage/booking-repository';
 import { OutboxCommitter } from '../shared/adapters/table-storage/outbox';
 import { NOTIFICATIONS_QUEUE, notificationHandlers } from '../shared/app/notifications';
+import { HttpTripDispatcher } from '../shared/adapters/driver-app/http-dispatcher';
+import { isFresh, verifySignature } from '../shared/adapters/driver-app/signature';
+import { INTEGRATION_STATE_TABLE, TableIntegrationState } from '../shared/adapters/table-storage/integration-state';
+import { dispatchHandlers } from '../shared/app/bookings/dispatch-trip';
+import { DRIVER_DISPATCH_QUEUE } from '../shared/app/bookings/booking-jobs';
 import { bookingFunctions } from './bookings';
+import { driverAppFunctions } from './driver-app';
 import { stripeWebhookFunction } from './stripe-webhook';
 import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-letters';
 import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
@@ -30,7 +36,7 @@ import { openApiFunction } from './openapi';
 import { outboxRelayFunction } from './outbox-relay';
 
 /** Tables every instance needs; aggregate tables add themselves as their areas arrive. */
-export const PLATFORM_TABLES = ['ProcessedJobs', 'DeadLetterAudit'] as const;
+export const PLATFORM_TABLES = ['ProcessedJobs', 'DeadLetterAudit', INTEGRATION_STATE_TABLE] as const;
 
 /** Tables that hold aggregates and their outbox rows (swept by the outbox relay timer). */
 export const AGGREGATE_TABLES: readonly string[] = [BOOKINGS_TABLE];
@@ -92,10 +98,27 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const payments = config.stripe ? new StripeGateway(config.stripe) : new UnconfiguredPaymentGateway();
   const mailer = config.mail ? new SmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }) : undefined;
   const clock = { now: () => new Date(), newId: randomUUID };
+  const integrationState = new TableIntegrationState(tables.client(INTEGRATION_STATE_TABLE));
+  const driverApp = config.driverApp;
+  const dispatcher =
+    driverApp.webhookUrl && driverApp.secret
+      ? new HttpTripDispatcher({ webhookUrl: driverApp.webhookUrl, secret: driverApp.secret, timeoutMs: driverApp.timeoutMs })
+      : undefined;
   const bookingDeps = { ...clock, repo: bookings, payments };
   // Jobs of a queue without handlers wait there until a worker for them is deployed.
   const jobHandlers = {
-    ...(mailer ? { [NOTIFICATIONS_QUEUE]: notificationHandlers({ mailer, bookings, catalogue: config.bookings.catalogue }) } : {}),
+    ...(mailer ? { [NOTIFICATIONS_QUEUE]: notificationHandlers({ mailer, bookings, catalogue: config.bookings.catalogue, log }) } : {}),
+    ...(dispatcher
+      ? {
+          [DRIVER_DISPATCH_QUEUE]: dispatchHandlers({
+            repo: bookings,
+            dispatcher,
+            now: clock.now,
+            recordSync: (at) => integrationState.recordSync('driverApp', at),
+            log,
+          }),
+        }
+      : {}),
     ...options.jobHandlers,
   };
 
@@ -119,6 +142,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
         tables: isLocalTables(config.tables.connectionString),
       },
       integrations: config.integrations,
+      lastSync: () => integrationState.lastSync(),
       timeoutMs: config.health.probeTimeoutMs,
     }),
     ...deadLetterFunctions(deadLetters),
@@ -137,6 +161,13 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       creationLimiter: new FixedWindowRateLimiter({ limit: config.bookings.rateLimitPerIp, windowMs: config.rateLimit.windowMs }),
     }),
     stripeWebhookFunction(bookingDeps),
+    ...driverAppFunctions({
+      trips: { ...clock, repo: bookings },
+      verify: (rawBody, headers) =>
+        Boolean(driverApp.secret) &&
+        verifySignature(rawBody, headers['x-webhook-signature'], driverApp.secret as string) &&
+        isFresh(headers['x-webhook-timestamp'], new Date(), driverApp.signatureWindowSeconds),
+    }),
     outboxRelayFunction(outboxRelay, { schedule: config.outbox.relaySchedule, minAgeMs: config.outbox.relayMinAgeMs }),
     ...jobFunctions(jobHandlers, {
       sender,

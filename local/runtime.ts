@@ -7,6 +7,7 @@ import { formatApiKeyEntry, generateApiKey } from '../shared/http/auth';
 import { startAzurite } from './azurite';
 import { startLocalHost, type LocalHost } from './host';
 import { ServiceBusBroker } from './servicebus-broker';
+import { DriverSandbox } from './driver-sandbox';
 import { type ReceivedMail, SmtpSandbox } from './smtp-sandbox';
 import { StripeSandbox } from './stripe-sandbox';
 
@@ -17,12 +18,20 @@ export interface LocalPorts {
   serviceBus: number;
   stripe: number;
   smtp: number;
+  driver: number;
 }
 
-export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672, stripe: 12111, smtp: 2525 };
+export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672, stripe: 12111, smtp: 2525, driver: 7072 };
+
+/** Every part on a free port: what tests and benchmarks use. */
+export const FREE_PORTS: LocalPorts = { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0, driver: 0 };
 
 /** Secrets the sandboxes and the app share when the environment gives none (printed by npm start). */
-export const LOCAL_SECRETS = { stripeSecretKey: 'sk_test_local_sandbox', stripeWebhookSecret: 'whsec_local_sandbox' };
+export const LOCAL_SECRETS = {
+  stripeSecretKey: 'sk_test_local_sandbox',
+  stripeWebhookSecret: 'whsec_local_sandbox',
+  driverAppSecret: 'driver_local_sandbox',
+};
 
 export interface LocalRuntimeOptions extends CompositionOptions {
   ports?: Partial<LocalPorts>;
@@ -48,10 +57,11 @@ export interface LocalRuntime {
   /** Plain API keys generated for this run, by role (empty when API_KEYS came from the environment). */
   apiKeys: Partial<Record<Role, string>>;
   /** What runs where: a local part or the endpoint configured in the environment. */
-  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'smtp', string>;
+  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'smtp' | 'driverApp', string>;
   broker?: ServiceBusBroker;
   stripe?: StripeSandbox;
   smtp?: SmtpSandbox;
+  driver?: DriverSandbox;
   stop(): Promise<void>;
 }
 
@@ -85,18 +95,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // The Stripe sandbox runs unless Stripe (a key) or another Stripe-compatible server (a base) is configured.
     const stripeSandboxed = !env.STRIPE_SECRET_KEY && !env.STRIPE_API_BASE;
     const webhookSecret = env.STRIPE_WEBHOOK_SECRET ?? LOCAL_SECRETS.stripeWebhookSecret;
-    const [azurite, broker, stripe, smtp] = await Promise.all([
+    const driverSecret = env.DRIVER_APP_SECRET ?? LOCAL_SECRETS.driverAppSecret;
+    // DRIVER_APP_WEBHOOK_URL names a real Driver-App; DRIVER_APP_MANUAL=true runs without any (the manual fallback).
+    const driverSandboxed = !env.DRIVER_APP_WEBHOOK_URL && env.DRIVER_APP_MANUAL !== 'true';
+    const [azurite, broker, stripe, smtp, driver] = await Promise.all([
       env.TABLES_CONNECTION ? undefined : startAzurite({ port: ports.tables }),
       env.SERVICEBUS_CONNECTION ? undefined : ServiceBusBroker.start({ port: ports.serviceBus, ...options.broker }),
       stripeSandboxed
         ? StripeSandbox.start({ port: ports.stripe, webhookSecret, retry: options.stripeRetryDelaysMs ? { delaysMs: options.stripeRetryDelaysMs } : undefined })
         : undefined,
       env.SMTP_URL ? undefined : SmtpSandbox.start({ port: ports.smtp, onMessage: options.onMail }),
+      driverSandboxed ? DriverSandbox.start({ port: ports.driver, secret: driverSecret }) : undefined,
     ]);
     if (azurite) stops.push(() => azurite.stop());
     if (broker) stops.push(() => broker.stop());
     if (stripe) stops.push(() => stripe.stop());
     if (smtp) stops.push(() => smtp.stop());
+    if (driver) stops.push(() => driver.stop());
 
     const generated = env.API_KEYS ? undefined : localApiKeys();
     const config = loadConfig({
@@ -108,6 +123,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       STRIPE_WEBHOOK_SECRET: webhookSecret,
       STRIPE_API_BASE: env.STRIPE_API_BASE ?? stripe?.url,
       SMTP_URL: env.SMTP_URL ?? smtp?.url,
+      DRIVER_APP_WEBHOOK_URL: env.DRIVER_APP_WEBHOOK_URL ?? (driver ? `${driver.url}/trips` : undefined),
+      DRIVER_APP_SECRET: driverSecret,
     });
 
     const composition = compose(config, { ...options, log });
@@ -127,6 +144,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.push(() => host.stop());
     // Like `stripe listen --forward-to`: the sandbox delivers its events to our webhook.
     stripe?.setWebhookUrl(`${host.url}/v1/webhooks/stripe`);
+    driver?.setStatusWebhookUrl(`${host.url}/v1/webhooks/driver-app`);
 
     return {
       url: host.url,
@@ -140,10 +158,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         serviceBus: broker ? `in-memory broker on 127.0.0.1:${broker.port}` : 'SERVICEBUS_CONNECTION',
         stripe: stripe ? `Stripe sandbox on ${stripe.url}` : 'Stripe (STRIPE_SECRET_KEY)',
         smtp: smtp ? `SMTP sandbox on ${smtp.url}` : 'SMTP_URL',
+        driverApp: driver ? `Driver-App sandbox on ${driver.url}` : env.DRIVER_APP_WEBHOOK_URL ? 'DRIVER_APP_WEBHOOK_URL' : 'none (manual jockey assignment)',
       },
       broker,
       stripe,
       smtp,
+      driver,
       stop: stopAll,
     };
   } catch (error) {

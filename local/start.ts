@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       serviceBus: portFrom('SERVICEBUS_PORT', DEFAULT_PORTS.serviceBus),
       stripe: portFrom('STRIPE_SANDBOX_PORT', DEFAULT_PORTS.stripe),
       smtp: portFrom('SMTP_SANDBOX_PORT', DEFAULT_PORTS.smtp),
+      driver: portFrom('DRIVER_SANDBOX_PORT', DEFAULT_PORTS.driver),
     },
     onMail: (mail) => console.log(`\n[mail] to ${mail.to.join(', ')}: ${mail.subject}\n${mail.text.trim().split('\n').map((line) => `  | ${line}`).join('\n')}`),
     log: consoleLogger({ minLevel: process.env.LOG_LEVEL === 'info' ? 'info' : 'warn' }),
@@ -43,6 +44,7 @@ Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops
   Service Bus      ${runtime.parts.serviceBus}
   Stripe           ${runtime.parts.stripe}
   SMTP             ${runtime.parts.smtp} (every e-mail is printed here)
+  Driver-App       ${runtime.parts.driverApp}
 
 API keys for this run (Authorization: Bearer <key>):
 ${keys || '  from API_KEYS in the environment'}
@@ -62,6 +64,12 @@ Walk-through:
   # 3. watch it become CONFIRMED, with its history (the confirmation e-mail appears below)
   curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>
   curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>/history
+  # 4. the jockey: the pick-up trip is in the Driver-App sandbox; play its status updates
+  curl -s ${runtime.driver?.url ?? '<driver-app>'}/trips
+  curl -s -X POST ${runtime.driver?.url ?? '<driver-app>'}/trips/<tripId>/status -H 'Content-Type: application/json' -d '{"status":"assigned"}'
+  curl -s -X POST ${runtime.driver?.url ?? '<driver-app>'}/trips/<tripId>/status -H 'Content-Type: application/json' -d '{"status":"pickup_completed"}'
+  # 5. the workshop marks the car ready: the delivery trip goes out
+  curl -s -X POST -H "Authorization: Bearer ${runtime.apiKeys.workshop ?? '<workshop key>'}" ${runtime.url}/v1/bookings/<id>/ready
   # operations
   curl -s ${runtime.url}/health
   curl -s -H "Authorization: Bearer ${admin}" ${runtime.url}/v1/admin/dead-letters

@@ -72,7 +72,13 @@ export const envSchema = z.object({
   BOOKING_MAX_DAYS_AHEAD: intFromEnv(DEFAULT_SLOT_RULES.maxDaysAhead, 1),
   BOOKING_RATE_LIMIT_PER_IP: intFromEnv(60, 1),
   ODOO_URL: z.url().optional(),
+  ODOO_DB: optionalText,
+  ODOO_USERNAME: optionalText,
+  ODOO_PASSWORD: optionalText,
   DRIVER_APP_WEBHOOK_URL: z.url().optional(),
+  DRIVER_APP_SECRET: optionalText,
+  DRIVER_APP_TIMEOUT_MS: intFromEnv(10_000, 1),
+  DRIVER_APP_SIGNATURE_WINDOW_S: intFromEnv(300, 1),
 
   TABLE_PREFIX: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,30}$/).default('hub'),
   JOB_MAX_ATTEMPTS: intFromEnv(6, 1),
@@ -102,6 +108,10 @@ export interface Config {
   integrations: { stripe: IntegrationTarget; odoo: IntegrationTarget; driverApp: IntegrationTarget };
   /** Stripe, when configured (secret key and webhook secret). */
   stripe?: { secretKey: string; webhookSecret: string; publishableKey?: string; apiBase?: string };
+  /** The Driver-App: where trips go (absent = manual fallback) and the secret both directions sign with. */
+  driverApp: { webhookUrl?: string; secret?: string; timeoutMs: number; signatureWindowSeconds: number };
+  /** Odoo, when ODOO_URL is set (with database, user and password or API key). */
+  odoo?: { url: string; db: string; username: string; password: string };
   /** Outgoing e-mail, when SMTP_URL is set. */
   mail?: { smtpUrl: string; from: string };
   bookings: { catalogue: Catalogue; hours: OpeningHours; rules: SlotRules; rateLimitPerIp: number };
@@ -139,6 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(e.STRIPE_SECRET_KEY) !== Boolean(e.STRIPE_WEBHOOK_SECRET)) {
     problems.push('STRIPE_WEBHOOK_SECRET: Stripe needs both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET');
   }
+  if (e.DRIVER_APP_WEBHOOK_URL && !e.DRIVER_APP_SECRET) problems.push('DRIVER_APP_SECRET: required with DRIVER_APP_WEBHOOK_URL');
+  if (e.ODOO_URL && !(e.ODOO_DB && e.ODOO_USERNAME && e.ODOO_PASSWORD)) {
+    problems.push('ODOO_DB: ODOO_URL needs ODOO_DB, ODOO_USERNAME and ODOO_PASSWORD');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     apiKeys: e.API_KEYS,
@@ -154,6 +168,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, publishableKey: e.STRIPE_PUBLISHABLE_KEY, apiBase: e.STRIPE_API_BASE }
         : undefined,
     mail: e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM } : undefined,
+    driverApp: {
+      webhookUrl: e.DRIVER_APP_WEBHOOK_URL,
+      secret: e.DRIVER_APP_SECRET,
+      timeoutMs: e.DRIVER_APP_TIMEOUT_MS,
+      signatureWindowSeconds: e.DRIVER_APP_SIGNATURE_WINDOW_S,
+    },
+    odoo:
+      e.ODOO_URL && e.ODOO_DB && e.ODOO_USERNAME && e.ODOO_PASSWORD
+        ? { url: e.ODOO_URL, db: e.ODOO_DB, username: e.ODOO_USERNAME, password: e.ODOO_PASSWORD }
+        : undefined,
     bookings: {
       catalogue: e.SERVICE_CATALOGUE,
       hours: e.OPENING_HOURS,

@@ -33,12 +33,15 @@ async function withTimeout(probe: Probe, timeoutMs: number): Promise<boolean> {
   }
 }
 
+const NEVER = { odoo: null, driverApp: null };
+
 /** Probes the infrastructure in parallel; "degraded" when a part the app cannot work without is down. */
 export async function checkHealth(deps: HealthDeps, now = new Date()): Promise<HealthReport> {
   const [serviceBusUp, tablesUp, lastSync] = await Promise.all([
     withTimeout(deps.probes.serviceBus, deps.timeoutMs),
     withTimeout(deps.probes.tables, deps.timeoutMs),
-    deps.lastSync?.() ?? Promise.resolve({ odoo: null, driverApp: null }),
+    // Unknown sync times are not a reason to fail the health answer itself.
+    (deps.lastSync?.() ?? Promise.resolve(NEVER)).catch(() => NEVER),
   ]);
   const state = (up: boolean, local: boolean): IntegrationTarget => (!up ? 'unavailable' : local ? 'sandbox' : 'connected');
   return {

@@ -17,7 +17,8 @@ export type Notice =
   | { type: 'finding.requires-action'; finding: Finding }
   | { type: 'trip.assigned'; leg: TripLeg }
   | { type: 'trip.pickup-completed' }
-  | { type: 'trip.delivered' };
+  | { type: 'trip.delivered' }
+  | { type: 'trip.failed'; leg: TripLeg };
 
 /** A rendered e-mail: subject, plain text, and the same content as simple HTML. */
 export interface RenderedMail {
@@ -193,6 +194,17 @@ const GERMAN: Texts = {
           ],
           facts: bookingFacts(facts, labels, { slot: false, price: false }),
         };
+      case 'trip.failed':
+        return {
+          subject: notice.leg === 'pickup' ? 'Die Abholung Ihres Fahrzeugs hat nicht geklappt' : 'Die Rückgabe Ihres Fahrzeugs hat nicht geklappt',
+          paragraphs: [
+            notice.leg === 'pickup'
+              ? 'unser Fahrer konnte Ihr Fahrzeug leider nicht wie vereinbart abholen.'
+              : 'unser Fahrer konnte Ihr Fahrzeug leider nicht wie vereinbart zurückbringen.',
+            'Wir melden uns in Kürze bei Ihnen, um einen neuen Termin zu vereinbaren.',
+          ],
+          facts: bookingFacts(facts, labels, { slot: notice.leg === 'pickup', price: false }),
+        };
       case 'trip.delivered':
         return {
           subject: 'Ihr Fahrzeug wurde zurückgebracht',
@@ -290,6 +302,17 @@ const ENGLISH: Texts = {
             'Should we find any additional work during the service, we will ask for your approval first.',
           ],
           facts: bookingFacts(facts, labels, { slot: false, price: false }),
+        };
+      case 'trip.failed':
+        return {
+          subject: notice.leg === 'pickup' ? 'We could not pick up your car' : 'We could not return your car',
+          paragraphs: [
+            notice.leg === 'pickup'
+              ? 'Unfortunately our driver could not pick up your car as agreed.'
+              : 'Unfortunately our driver could not return your car as agreed.',
+            'We will contact you shortly to arrange a new time.',
+          ],
+          facts: bookingFacts(facts, labels, { slot: notice.leg === 'pickup', price: false }),
         };
       case 'trip.delivered':
         return {

@@ -30,6 +30,8 @@ export const notificationPayloadSchemas = {
   'trip.assigned': z.object({ leg: z.enum(['pickup', 'delivery']) }),
   'trip.pickup-completed': z.object({}),
   'trip.delivered': z.object({}),
+  /** A trip failed (e.g. nobody at the door): the customer hears that we will get in touch. */
+  'trip.failed': z.object({ leg: z.enum(['pickup', 'delivery']) }),
 } as const;
 
 /** A notification job type. */
@@ -114,6 +116,7 @@ function findingOf(booking: Booking, findingId: string): Finding {
  *   only while READY_FOR_DELIVERY (not once delivered).
  * - `trip.pickup-completed`: while IN_WORKSHOP or READY_FOR_DELIVERY; once DELIVERED it would only confuse.
  * - `trip.delivered`: only when DELIVERED.
+ * - `trip.failed`: while the booking is still flagged for attention (an admin has not resolved it yet).
  */
 function decide(type: NotificationType, payload: unknown, booking: Booking): Decision {
   switch (type) {
@@ -140,6 +143,10 @@ function decide(type: NotificationType, payload: unknown, booking: Booking): Dec
       return inStatus(booking, ['IN_WORKSHOP', 'READY_FOR_DELIVERY'], { type });
     case 'trip.delivered':
       return inStatus(booking, ['DELIVERED'], { type });
+    case 'trip.failed': {
+      const { leg } = notificationPayloadSchemas[type].parse(payload);
+      return booking.flags.needsAttention ? send({ type, leg }) : skip('the failed trip was already resolved');
+    }
   }
 }
 

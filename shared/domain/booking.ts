@@ -1,3 +1,4 @@
+import { tripsSchema } from './trip';
 import { z } from 'zod';
 import { bookingStatusSchema, causes, type Cause, type HistoryEntry } from './booking-status';
 import { priceOf, serviceCodeSchema, type Catalogue } from './catalogue';
@@ -100,6 +101,8 @@ export const bookingSchema = z.object({
   notes: z.string().max(2000).optional(),
   payment: bookingPaymentSchema,
   findings: z.array(findingSchema),
+  /** The jockey trips, once dispatched (absent before). */
+  trips: tripsSchema.optional(),
   /** needsAttention: a human must look (e.g. a failed jockey trip); the status alone does not say so. */
   flags: z.object({ needsAttention: z.boolean().optional(), attentionReason: z.string().max(500).optional() }),
   createdAt: instantSchema,

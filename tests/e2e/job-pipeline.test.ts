@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxCommitter } from '../../shared/adapters/table-storage/outbox';
 import { consoleLogger } from '../../shared/adapters/telemetry/log';
 import { JobError, type JobEnvelope, type JobSender, newEnvelope, type OutgoingJob } from '../../shared/app/jobs';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { FREE_PORTS, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { waitFor } from '../support/wait';
 
 const QUEUE = 'callbacks';
@@ -56,7 +56,7 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
 
   beforeAll(async () => {
     runtime = await startLocalRuntime({
-      ports: { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0 },
+      ports: FREE_PORTS,
       env: {
         JOB_MAX_ATTEMPTS: '4',
         JOB_RETRY_BASE_MS: '200',

@@ -235,7 +235,23 @@ describe('notificationHandlers', () => {
   it('has a handler for every notification type', () => {
     const { handlers } = setup();
     expect(Object.keys(handlers).sort()).toEqual([...NOTIFICATION_TYPES].sort());
-    expect(NOTIFICATION_TYPES).toHaveLength(7);
+    expect(NOTIFICATION_TYPES).toHaveLength(8);
+  });
+
+  it.each([
+    ['de', 'pickup', 'Die Abholung Ihres Fahrzeugs hat nicht geklappt', 'Wir melden uns in Kürze'],
+    ['en', 'delivery', 'We could not return your car', 'We will contact you shortly'],
+  ] as const)('tells the customer (%s) about a failed %s trip while the booking is flagged', async (language, leg, subject, line) => {
+    const flagged = bookingIn('CONFIRMED', language, { flags: { needsAttention: true, attentionReason: 'no-show' } });
+    const { mailer, run } = setup(flagged);
+    await run('trip.failed', flagged, { leg });
+    expect(mailer.sent.map((mail) => mail.subject)).toEqual([subject]);
+    expect(mailer.sent[0]?.text).toContain(line);
+
+    const resolved = bookingIn('CONFIRMED', language);
+    const second = setup(resolved);
+    await second.run('trip.failed', resolved, { leg });
+    expect(second.mailer.sent).toHaveLength(0);
   });
 
   describe.each(['de', 'en'] as const)('renders in %s', (language) => {

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { assignJockey, markReady, recordTripUpdate, type TripDeps, type TripUpdateOutcome } from '../shared/app/bookings/trips';
+import { driverStatusUpdateSchema } from '../shared/app/dispatch';
+import { causes } from '../shared/domain/booking-status';
+import { TRIP_STATUSES } from '../shared/domain/trip';
+import { type Caller, defineHttp, type HttpFunctionDef, type HttpResponseData } from '../shared/function-table';
+import { conflict, notFound, problem, unauthorized } from '../shared/http/problem';
+
+export interface DriverAppFunctionDeps {
+  trips: TripDeps;
+  /** Checks the webhook's signature over the raw body and its timestamp window. */
+  verify: (rawBody: Buffer, headers: Record<string, string>) => boolean;
+}
+
+const idParams = z.object({ id: z.string().min(1).max(100) });
+const legParams = idParams.extend({ leg: z.enum(['pickup', 'delivery']) });
+const jockeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  phone: z.string().trim().max(32).optional(),
+  leg: z.enum(['pickup', 'delivery']).default('pickup'),
+});
+const statusBody = z.strictObject({ status: z.enum(TRIP_STATUSES), reason: z.string().max(1000).optional() });
+const outcomeView = z.object({ outcome: z.enum(['applied', 'ignored', 'duplicate']) });
+
+const keyName = (caller: Caller) => (caller.kind === 'apiKey' ? caller.name : 'unknown');
+
+function outcomeResponse(outcome: TripUpdateOutcome): HttpResponseData {
+  if (outcome === 'not-found') return notFound('No booking with this id.');
+  if (outcome === 'wrong-state') return conflict('The booking is not at a stage where this trip can report.');
+  return { status: 200, body: { outcome } };
+}
+
+/** The Driver-App webhook, the workshop's "ready" and the admin's manual fallback (DESIGN.md §4, §5). */
+export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef[] {
+  const tags = ['driver-app'];
+  return [
+    defineHttp({
+      kind: 'http',
+      name: 'bookings-ready',
+      route: 'v1/bookings/{id}/ready',
+      methods: ['POST'],
+      roles: ['workshop', 'admin'],
+      summary: 'The car is ready: READY_FOR_DELIVERY, and the delivery trip goes out',
+      tags,
+      request: { params: idParams },
+      responses: { 200: { description: 'Ready', schema: z.object({ id: z.string(), status: z.string() }) }, 409: { description: 'Not in the workshop' } },
+      handler: async ({ params, caller, operationId }) => {
+        const ready = await markReady(deps.trips, params.id, causes.api(keyName(caller)), operationId);
+        if (ready.ok) return { status: 200, body: { id: ready.booking.id, status: ready.booking.status } };
+        if (ready.error === 'NOT_FOUND') return notFound('No booking with this id.');
+        return conflict(`Only a car in the workshop can be marked ready; this booking is ${ready.status}.`);
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'bookings-jockey',
+      route: 'v1/bookings/{id}/jockey',
+      methods: ['POST'],
+      roles: ['admin'],
+      summary: 'Manual fallback without a Driver-App: assign a jockey to a trip',
+      tags,
+      request: { params: idParams, body: jockeyBody },
+      responses: { 200: { description: 'Recorded', schema: outcomeView } },
+      handler: async ({ params, body, caller }) =>
+        outcomeResponse(await assignJockey(deps.trips, params.id, body.leg, { name: body.name, phone: body.phone }, keyName(caller))),
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'bookings-trip-status',
+      route: 'v1/bookings/{id}/trips/{leg}/status',
+      methods: ['POST'],
+      roles: ['admin'],
+      summary: "Manual fallback without a Driver-App: record a trip's status as the app would",
+      tags,
+      request: { params: legParams, body: statusBody },
+      responses: { 200: { description: 'Recorded', schema: outcomeView } },
+      handler: async ({ params, body, caller }) =>
+        outcomeResponse(
+          await recordTripUpdate(
+            deps.trips,
+            params.id,
+            { leg: params.leg, status: body.status, occurredAt: deps.trips.now().toISOString(), reason: body.reason },
+            causes.api(keyName(caller)),
+          ),
+        ),
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'webhooks-driver-app',
+      route: 'v1/webhooks/driver-app',
+      methods: ['POST'],
+      summary: 'Driver-App status updates (X-Webhook-Signature: hex HMAC-SHA256 of the raw body; X-Webhook-Timestamp)',
+      tags: ['webhooks'],
+      rawBody: true,
+      responses: { 200: { description: 'Acknowledged', schema: outcomeView }, 401: { description: 'Unsigned, tampered or stale' } },
+      handler: async ({ request }) => {
+        if (!deps.verify(request.rawBody, request.headers)) {
+          return unauthorized('The X-Webhook-Signature does not verify against this body, or X-Webhook-Timestamp is outside the window.');
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(request.rawBody.toString('utf8'));
+        } catch {
+          return problem(400, 'Malformed JSON', 'The request body is not valid JSON.');
+        }
+        const parsed = driverStatusUpdateSchema.safeParse(json);
+        if (!parsed.success) {
+          return problem(422, 'Validation failed', 'The status update does not match the expected schema.', {
+            errors: parsed.error.issues.map((issue) => ({ in: 'body' as const, path: issue.path.join('.'), message: issue.message })),
+          });
+        }
+        const update = parsed.data;
+        const leg = update.type === 'b2c_pickup' ? 'pickup' : 'delivery';
+        // One event id per report: the same report delivered twice is recognised in the booking's partition.
+        const eventId = `driver:${update.tripId}:${update.sequence ?? update.occurredAt}:${update.status}`;
+        const outcome = await recordTripUpdate(
+          deps.trips,
+          update.bookingId,
+          { leg, tripId: update.tripId, status: update.status, occurredAt: update.occurredAt, sequence: update.sequence, jockey: update.driver, reason: update.reason },
+          causes.driver(`${update.tripId}:${update.status}`),
+          eventId,
+        );
+        // Reports for unknown bookings or the wrong stage are acknowledged: retrying cannot help.
+        return { status: 200, body: { outcome: outcome === 'not-found' || outcome === 'wrong-state' ? 'ignored' : outcome } };
+      },
+    }),
+  ];
+}

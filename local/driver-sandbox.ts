@@ -1,0 +1,398 @@
+/**
+ * Driver-App sandbox: a local HTTP server standing in for the jockey app (DESIGN.md §3).
+ *
+ * - `POST /trips` takes a trip as the real app does: signature checked over the raw body,
+ *   de-duplicated by `Idempotency-Key`, answered 201 `{ tripId }` (200 with the same id for a repeat).
+ * - `GET /trips` lists every trip received, rejected ones included; `GET /trips/{tripId}` one of them.
+ * - `POST /trips/{tripId}/status` `{ "status": "assigned" }` plays the driver: a signed status update
+ *   goes to the app's webhook and the answer says whether it was taken.
+ * Optional body fields of the status call (`reason`, `driver`, `occurredAt`, `sequence`) let a test
+ * send a failed trip, or repeat / reorder updates to exercise duplicate and stale handling.
+ *
+ * It signs and verifies with its own few lines of `node:crypto`, not the app's adapter, so a bug in
+ * the adapter's signing cannot be mirrored here and pass unnoticed.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { b2cTripSchema, DRIVER_STATUSES, type DriverStatusUpdate } from '../shared/app/dispatch';
+
+/** Default port of the sandbox (DESIGN.md §3, `DRIVER_SANDBOX_PORT`). */
+export const DEFAULT_DRIVER_SANDBOX_PORT = 7072;
+
+/** Options of `DriverSandbox.start`. */
+export interface DriverSandboxOptions {
+  /** Default 7072; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Shared with the app (`DRIVER_APP_SECRET`): verifies trips, signs status updates. */
+  secret: string;
+  /** The app's `/api/v1/webhooks/driver-app`; status calls answer 409 until one is set. */
+  statusWebhookUrl?: string;
+}
+
+/** A status update the sandbox sent, with how the app's webhook answered it. */
+export interface SentStatus {
+  update: DriverStatusUpdate;
+  delivered: boolean;
+  /** The webhook's HTTP status; null when it could not be reached. */
+  responseStatus: number | null;
+}
+
+/** A trip as the sandbox received it. */
+export interface ReceivedTrip {
+  tripId: string;
+  /** From the payload; null when the payload did not carry a usable one. */
+  type: string | null;
+  bookingId: string | null;
+  /** The parsed JSON body, or the raw text when it was not JSON. */
+  payload: unknown;
+  signatureValid: boolean;
+  receivedAt: string;
+  idempotencyKey: string | null;
+  /** What the sandbox answered: 201 taken, 401 bad signature, 422 not a valid trip. */
+  responseStatus: number;
+  statuses: SentStatus[];
+}
+
+/** The answer of `POST /trips/{tripId}/status` and `sendStatus`. */
+export interface StatusDelivery {
+  delivered: boolean;
+  /** Our webhook's HTTP status; null when unreachable. */
+  status: number | null;
+  update: DriverStatusUpdate;
+  /** Transport error, when there was no HTTP answer. */
+  error?: string;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const DELIVERY_TIMEOUT_MS = 10_000;
+
+const statusRequestSchema = z.object({
+  status: z.enum(DRIVER_STATUSES),
+  reason: z.string().max(1000).optional(),
+  driver: z.object({ name: z.string().max(200).optional(), phone: z.string().max(32).optional() }).optional(),
+  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  sequence: z.number().int().min(0).optional(),
+});
+
+/** Extra fields of a status update; omitted ones get sandbox defaults. */
+export type StatusOptions = Omit<z.infer<typeof statusRequestSchema>, 'status'>;
+
+const SANDBOX_DRIVER = { name: 'Sandbox Jockey', phone: '+4915100000000' };
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+const problem = (status: number, title: string, detail: string, extra: Record<string, unknown> = {}): Reply => ({
+  status,
+  body: { type: 'about:blank', title, status, detail, ...extra },
+});
+
+/** Ends a request early with a problem answer. */
+class HttpError extends Error {
+  readonly reply: Reply;
+
+  constructor(status: number, title: string, detail: string) {
+    super(detail);
+    this.reply = problem(status, title, detail);
+  }
+}
+
+/** The Driver-App sandbox server. */
+export class DriverSandbox {
+  private readonly received: ReceivedTrip[] = [];
+  private readonly byKey = new Map<string, { tripId: string; body: string }>();
+  private readonly nextSequence = new Map<string, number>();
+  private faults: number[] = [];
+  private latencyMs = 0;
+  // Pending latency waits and in-flight deliveries, so stop() leaves no handle behind.
+  private readonly waits = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  private readonly deliveries = new Set<AbortController>();
+
+  private constructor(
+    private readonly server: http.Server,
+    private readonly host: string,
+    private readonly secret: string,
+    private webhookUrl: string | undefined,
+  ) {
+    server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+      this.handle(request, response).catch(() => {
+        // handle() answers every failure itself; reaching here means the client went away.
+        if (!response.headersSent) response.destroy();
+      });
+    });
+  }
+
+  /** Starts listening; resolves once the port is bound. */
+  static async start(opts: DriverSandboxOptions): Promise<DriverSandbox> {
+    if (!opts.secret) throw new Error('DriverSandbox: secret is required');
+    const server = http.createServer();
+    const host = opts.host ?? '127.0.0.1';
+    const sandbox = new DriverSandbox(server, host, opts.secret, opts.statusWebhookUrl);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject); // EADDRINUSE: a start failure, not a crash
+      server.listen(opts.port ?? DEFAULT_DRIVER_SANDBOX_PORT, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return sandbox;
+  }
+
+  /** The bound port (the real one when started with port 0). */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Base URL; the app's `DRIVER_APP_WEBHOOK_URL` is this plus `/trips`. */
+  get url(): string {
+    const host = this.host === '0.0.0.0' || this.host === '::' ? '127.0.0.1' : this.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  /** Where status updates go from now on; undefined makes status calls answer 409. */
+  setStatusWebhookUrl(url: string | undefined): void {
+    this.webhookUrl = url;
+  }
+
+  /** Every trip received, oldest first (copies: changing them changes nothing here). */
+  trips(): ReceivedTrip[] {
+    return structuredClone(this.received);
+  }
+
+  /** The next `count` trip submissions fail with `status` before anything is recorded. */
+  failNext(count: number, status = 503): void {
+    this.faults.push(...Array.from({ length: count }, () => status));
+  }
+
+  /**
+   * Delays the answer to trip submissions by `ms` — after the trip is recorded, like a real
+   * server that is slow to reply, so a client timeout can still have booked the trip.
+   */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  /** Forgets trips, idempotency keys, faults and latency (the webhook URL stays). */
+  reset(): void {
+    this.received.length = 0;
+    this.byKey.clear();
+    this.nextSequence.clear();
+    this.faults = [];
+    this.latencyMs = 0;
+  }
+
+  /** Plays the driver: sends a signed status update for a trip to the app's webhook. */
+  async sendStatus(tripId: string, status: DriverStatusUpdate['status'], options: StatusOptions = {}): Promise<StatusDelivery> {
+    const trip = this.received.find((t) => t.tripId === tripId);
+    if (!trip) throw new HttpError(404, 'Not Found', `no trip ${tripId}`);
+    if (trip.responseStatus !== 201) throw new HttpError(409, 'Conflict', `trip ${tripId} was rejected (${trip.responseStatus}); it has no driver`);
+    const webhookUrl = this.webhookUrl;
+    if (!webhookUrl) throw new HttpError(409, 'Conflict', 'no status webhook URL configured (setStatusWebhookUrl)');
+
+    const accepted = b2cTripSchema.parse(trip.payload); // only accepted trips get here
+    const update: DriverStatusUpdate = {
+      tripId,
+      bookingId: accepted.bookingId,
+      type: accepted.type,
+      status,
+      occurredAt: options.occurredAt ?? new Date().toISOString(),
+      // An explicit sequence replays an old number (stale / duplicate tests) without moving the counter.
+      sequence: options.sequence ?? this.takeSequence(tripId),
+      driver: options.driver ?? SANDBOX_DRIVER,
+    };
+    const reason = options.reason ?? (status === 'failed' ? 'Customer not reachable at the pick-up address' : undefined);
+    if (reason !== undefined) update.reason = reason;
+    const delivery = await this.deliver(webhookUrl, update);
+    trip.statuses.push({ update, delivered: delivery.delivered, responseStatus: delivery.status });
+    return delivery;
+  }
+
+  /** Frees the port, ends pending waits and in-flight deliveries. */
+  async stop(): Promise<void> {
+    for (const wait of this.waits) {
+      clearTimeout(wait.timer);
+      wait.resolve();
+    }
+    this.waits.clear();
+    for (const controller of this.deliveries) controller.abort();
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  // --- HTTP ------------------------------------------------------------------------------------
+
+  private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.route(request);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      reply = error.reply;
+    }
+    if (response.destroyed) return; // the client gave up (e.g. its timeout during our latency)
+    const isProblem = reply.status >= 400;
+    response.writeHead(reply.status, { 'Content-Type': isProblem ? 'application/problem+json' : 'application/json' });
+    response.end(JSON.stringify(reply.body));
+  }
+
+  private async route(request: http.IncomingMessage): Promise<Reply> {
+    const method = request.method ?? 'GET';
+    const path = new URL(request.url ?? '/', 'http://sandbox').pathname.replace(/\/+$/, '');
+    if (path === '/trips') {
+      if (method === 'POST') return this.receiveTrip(request, await readBody(request));
+      if (method === 'GET') return { status: 200, body: { items: this.trips() } };
+      return problem(405, 'Method Not Allowed', `${method} ${path}`);
+    }
+    const one = /^\/trips\/([^/]+)$/.exec(path);
+    if (one && method === 'GET') {
+      const trip = this.trips().find((t) => t.tripId === decodeURIComponent(one[1] ?? ''));
+      return trip ? { status: 200, body: trip } : problem(404, 'Not Found', `no trip ${one[1]}`);
+    }
+    const status = /^\/trips\/([^/]+)\/status$/.exec(path);
+    if (status && method === 'POST') return this.statusCall(decodeURIComponent(status[1] ?? ''), await readBody(request));
+    return problem(404, 'Not Found', `${method} ${path} is not a Driver-App sandbox endpoint`);
+  }
+
+  private async receiveTrip(request: http.IncomingMessage, raw: Buffer): Promise<Reply> {
+    const fault = this.faults.shift();
+    if (fault !== undefined) return problem(fault, 'Injected fault', `sandbox fault injection (failNext) answered ${fault}`);
+
+    const signatureValid = this.verify(raw, header(request, 'x-webhook-signature'));
+    const idempotencyKey = header(request, 'idempotency-key') ?? null;
+    const text = raw.toString('utf8');
+    const payload = parseJson(text);
+    const record = (responseStatus: number): ReceivedTrip => {
+      const fields = z.object({ type: z.string(), bookingId: z.string() }).partial().safeParse(payload);
+      const trip: ReceivedTrip = {
+        tripId: `trp_${randomBytes(9).toString('hex')}`,
+        type: (fields.success ? fields.data.type : undefined) ?? null,
+        bookingId: (fields.success ? fields.data.bookingId : undefined) ?? null,
+        payload,
+        signatureValid,
+        receivedAt: new Date().toISOString(),
+        idempotencyKey,
+        responseStatus,
+        statuses: [],
+      };
+      this.received.push(trip);
+      return trip;
+    };
+
+    // A bad signature is kept for inspection but never touches idempotency: a forger must not
+    // be able to claim a key the app will use.
+    if (!signatureValid) {
+      record(401);
+      return problem(401, 'Unauthorized', 'X-Webhook-Signature is missing or does not match the body');
+    }
+    if (idempotencyKey !== null) {
+      const seen = this.byKey.get(idempotencyKey);
+      if (seen && seen.body === text) return this.slowly({ status: 200, body: { tripId: seen.tripId } });
+      // As the IETF Idempotency-Key draft says: same key, different payload is a client error.
+      if (seen) return problem(422, 'Unprocessable Content', 'Idempotency-Key was already used for a different trip');
+    }
+    const parsed = b2cTripSchema.safeParse(payload);
+    if (!parsed.success) {
+      record(422);
+      const errors = parsed.error.issues.map((issue) => ({ pointer: `/${issue.path.join('/')}`, detail: issue.message }));
+      return problem(422, 'Unprocessable Content', 'not a valid B2C trip', { errors });
+    }
+    const trip = record(201);
+    if (idempotencyKey !== null) this.byKey.set(idempotencyKey, { tripId: trip.tripId, body: text });
+    return this.slowly({ status: 201, body: { tripId: trip.tripId } });
+  }
+
+  private async statusCall(tripId: string, raw: Buffer): Promise<Reply> {
+    const parsed = statusRequestSchema.safeParse(parseJson(raw.toString('utf8')));
+    if (!parsed.success) {
+      return problem(422, 'Unprocessable Content', `body must be {"status": one of ${DRIVER_STATUSES.join(', ')}}`);
+    }
+    const { status, ...options } = parsed.data;
+    return { status: 200, body: await this.sendStatus(tripId, status, options) };
+  }
+
+  private async deliver(url: string, update: DriverStatusUpdate): Promise<StatusDelivery> {
+    const body = JSON.stringify(update);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), DELIVERY_TIMEOUT_MS);
+    this.deliveries.add(controller);
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'X-Webhook-Signature': createHmac('sha256', this.secret).update(body).digest('hex'),
+          'X-Webhook-Timestamp': String(Math.floor(Date.now() / 1000)),
+        },
+        body,
+        signal: controller.signal,
+      });
+      await response.arrayBuffer(); // drain, so the connection is released
+      return { delivered: response.ok, status: response.status, update };
+    } catch (error) {
+      return { delivered: false, status: null, update, error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      clearTimeout(timer);
+      this.deliveries.delete(controller);
+    }
+  }
+
+  private verify(raw: Buffer, signature: string | undefined): boolean {
+    if (signature === undefined || !/^[0-9a-f]{64}$/i.test(signature)) return false;
+    const expected = createHmac('sha256', this.secret).update(raw).digest();
+    return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
+  }
+
+  private takeSequence(tripId: string): number {
+    const next = (this.nextSequence.get(tripId) ?? 0) + 1;
+    this.nextSequence.set(tripId, next);
+    return next;
+  }
+
+  private async slowly(reply: Reply): Promise<Reply> {
+    if (this.latencyMs <= 0) return reply;
+    await new Promise<void>((resolve) => {
+      const wait = {
+        timer: setTimeout(() => {
+          this.waits.delete(wait);
+          resolve();
+        }, this.latencyMs),
+        resolve,
+      };
+      this.waits.add(wait);
+    });
+    return reply;
+  }
+}
+
+function header(request: http.IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+async function readBody(request: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'Content Too Large', 'body over 1 MiB');
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}

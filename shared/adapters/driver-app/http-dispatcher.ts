@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { b2cTripSchema, type B2CTrip, type TripDispatcher } from '../../app/dispatch';
+import { JobError } from '../../app/jobs';
+import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER, unixSeconds } from './signature';
+
+/** Settings of the Driver-App adapter (`DRIVER_APP_WEBHOOK_URL`, `DRIVER_APP_SECRET`). */
+export interface HttpTripDispatcherOptions {
+  /** Where trips are POSTed: the Driver-App's webhook, or the sandbox's `/trips`. */
+  webhookUrl: string;
+  /** Shared secret of the HMAC signature. */
+  secret: string;
+  /** Bounds the whole exchange, response body included; default 10 s. */
+  timeoutMs?: number;
+  /** Injected for tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
+}
+
+// A 2xx with a body we cannot read still means the trip was taken: only the id is lost.
+const acceptedSchema = z.object({ tripId: z.string().min(1).max(200) });
+
+/** Statuses that say "try again later" rather than "this request is wrong". */
+const isRetryable = (status: number) => status === 408 || status === 429 || status >= 500;
+
+/** Sends trips to the Driver-App as signed JSON webhooks. */
+export class HttpTripDispatcher implements TripDispatcher {
+  private readonly url: string;
+  private readonly secret: string;
+  private readonly timeoutMs: number;
+  private readonly fetch: typeof fetch;
+
+  constructor(options: HttpTripDispatcherOptions) {
+    // Thrown at start-up by the composition root; the message never repeats the URL (it may hold credentials).
+    if (!/^https?:$/.test(safeProtocol(options.webhookUrl))) throw new Error('DRIVER_APP_WEBHOOK_URL must be an http(s) URL');
+    if (options.secret === '') throw new Error('DRIVER_APP_SECRET must not be empty');
+    this.url = options.webhookUrl;
+    this.secret = options.secret;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  async send(trip: B2CTrip, idempotencyKey: string): Promise<{ tripId?: string }> {
+    const parsed = b2cTripSchema.safeParse(trip);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
+      throw JobError.permanent('INVALID_TRIP', `trip fails the Driver-App contract: ${fields}`, parsed.error);
+    }
+    if (idempotencyKey.trim() === '') throw JobError.permanent('INVALID_TRIP', 'trip has no idempotency key');
+
+    const body = JSON.stringify(parsed.data);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    try {
+      const response = await this.fetch(this.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          [SIGNATURE_HEADER]: signBody(body, this.secret),
+          [TIMESTAMP_HEADER]: unixSeconds(new Date()),
+          'Idempotency-Key': idempotencyKey,
+        },
+        body,
+        // A followed 301/302 turns the POST into a GET without body; a moved endpoint is a config error.
+        redirect: 'manual',
+        signal: controller.signal,
+      });
+      // Read the body inside the timeout too, and always, so the connection returns to the pool.
+      const text = await response.text();
+      if (response.status >= 200 && response.status < 300) return acceptedTrip(text);
+      const what = `Driver-App answered HTTP ${response.status}`;
+      if (isRetryable(response.status)) throw JobError.transient('DRIVER_APP_UNAVAILABLE', what);
+      throw JobError.permanent('DRIVER_APP_REJECTED', `${what}; the trip was not accepted`);
+    } catch (error) {
+      if (error instanceof JobError) throw error;
+      if (controller.signal.aborted) {
+        throw JobError.transient('DRIVER_APP_TIMEOUT', `Driver-App did not answer within ${this.timeoutMs} ms`, error);
+      }
+      // fetch rejects only for transport failures (refused, reset, DNS): worth another try.
+      throw JobError.transient('DRIVER_APP_UNREACHABLE', `Driver-App unreachable: ${describe(error)}`, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function acceptedTrip(text: string): { tripId?: string } {
+  try {
+    const parsed = acceptedSchema.safeParse(JSON.parse(text));
+    return parsed.success ? { tripId: parsed.data.tripId } : {};
+  } catch {
+    return {};
+  }
+}
+
+function safeProtocol(url: string): string {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return '';
+  }
+}
+
+// undici hides the useful part ("ECONNREFUSED") in the cause of a generic "fetch failed".
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error';
+  const cause = error.cause;
+  const code = cause instanceof Error && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
+  return code ? `${error.message} (${code})` : error.message;
+}

@@ -1,0 +1,45 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+// The Driver-App contract (DESIGN.md §4): `X-Webhook-Signature` is the hex HMAC-SHA256 of the raw
+// body, nothing else. `X-Webhook-Timestamp` (unix seconds) travels beside it but is NOT signed, so
+// a replayed body can carry a fresh timestamp: freshness is a cheap first filter, the real replay
+// defence is de-duplicating on the signed content (trip id + sequence).
+
+/** Header carrying the hex HMAC-SHA256 of the raw body. */
+export const SIGNATURE_HEADER = 'X-Webhook-Signature';
+/** Header carrying the sender's clock in unix seconds (not covered by the signature). */
+export const TIMESTAMP_HEADER = 'X-Webhook-Timestamp';
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/i;
+const UNIX_SECONDS = /^\d{1,12}$/;
+
+/** The signature header value for a body: lower-case hex HMAC-SHA256 with the shared secret. */
+export function signBody(body: string | Buffer, secret: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/**
+ * Whether `header` is the signature of exactly these bytes. Verify the raw body as received:
+ * re-serialised JSON differs byte-wise. Malformed or missing headers are refused before any
+ * comparison; the comparison itself takes constant time.
+ */
+export function verifySignature(rawBody: Buffer, header: string | undefined, secret: string): boolean {
+  if (header === undefined || !HEX_SHA256.test(header) || secret === '') return false;
+  const expected = createHmac('sha256', secret).update(rawBody).digest();
+  return timingSafeEqual(expected, Buffer.from(header, 'hex'));
+}
+
+/**
+ * Whether a timestamp header lies within `windowSeconds` of `now`, either side (the sender's clock
+ * may run ahead). Missing or non-numeric values are not fresh.
+ */
+export function isFresh(timestampHeader: string | undefined, now: Date, windowSeconds = 300): boolean {
+  if (timestampHeader === undefined || !UNIX_SECONDS.test(timestampHeader)) return false;
+  const skew = Math.abs(now.getTime() / 1000 - Number(timestampHeader));
+  return skew <= windowSeconds;
+}
+
+/** The current unix time in seconds, as the timestamp header wants it. */
+export function unixSeconds(now: Date): string {
+  return String(Math.floor(now.getTime() / 1000));
+}

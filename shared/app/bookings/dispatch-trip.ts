@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import type { Booking } from '../../domain/booking';
+import type { TripLeg } from '../../domain/trip';
+import type { JobHandler } from '../consume-job';
+import type { B2CTrip, TripDispatcher } from '../dispatch';
+import { JobError } from '../jobs';
+import type { Logger } from '../outbox';
+import type { BookingRepository } from './ports';
+import { mutateBooking } from './save-with-retry';
+
+export interface DispatchDeps {
+  repo: BookingRepository;
+  dispatcher: TripDispatcher;
+  now: () => Date;
+  /** Records when the Driver-App last took a trip (health's `lastSync.driverApp`). */
+  recordSync?: (at: Date) => Promise<void>;
+  log?: Logger;
+}
+
+/** Booking statuses in which a leg's trip is still wanted; otherwise the job is stale and does nothing. */
+const WANTED: Record<TripLeg, Booking['status']> = { pickup: 'CONFIRMED', delivery: 'READY_FOR_DELIVERY' };
+
+/** A stable customer reference for the Driver-App that does not expose the e-mail address. */
+const customerRef = (email: string) => `cust_${createHash('sha256').update(email.toLowerCase()).digest('hex').slice(0, 16)}`;
+
+/** The seed's B2CTrip for one leg of a booking. */
+export function toTrip(booking: Booking, leg: TripLeg, now: Date): B2CTrip {
+  return {
+    type: leg === 'pickup' ? 'b2c_pickup' : 'b2c_delivery',
+    bookingId: booking.id,
+    customerId: customerRef(booking.customer.email),
+    customerName: booking.customer.name,
+    customerPhone: booking.customer.phone,
+    // Delivery goes from the workshop back to the customer: its "pickup" is where the car was fetched.
+    pickupAddress: booking.pickup.address,
+    deliveryAddress: booking.delivery.address,
+    vehicle: { brand: booking.vehicle.brand, model: booking.vehicle.model, licensePlate: booking.vehicle.licensePlate ?? '' },
+    scheduledPickup: leg === 'pickup' ? booking.pickup.slotStart : now.toISOString(),
+    ...(booking.notes ? { notes: booking.notes } : {}),
+  };
+}
+
+/**
+ * The `driver-dispatch` worker: hands each trip to the Driver-App once. The job id is the
+ * idempotency key (`trip:<leg>:<bookingId>`), so a redelivered job returns the first trip; a job for
+ * a booking that moved on (cancelled, already picked up) does nothing.
+ */
+export function dispatchHandlers(deps: DispatchDeps): Record<string, JobHandler> {
+  const handle = (leg: TripLeg): JobHandler =>
+    async function dispatch(job) {
+      const stored = await deps.repo.get(job.subject);
+      if (!stored) throw JobError.permanent('BOOKING_NOT_FOUND', `booking ${job.subject} does not exist`);
+      const { booking } = stored;
+      if (booking.status !== WANTED[leg] || booking.trips?.[leg]?.tripId) {
+        deps.log?.info('trip not dispatched: no longer wanted', { jobId: job.id, bookingId: booking.id, status: booking.status });
+        return;
+      }
+      const sent = await deps.dispatcher.send(toTrip(booking, leg, deps.now()), job.id);
+      await deps.recordSync?.(deps.now());
+      if (!sent.tripId) return;
+      // Keep the trip id so status reports can be matched; a report may already have recorded it.
+      await mutateBooking(deps.repo, booking.id, (current) => {
+        if (current.booking.trips?.[leg]?.tripId) return { kind: 'skip', result: undefined };
+        const trips = { ...current.booking.trips, [leg]: { ...current.booking.trips?.[leg], tripId: sent.tripId, status: current.booking.trips?.[leg]?.status ?? 'dispatched' } };
+        return { kind: 'save', change: { booking: { ...current.booking, trips, updatedAt: deps.now().toISOString() }, history: [], jobs: [] }, result: undefined };
+      });
+    };
+  return { 'trip.pickup': handle('pickup'), 'trip.delivery': handle('delivery') };
+}

@@ -1,0 +1,246 @@
+// The whole journey of a booking to the customer's door, over HTTP against the local host with the
+// Stripe, SMTP and Driver-App sandboxes: create -> pay -> pick-up trip -> assigned -> picked up ->
+// finding approved and paid -> ready -> delivery trip -> delivered.
+import { createHmac } from 'node:crypto';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleLogger } from '../../shared/adapters/telemetry/log';
+import { FREE_PORTS, LOCAL_SECRETS, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { waitFor } from '../support/wait';
+
+interface TripView {
+  tripId: string;
+  type: string;
+  bookingId: string;
+  signatureValid: boolean;
+  payload: Record<string, unknown>;
+}
+
+function slotTomorrow(): { slotStart: string; slotEnd: string } {
+  const day = new Date(Date.now() + 24 * 3600_000);
+  if (day.getUTCDay() === 0) day.setUTCDate(day.getUTCDate() + 1);
+  const date = day.toISOString().slice(0, 10);
+  // 10:00-12:00 UTC is 11:00-13:00 or 12:00-14:00 in Berlin: inside the default opening hours.
+  return { slotStart: `${date}T10:00:00Z`, slotEnd: `${date}T12:00:00Z` };
+}
+
+describe('the booking journey with the Driver-App', () => {
+  let runtime: LocalRuntime;
+  let stripe: Stripe;
+
+  const api = (path: string, init: RequestInit & { token?: string } = {}) =>
+    fetch(`${runtime.url}${path}`, {
+      ...init,
+      headers: {
+        'content-type': 'application/json',
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        ...init.headers,
+      },
+    });
+  const trips = async () => ((await (await fetch(`${runtime.driver?.url}/trips`)).json()) as { items: TripView[] }).items;
+  const report = (tripId: string, status: string) =>
+    fetch(`${runtime.driver?.url}/trips/${tripId}/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status }) });
+
+  async function bookAndPay(email: string) {
+    const created = await api('/v1/bookings', {
+      method: 'POST',
+      body: JSON.stringify({
+        customer: { name: 'Erika Mustermann', email, phone: '+49 170 1234567' },
+        vehicle: { brand: 'VW', model: 'Golf', licensePlate: 'B-EM 123' },
+        serviceType: 'inspection',
+        pickup: { address: { street: 'Hauptstr. 1', zip: '10115', city: 'Berlin' }, ...slotTomorrow() },
+      }),
+    });
+    expect(created.status).toBe(201);
+    const booking = (await created.json()) as { id: string; accessToken: string; payment: { paymentIntentId: string } };
+    await stripe.paymentIntents.confirm(booking.payment.paymentIntentId, { payment_method: 'pm_card_visa' });
+    return booking;
+  }
+
+  const statusOf = async (id: string, token: string) => ((await (await api(`/v1/bookings/${id}`, { token })).json()) as { status: string }).status;
+
+  beforeAll(async () => {
+    runtime = await startLocalRuntime({
+      ports: FREE_PORTS,
+      env: { TABLE_PREFIX: 'journey', JOB_RETRY_BASE_MS: '100', JOB_RETRY_CAP_MS: '400', JOB_MAX_ATTEMPTS: '3', RATE_LIMIT_PER_KEY: '100000' },
+      timers: false,
+      log: consoleLogger({ silent: true }),
+      stripeRetryDelaysMs: [100, 200],
+    });
+    stripe = new Stripe(LOCAL_SECRETS.stripeSecretKey, { host: '127.0.0.1', port: runtime.stripe?.port, protocol: 'http' });
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+
+  it('takes a booking from payment to the customer’s door, with history rows and e-mails', async () => {
+    const booking = await bookAndPay('journey@example.com');
+    const token = booking.accessToken;
+
+    // Payment -> CONFIRMED -> the pick-up trip reaches the Driver-App, signed.
+    await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id));
+    const pickup = (await trips()).find((trip) => trip.bookingId === booking.id) as TripView;
+    expect(pickup).toMatchObject({ type: 'b2c_pickup', signatureValid: true });
+    expect(pickup.payload).toMatchObject({
+      bookingId: booking.id,
+      customerName: 'Erika Mustermann',
+      vehicle: { brand: 'VW', model: 'Golf', licensePlate: 'B-EM 123' },
+      pickupAddress: { street: 'Hauptstr. 1', zip: '10115', city: 'Berlin' },
+    });
+
+    expect((await report(pickup.tripId, 'assigned')).status).toBe(200);
+    expect((await report(pickup.tripId, 'pickup_completed')).status).toBe(200);
+    expect(await statusOf(booking.id, token)).toBe('IN_WORKSHOP');
+
+    // A finding, approved and paid with the saved card.
+    const finding = await api(`/v1/bookings/${booking.id}/findings`, {
+      method: 'POST',
+      token: runtime.apiKeys.workshop,
+      body: JSON.stringify({ description: 'Bremsbeläge vorne verschlissen', priceCents: 8900 }),
+    });
+    expect(finding.status).toBe(201);
+    const { id: findingId } = (await finding.json()) as { id: string };
+    const approved = await api(`/v1/bookings/${booking.id}/findings/${findingId}/approve`, { method: 'POST', token });
+    expect(await approved.json()).toMatchObject({ id: findingId, status: 'PAID' });
+
+    // Ready -> the delivery trip; delivered -> DELIVERED.
+    const ready = await api(`/v1/bookings/${booking.id}/ready`, { method: 'POST', token: runtime.apiKeys.workshop });
+    expect(await ready.json()).toEqual({ id: booking.id, status: 'READY_FOR_DELIVERY' });
+    await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id && trip.type === 'b2c_delivery'));
+    const delivery = (await trips()).find((trip) => trip.bookingId === booking.id && trip.type === 'b2c_delivery') as TripView;
+    expect((await report(delivery.tripId, 'assigned')).status).toBe(200);
+    expect((await report(delivery.tripId, 'delivery_completed')).status).toBe(200);
+    expect(await statusOf(booking.id, token)).toBe('DELIVERED');
+
+    // Exactly two trips for the journey.
+    expect((await trips()).filter((trip) => trip.bookingId === booking.id).map((trip) => trip.type).sort()).toEqual(['b2c_delivery', 'b2c_pickup']);
+
+    const history = (await (await api(`/v1/bookings/${booking.id}/history`, { token })).json()) as { items: Array<{ from: string | null; to: string; cause: string }> };
+    const moves = history.items.filter((item) => item.from !== item.to).map((item) => `${item.from}->${item.to}`);
+    expect(moves).toEqual(['null->PENDING_PAYMENT', 'PENDING_PAYMENT->CONFIRMED', 'CONFIRMED->IN_WORKSHOP', 'IN_WORKSHOP->READY_FOR_DELIVERY', 'READY_FOR_DELIVERY->DELIVERED']);
+    expect(history.items.filter((item) => item.cause.startsWith('driver:')).length).toBe(4);
+
+    // E-mails: confirmed, jockey on the way, picked up, finding, delivery driver, delivered.
+    await waitFor(() => (runtime.smtp?.inbox({ to: 'journey@example.com' }).length ?? 0) >= 6, { timeoutMs: 10_000 });
+    const subjects = runtime.smtp?.inbox({ to: 'journey@example.com' }).map((mail) => mail.subject) ?? [];
+    expect(subjects).toEqual(
+      expect.arrayContaining([
+        'Ihre Buchung ist bestätigt: Inspektion',
+        'Ihr Fahrer für die Abholung steht fest',
+        'Fahrzeug wurde abgeholt',
+        'Ihr Fahrzeug wurde zurückgebracht',
+      ]),
+    );
+  });
+
+  it('refuses unsigned, tampered and replayed status updates with 401 and changes nothing', async () => {
+    const booking = await bookAndPay('signed@example.com');
+    await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id));
+    const trip = (await trips()).find((candidate) => candidate.bookingId === booking.id) as TripView;
+    const body = JSON.stringify({ tripId: trip.tripId, bookingId: booking.id, type: 'b2c_pickup', status: 'pickup_completed', occurredAt: new Date().toISOString(), sequence: 99 });
+    const sign = (text: string) => createHmac('sha256', LOCAL_SECRETS.driverAppSecret).update(text).digest('hex');
+    const now = String(Math.floor(Date.now() / 1000));
+    const post = (payload: string, headers: Record<string, string>) =>
+      fetch(`${runtime.url}/v1/webhooks/driver-app`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload });
+
+    const unsigned = await post(body, { 'x-webhook-timestamp': now });
+    const tampered = await post(body.replace('pickup_completed', 'delivery_completed'), { 'x-webhook-signature': sign(body), 'x-webhook-timestamp': now });
+    const replayed = await post(body, { 'x-webhook-signature': sign(body), 'x-webhook-timestamp': String(Math.floor(Date.now() / 1000) - 3600) });
+    for (const response of [unsigned, tampered, replayed]) {
+      expect(response.status).toBe(401);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+    }
+    expect(await statusOf(booking.id, booking.accessToken)).toBe('CONFIRMED');
+
+    // Signed and fresh: applied once; the same update again and an older one are ignored.
+    const good = await post(body, { 'x-webhook-signature': sign(body), 'x-webhook-timestamp': now });
+    expect(await good.json()).toEqual({ outcome: 'applied' });
+    const again = await post(body, { 'x-webhook-signature': sign(body), 'x-webhook-timestamp': now });
+    expect(await again.json()).toEqual({ outcome: 'duplicate' });
+    const older = JSON.stringify({ ...JSON.parse(body), status: 'assigned', sequence: 5 });
+    expect(await (await post(older, { 'x-webhook-signature': sign(older), 'x-webhook-timestamp': now })).json()).toEqual({ outcome: 'ignored' });
+    expect(await statusOf(booking.id, booking.accessToken)).toBe('IN_WORKSHOP');
+  });
+
+  it('retries while the Driver-App is down, dead-letters, and after a replay the trip arrives once', async () => {
+    runtime.driver?.failNext(100, 503);
+    const booking = await bookAndPay('down@example.com');
+    const admin = (path: string, init: RequestInit = {}) =>
+      fetch(`${runtime.url}/v1/admin/dead-letters${path}`, { ...init, headers: { authorization: `Bearer ${runtime.apiKeys.admin}`, 'content-type': 'application/json' } });
+    let letterId = '';
+    await waitFor(async () => {
+      const list = (await (await admin('/driver-dispatch')).json()) as { items: Array<{ id: string; subject: string; reason: string; attempts: number }> };
+      const letter = list.items.find((item) => item.subject === booking.id);
+      letterId = letter?.id ?? '';
+      return letter?.reason === 'MaxAttemptsExceeded' && letter.attempts === 3;
+    }, { timeoutMs: 15_000 });
+    expect((await trips()).some((trip) => trip.bookingId === booking.id)).toBe(false);
+
+    runtime.driver?.reset();
+    expect((await admin(`/driver-dispatch/${letterId}/replay`, { method: 'POST' })).status).toBe(200);
+    await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await trips()).filter((trip) => trip.bookingId === booking.id)).toHaveLength(1);
+  });
+});
+
+describe('the manual fallback without a Driver-App', () => {
+  let runtime: LocalRuntime;
+  let stripe: Stripe;
+
+  beforeAll(async () => {
+    runtime = await startLocalRuntime({
+      ports: FREE_PORTS,
+      env: { TABLE_PREFIX: 'manual', DRIVER_APP_MANUAL: 'true' },
+      timers: false,
+      log: consoleLogger({ silent: true }),
+    });
+    stripe = new Stripe(LOCAL_SECRETS.stripeSecretKey, { host: '127.0.0.1', port: runtime.stripe?.port, protocol: 'http' });
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+
+  it('lets an admin assign the jockey and record the statuses through the API', async () => {
+    expect(runtime.driver).toBeUndefined();
+    const call = (path: string, key: string | undefined, body?: unknown) =>
+      fetch(`${runtime.url}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const created = (await (
+      await fetch(`${runtime.url}/v1/bookings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          customer: { name: 'Max Muster', email: 'manual@example.com', phone: '+49 170 7654321', language: 'en' },
+          vehicle: { brand: 'BMW', model: '320d' },
+          serviceType: 'oil-change',
+          pickup: { address: { street: 'Ring 5', zip: '80331', city: 'München' }, ...slotTomorrow() },
+        }),
+      })
+    ).json()) as { id: string; accessToken: string; payment: { paymentIntentId: string } };
+    await stripe.paymentIntents.confirm(created.payment.paymentIntentId, { payment_method: 'pm_card_visa' });
+    const status = async () => ((await (await call(`/v1/bookings/${created.id}`, created.accessToken)).json()) as { status: string }).status;
+    await waitFor(async () => (await status()) === 'CONFIRMED');
+
+    expect((await call(`/v1/bookings/${created.id}/jockey`, runtime.apiKeys.workshop, { name: 'Jonas' })).status).toBe(403);
+    expect(await (await call(`/v1/bookings/${created.id}/jockey`, runtime.apiKeys.admin, { name: 'Jonas', phone: '+49 151 000' })).json()).toEqual({ outcome: 'applied' });
+    expect(await (await call(`/v1/bookings/${created.id}/trips/pickup/status`, runtime.apiKeys.admin, { status: 'pickup_completed' })).json()).toEqual({ outcome: 'applied' });
+    expect(await status()).toBe('IN_WORKSHOP');
+    expect((await call(`/v1/bookings/${created.id}/ready`, runtime.apiKeys.workshop, {})).status).toBe(200);
+    await call(`/v1/bookings/${created.id}/jockey`, runtime.apiKeys.admin, { name: 'Jonas', leg: 'delivery' });
+    expect(await (await call(`/v1/bookings/${created.id}/trips/delivery/status`, runtime.apiKeys.admin, { status: 'delivery_completed' })).json()).toEqual({ outcome: 'applied' });
+    expect(await status()).toBe('DELIVERED');
+
+    const history = (await (await call(`/v1/bookings/${created.id}/history`, created.accessToken)).json()) as { items: Array<{ to: string; cause: string }> };
+    expect(history.items.filter((item) => item.cause === 'api:local-admin').length).toBe(4);
+    await waitFor(() => (runtime.smtp?.inbox({ to: 'manual@example.com' }).length ?? 0) >= 4);
+    expect(runtime.smtp?.inbox({ to: 'manual@example.com' }).map((mail) => mail.subject)).toEqual(
+      expect.arrayContaining(['Your car has been picked up', 'Your car has been returned']),
+    );
+  });
+});

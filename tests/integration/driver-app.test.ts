@@ -1,0 +1,303 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { HttpTripDispatcher } from '../../shared/adapters/driver-app/http-dispatcher';
+import { isFresh, signBody, verifySignature } from '../../shared/adapters/driver-app/signature';
+import { type B2CTrip, driverStatusUpdateSchema, type DriverStatusUpdate } from '../../shared/app/dispatch';
+import { JobError } from '../../shared/app/jobs';
+import { DriverSandbox } from '../../local/driver-sandbox';
+
+const SECRET = 'whsec_driver_test_secret';
+let sandbox: DriverSandbox;
+let receiver: StatusReceiver;
+
+beforeAll(async () => {
+  sandbox = await DriverSandbox.start({ port: 0, secret: SECRET });
+  receiver = await StatusReceiver.start(SECRET);
+});
+
+afterAll(async () => {
+  await sandbox?.stop();
+  await receiver?.stop();
+});
+
+beforeEach(() => {
+  sandbox.reset();
+  sandbox.setStatusWebhookUrl(receiver.url);
+  receiver.received.length = 0;
+});
+
+const dispatcher = (overrides: { secret?: string; timeoutMs?: number; webhookUrl?: string } = {}) =>
+  new HttpTripDispatcher({ webhookUrl: `${sandbox.url}/trips`, secret: SECRET, timeoutMs: 2_000, ...overrides });
+
+// Unique per test so nothing can match a trip another test sent.
+const key = (name: string) => `trip:${name}:${randomBytes(4).toString('hex')}`;
+
+const trip = (overrides: Partial<B2CTrip> = {}): B2CTrip => ({
+  type: 'b2c_pickup',
+  bookingId: 'bkg_123',
+  customerId: 'cus_456',
+  customerName: 'Jürgen Müller',
+  customerPhone: '+491711234567',
+  pickupAddress: { street: 'Hauptstraße 1', zip: '10115', city: 'Berlin', lat: 52.53, lng: 13.38 },
+  deliveryAddress: { street: 'Hauptstraße 1', zip: '10115', city: 'Berlin' },
+  vehicle: { brand: 'VW', model: 'Golf', licensePlate: 'B-AB 1234' },
+  scheduledPickup: '2030-05-06T07:00:00.000Z',
+  notes: 'Schlüssel beim Nachbarn',
+  ...overrides,
+});
+
+/** The JobError a send rejects with (fails the test when it resolves or throws anything else). */
+async function sendError(target: HttpTripDispatcher, t: B2CTrip, k: string): Promise<JobError> {
+  const error = await target.send(t, k).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(JobError);
+  return error as JobError;
+}
+
+describe('HttpTripDispatcher against the Driver-App sandbox', () => {
+  it('delivers a signed trip that the sandbox accepts as validly signed', async () => {
+    const k = key('pickup');
+    const { tripId } = await dispatcher().send(trip(), k);
+
+    expect(tripId).toMatch(/^trp_/);
+    const [received, ...rest] = sandbox.trips();
+    expect(rest).toEqual([]);
+    expect(received).toMatchObject({ tripId, type: 'b2c_pickup', bookingId: 'bkg_123', signatureValid: true, idempotencyKey: k, statuses: [] });
+    expect(received?.payload).toEqual(trip());
+  });
+
+  it('collapses a re-send with the same idempotency key into one trip', async () => {
+    const k = key('twice');
+    const first = await dispatcher().send(trip(), k);
+    const second = await dispatcher().send(trip(), k);
+
+    expect(second.tripId).toBe(first.tripId);
+    expect(sandbox.trips()).toHaveLength(1);
+    // A different key is a different trip (the de-duplication is by key, not by content).
+    await dispatcher().send(trip(), key('other'));
+    expect(sandbox.trips()).toHaveLength(2);
+  });
+
+  it('fails permanently when the Driver-App rejects the signature, without leaking the secret', async () => {
+    const wrongSecret = 'whsec_not_the_shared_one';
+    const error = await sendError(dispatcher({ secret: wrongSecret }), trip(), key('forged'));
+
+    expect(error.kind).toBe('permanent');
+    expect(error.code).toBe('DRIVER_APP_REJECTED');
+    expect(error.message).toContain('401');
+    expect(error.message).not.toContain(wrongSecret);
+    expect(sandbox.trips().map((t) => t.signatureValid)).toEqual([false]);
+  });
+
+  it('retries through injected 503s: transient twice, then the trip goes through once', async () => {
+    sandbox.failNext(2, 503);
+    const k = key('flaky');
+
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const error = await sendError(dispatcher(), trip(), k);
+      expect(error.kind).toBe('transient');
+      expect(error.message).toContain('503');
+    }
+    const { tripId } = await dispatcher().send(trip(), k);
+    expect(sandbox.trips().map((t) => t.tripId)).toEqual([tripId]);
+  });
+
+  it('treats 429 as transient', async () => {
+    sandbox.failNext(1, 429);
+    const error = await sendError(dispatcher(), trip(), key('throttled'));
+    expect([error.kind, error.code]).toEqual(['transient', 'DRIVER_APP_UNAVAILABLE']);
+  });
+
+  it('treats a timeout as transient, and the retry finds the trip the slow answer had booked', async () => {
+    sandbox.setLatency(1_000);
+    const k = key('slow');
+    const started = Date.now();
+    const error = await sendError(dispatcher({ timeoutMs: 100 }), trip(), k);
+
+    expect([error.kind, error.code]).toEqual(['transient', 'DRIVER_APP_TIMEOUT']);
+    expect(Date.now() - started).toBeLessThan(900);
+    sandbox.setLatency(0);
+    const { tripId } = await dispatcher().send(trip(), k);
+    expect(sandbox.trips().map((t) => t.tripId)).toEqual([tripId]);
+  });
+
+  it('treats an unreachable Driver-App as transient', async () => {
+    // A port bound by the OS and released again: nothing listens there.
+    const gone = await StatusReceiver.start(SECRET);
+    const url = gone.url;
+    await gone.stop();
+    const error = await sendError(dispatcher({ webhookUrl: url }), trip(), key('down'));
+    expect([error.kind, error.code]).toEqual(['transient', 'DRIVER_APP_UNREACHABLE']);
+  });
+
+  it('refuses a trip that breaks the contract before sending it', async () => {
+    const error = await sendError(dispatcher(), trip({ scheduledPickup: 'tomorrow morning' }), key('invalid'));
+    expect([error.kind, error.code]).toEqual(['permanent', 'INVALID_TRIP']);
+    expect(error.message).toContain('scheduledPickup');
+    expect(sandbox.trips()).toEqual([]);
+  });
+});
+
+describe('Driver-App sandbox', () => {
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${sandbox.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+  const signedTrip = (t: unknown, k: string) => {
+    const body = JSON.stringify(t);
+    return post('/trips', body, { 'X-Webhook-Signature': signBody(body, SECRET), 'Idempotency-Key': k });
+  };
+
+  it('lists every trip over GET /trips, rejected ones included', async () => {
+    await signedTrip(trip({ type: 'b2c_delivery', bookingId: 'bkg_9' }), key('a'));
+    const unsigned = await post('/trips', JSON.stringify(trip()));
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.headers.get('content-type')).toBe('application/problem+json');
+
+    const listed = (await (await fetch(`${sandbox.url}/trips`)).json()) as { items: { type: string; bookingId: string; signatureValid: boolean }[] };
+    expect(listed.items.map((t) => [t.type, t.bookingId, t.signatureValid])).toEqual([
+      ['b2c_delivery', 'bkg_9', true],
+      ['b2c_pickup', 'bkg_123', false],
+    ]);
+  });
+
+  it('answers 422 to a signed body that is not a trip, and to a key reused for another trip', async () => {
+    expect((await signedTrip({ type: 'b2c_pickup' }, key('junk'))).status).toBe(422);
+    const k = key('reused');
+    expect((await signedTrip(trip(), k)).status).toBe(201);
+    expect((await signedTrip(trip(), k)).status).toBe(200);
+    expect((await signedTrip(trip({ bookingId: 'bkg_other' }), k)).status).toBe(422);
+  });
+
+  it('sends signed status updates that our receiver verifies, in sequence', async () => {
+    const { tripId } = await dispatcher().send(trip(), key('status'));
+
+    const assigned = await post(`/trips/${tripId}/status`, '{"status":"assigned"}');
+    expect(assigned.status).toBe(200);
+    const answer = (await assigned.json()) as { delivered: boolean; status: number; update: DriverStatusUpdate };
+    expect(answer).toMatchObject({ delivered: true, status: 204, update: { tripId, bookingId: 'bkg_123', type: 'b2c_pickup', status: 'assigned', sequence: 1 } });
+    await post(`/trips/${tripId}/status`, '{"status":"failed","reason":"Reifenpanne"}');
+
+    expect(receiver.received.map((r) => [r.valid, r.fresh])).toEqual([
+      [true, true],
+      [true, true],
+    ]);
+    const updates = receiver.received.map((r) => driverStatusUpdateSchema.parse(JSON.parse(r.body)));
+    expect(updates.map((u) => [u.status, u.sequence, u.reason])).toEqual([
+      ['assigned', 1, undefined],
+      ['failed', 2, 'Reifenpanne'],
+    ]);
+    expect(Math.abs(Date.parse(updates[0]?.occurredAt ?? '') - Date.now())).toBeLessThan(5_000);
+    expect(sandbox.trips()[0]?.statuses.map((s) => [s.update.status, s.delivered, s.responseStatus])).toEqual([
+      ['assigned', true, 204],
+      ['failed', true, 204],
+    ]);
+  });
+
+  it('reports a status update our webhook refused, and refuses calls it cannot serve', async () => {
+    const { tripId } = await dispatcher().send(trip(), key('refused'));
+    const other = await DriverSandbox.start({ port: 0, secret: 'whsec_someone_else', statusWebhookUrl: receiver.url });
+    try {
+      // A Driver-App signing with another secret than ours: our receiver must refuse its update.
+      const body = JSON.stringify(trip());
+      const created = await fetch(`${other.url}/trips`, {
+        method: 'POST',
+        headers: { 'X-Webhook-Signature': signBody(body, 'whsec_someone_else') },
+        body,
+      });
+      const { tripId: otherId } = (await created.json()) as { tripId: string };
+      const refused = await fetch(`${other.url}/trips/${otherId}/status`, { method: 'POST', body: '{"status":"arrived"}' });
+      expect(await refused.json()).toMatchObject({ delivered: false, status: 401 });
+      expect(receiver.received.map((r) => r.valid)).toEqual([false]);
+    } finally {
+      await other.stop();
+    }
+
+    expect((await post(`/trips/${tripId}/status`, '{"status":"teleported"}')).status).toBe(422);
+    expect((await post('/trips/trp_nope/status', '{"status":"assigned"}')).status).toBe(404);
+    sandbox.setStatusWebhookUrl(undefined);
+    expect((await post(`/trips/${tripId}/status`, '{"status":"assigned"}')).status).toBe(409);
+  });
+});
+
+describe('signature helpers', () => {
+  const body = Buffer.from('{"tripId":"trp_1","status":"assigned"}');
+  const good = signBody(body, SECRET);
+
+  it('accepts the signature of exactly these bytes, in either hex case', () => {
+    expect(good).toMatch(/^[0-9a-f]{64}$/);
+    expect(signBody(body.toString('utf8'), SECRET)).toBe(good);
+    expect(verifySignature(body, good, SECRET)).toBe(true);
+    expect(verifySignature(body, good.toUpperCase(), SECRET)).toBe(true);
+  });
+
+  it('rejects a tampered body, a wrong secret and malformed headers', () => {
+    expect(verifySignature(Buffer.from('{"tripId":"trp_1","status":"failed"}'), good, SECRET)).toBe(false);
+    expect(verifySignature(Buffer.from(`${body.toString()} `), good, SECRET)).toBe(false);
+    expect(verifySignature(body, signBody(body, 'whsec_wrong'), SECRET)).toBe(false);
+    expect(verifySignature(body, good, '')).toBe(false);
+    for (const malformed of [undefined, '', `sha256=${good}`, good.slice(0, 63), `${good}0`, `${good.slice(0, 62)}zz`, ` ${good}`]) {
+      expect(verifySignature(body, malformed, SECRET), String(malformed)).toBe(false);
+    }
+  });
+
+  it('accepts timestamps within the window either side of now, and nothing else', () => {
+    const now = new Date('2030-01-01T12:00:00Z');
+    const at = (offsetSeconds: number) => String(now.getTime() / 1000 + offsetSeconds);
+    expect(isFresh(at(0), now)).toBe(true);
+    expect(isFresh(at(-300), now)).toBe(true);
+    expect(isFresh(at(120), now)).toBe(true);
+    expect(isFresh(at(-301), now)).toBe(false);
+    expect(isFresh(at(301), now)).toBe(false);
+    expect(isFresh(at(-30), now, 10)).toBe(false);
+    for (const malformed of [undefined, '', 'yesterday', '1.5e9', '-1', now.toISOString()]) {
+      expect(isFresh(malformed, now), String(malformed)).toBe(false);
+    }
+  });
+});
+
+/** A stand-in for our `/api/v1/webhooks/driver-app`: verifies each delivery as the app must. */
+class StatusReceiver {
+  readonly received: { body: string; valid: boolean; fresh: boolean }[] = [];
+
+  private constructor(
+    private readonly server: http.Server,
+    private readonly secret: string,
+  ) {
+    server.on('request', (request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const signature = request.headers['x-webhook-signature'];
+        const timestamp = request.headers['x-webhook-timestamp'];
+        const valid = verifySignature(raw, typeof signature === 'string' ? signature : undefined, this.secret);
+        const fresh = isFresh(typeof timestamp === 'string' ? timestamp : undefined, new Date());
+        this.received.push({ body: raw.toString('utf8'), valid, fresh });
+        response.writeHead(valid && fresh ? 204 : 401).end();
+      });
+    });
+  }
+
+  static async start(secret: string): Promise<StatusReceiver> {
+    const server = http.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return new StatusReceiver(server, secret);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/v1/webhooks/driver-app`;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = once(this.server, 'close');
+    this.server.close();
+    this.server.closeAllConnections();
+    await closed;
+  }
+}
