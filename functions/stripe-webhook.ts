@@ -20,11 +20,11 @@ export function stripeWebhookFunction(deps: StripeEventDeps & { payments: Pick<P
     rawBody: true,
     responses: {
       200: { description: 'Acknowledged', schema: z.object({ received: z.literal(true), outcome: z.string() }) },
-      400: { description: 'Missing, forged, tampered or stale signature' },
+      400: { description: 'Missing, forged, tampered or stale signature, or not a Stripe event' },
     },
     handler: async ({ request }) => {
       const event = deps.payments.verifyEvent(request.rawBody, request.headers['stripe-signature']);
-      if (!event) return problem(400, 'Invalid signature', 'The Stripe-Signature header does not verify against this body (or is older than 300 s).');
+      if (!event) return problem(400, 'Invalid signature', 'The Stripe-Signature header does not verify against this body (or is older than 300 s), or the body is not a Stripe event.');
       const outcome = await handleStripeEvent(deps, event);
       return { status: 200, body: { received: true, outcome } };
     },

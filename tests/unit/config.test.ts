@@ -48,6 +48,9 @@ describe('loadConfig', () => {
       STRIPE_WEBHOOK_SECRET: 'whsec_x',
       STRIPE_API_BASE: 'http://127.0.0.1:12111',
       ODOO_URL: 'https://erp.example.com',
+      ODOO_DB: 'prod',
+      ODOO_USERNAME: 'sync@example.com',
+      ODOO_PASSWORD: 'api-key',
     });
     expect(config.integrations).toEqual({ stripe: 'sandbox', odoo: 'connected', driverApp: 'unavailable' });
     expect(config.stripe).toEqual({ secretKey: 'sk_test_x', webhookSecret: 'whsec_x', apiBase: 'http://127.0.0.1:12111' });
@@ -62,5 +65,7 @@ describe('loadConfig', () => {
     expect(config.bookings.catalogue.map((item) => item.code)).toContain('inspection');
     expect(() => loadConfig({ ...base, SERVICE_CATALOGUE: '[not json' })).toThrow(/SERVICE_CATALOGUE/);
     expect(() => loadConfig({ ...base, OPENING_HOURS: 'Someday 25:00-26:00' })).toThrow(/OPENING_HOURS/);
+    expect(() => loadConfig({ ...base, ODOO_URL: 'https://erp.example.com' })).toThrow(/ODOO_DB/);
+    expect(() => loadConfig({ ...base, DRIVER_APP_WEBHOOK_URL: 'https://drivers.example.com/trips' })).toThrow(/DRIVER_APP_SECRET/);
   });
 });

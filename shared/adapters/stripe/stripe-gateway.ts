@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { z } from 'zod';
 import type { PaymentEvent, PaymentFailure, PaymentGateway, PaymentIntentView, PaymentResult } from '../../app/payments';
 
 export interface StripeSettings {
@@ -155,7 +156,7 @@ export class StripeGateway implements PaymentGateway {
 
   verifyEvent(rawBody: Buffer, signatureHeader: string | undefined): PaymentEvent | undefined {
     if (!signatureHeader) return undefined;
-    let event: Stripe.Event;
+    let event: unknown;
     try {
       event = this.stripe.webhooks.constructEvent(rawBody, signatureHeader, this.settings.webhookSecret, SIGNATURE_TOLERANCE_SECONDS);
     } catch {
@@ -165,28 +166,75 @@ export class StripeGateway implements PaymentGateway {
   }
 }
 
-function toPaymentEvent(event: Stripe.Event): PaymentEvent {
-  const base = { id: event.id, type: event.type, created: event.created };
-  const object = event.data.object as { object?: string };
+// A signature proves who sent the body, not its shape: the fields we read are parsed like any input.
+const refSchema = z
+  .union([z.string(), z.looseObject({ id: z.string() }).transform((object) => object.id)])
+  .nullish()
+  .transform((id) => id ?? undefined);
+const metadataSchema = z.record(z.string(), z.string()).nullish().transform((metadata) => metadata ?? {});
+const optionalText = z.string().nullish().transform((text) => text ?? undefined);
+const eventSchema = z.looseObject({
+  id: z.string(),
+  type: z.string(),
+  created: z.number(),
+  data: z.looseObject({ object: z.looseObject({ object: z.string().optional() }) }),
+});
+const intentSchema = z.looseObject({
+  id: z.string(),
+  client_secret: z.string().nullish(),
+  status: z.string(),
+  amount: z.number(),
+  currency: z.string(),
+  customer: refSchema,
+  payment_method: refSchema,
+  metadata: metadataSchema,
+  last_payment_error: z.looseObject({ code: optionalText, decline_code: optionalText, message: optionalText }).nullish(),
+});
+const chargeSchema = z.looseObject({
+  amount: z.number(),
+  amount_refunded: z.number(),
+  currency: z.string(),
+  payment_intent: refSchema,
+  metadata: metadataSchema,
+});
+
+/** The verified event reduced to what the use cases read; undefined when it is not shaped like a Stripe event. */
+function toPaymentEvent(input: unknown): PaymentEvent | undefined {
+  const event = eventSchema.safeParse(input);
+  if (!event.success) return undefined;
+  const base = { id: event.data.id, type: event.data.type, created: event.data.created };
+  const object = event.data.data.object;
   if (object.object === 'payment_intent') {
-    const intent = object as Stripe.PaymentIntent;
+    const parsed = intentSchema.safeParse(object);
+    if (!parsed.success) return undefined;
+    const intent = parsed.data;
     const lastError = intent.last_payment_error
-      ? {
-          code: intent.last_payment_error.code ?? undefined,
-          declineCode: intent.last_payment_error.decline_code ?? undefined,
-          message: intent.last_payment_error.message ?? undefined,
-        }
+      ? { code: intent.last_payment_error.code, declineCode: intent.last_payment_error.decline_code, message: intent.last_payment_error.message }
       : undefined;
-    return { ...base, paymentIntent: { ...toView(intent), lastError } };
+    return {
+      ...base,
+      paymentIntent: {
+        id: intent.id,
+        clientSecret: intent.client_secret ?? '',
+        status: intent.status,
+        amount: intent.amount,
+        currency: intent.currency,
+        customerId: intent.customer,
+        paymentMethodId: intent.payment_method,
+        metadata: intent.metadata,
+        lastError,
+      },
+    };
   }
   if (object.object === 'charge') {
-    const charge = object as Stripe.Charge;
-    const intentId = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
+    const parsed = chargeSchema.safeParse(object);
+    if (!parsed.success) return undefined;
+    const charge = parsed.data;
     return {
       ...base,
       amountRefunded: charge.amount_refunded,
-      paymentIntent: intentId
-        ? { id: intentId, clientSecret: '', status: 'succeeded', amount: charge.amount, currency: charge.currency, metadata: { ...charge.metadata } }
+      paymentIntent: charge.payment_intent
+        ? { id: charge.payment_intent, clientSecret: '', status: 'succeeded', amount: charge.amount, currency: charge.currency, metadata: charge.metadata }
         : undefined,
     };
   }

@@ -64,13 +64,18 @@ export async function approveFinding(deps: FindingDeps, bookingId: string, findi
   }
 
   const approved = await mutateFinding(deps, bookingId, (booking, at) => approveInDomain(booking, findingId, at), () => [], operationId);
-  if (!approved.ok) {
-    // The other approval won: answer with the finding as it stands, never charge again.
-    if (approved.error.code === 'ALREADY_APPROVED') return { ok: true, finding: approved.error.finding, ...(await secretFor(deps, approved.error.finding)) };
-    return approved;
-  }
+  let finding: Finding;
+  if (approved.ok) finding = approved.finding;
+  else if (approved.error.code === 'ALREADY_APPROVED' && approved.error.finding.status === 'APPROVED') {
+    // Still APPROVED: another approval is charging right now, or an earlier charge got no answer
+    // (Stripe unreachable). Charge with the same idempotency key: Stripe answers with the same
+    // PaymentIntent, so the card is charged once and this caller learns the outcome too.
+    finding = approved.error.finding;
+  } else if (approved.error.code === 'ALREADY_APPROVED') {
+    // The outcome is recorded already: answer with the finding as it stands, never charge again.
+    return { ok: true, finding: approved.error.finding, ...(await secretFor(deps, approved.error.finding)) };
+  } else return approved;
 
-  const finding = approved.finding;
   const charge = await deps.payments.chargeOffSession({
     amountCents: finding.priceCents,
     currency: finding.currency,

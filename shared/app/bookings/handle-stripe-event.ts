@@ -120,11 +120,20 @@ function decideFinding(booking: Booking, findingId: string, event: PaymentEvent,
       : event.type === 'payment_intent.requires_action'
         ? ({ status: 'REQUIRES_ACTION', paymentIntentId: intentId } as const)
         : event.type === 'payment_intent.payment_failed'
-          ? ({ status: 'PAYMENT_FAILED', paymentIntentId: intentId, failureReason: event.paymentIntent?.lastError?.code ?? 'payment failed' } as const)
+          ? event.paymentIntent?.lastError?.code === 'authentication_required'
+            // The off-session charge needs 3-D Secure: not a failure, the customer confirms on-session (DESIGN.md §5).
+            ? ({ status: 'REQUIRES_ACTION', paymentIntentId: intentId } as const)
+            : ({ status: 'PAYMENT_FAILED', paymentIntentId: intentId, failureReason: event.paymentIntent?.lastError?.code ?? 'payment failed' } as const)
           : undefined;
   if (!outcome) return undefined;
   const recorded = recordFindingPayment(booking, findingId, outcome, at);
   if (!recorded.ok) return undefined;
-  const jobs = outcome.status === 'PAID' ? [odooSyncJob(booking, `finding ${findingId} paid`)] : [];
+  // Whichever of the approval and this event records the outcome first queues its job (same job ids).
+  const jobs =
+    outcome.status === 'PAID'
+      ? [odooSyncJob(booking, `finding ${findingId} paid`)]
+      : outcome.status === 'REQUIRES_ACTION'
+        ? [notificationJob('finding.requires-action', booking, { findingId })]
+        : [];
   return { booking: recorded.booking, history: [], jobs };
 }
