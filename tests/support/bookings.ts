@@ -7,11 +7,9 @@ import Long from 'long';
 import Stripe from 'stripe';
 import { expect } from 'vitest';
 import { FREE_PORTS, LOCAL_SECRETS, type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../../local/runtime';
-import { BOOKINGS_TABLE, TableBookingRepository } from '../../shared/adapters/table-storage/booking-repository';
-import { OutboxCommitter } from '../../shared/adapters/table-storage/outbox';
+import { BOOKINGS_TABLE } from '../../shared/adapters/table-storage/booking-repository';
 import { consoleLogger } from '../../shared/adapters/telemetry/log';
 import type { JobEnvelope, JobSender, OutgoingJob } from '../../shared/app/jobs';
-import { causes, transition } from '../../shared/domain/booking-status';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem';
 
 // ---- request bodies
@@ -206,23 +204,14 @@ export async function peekJobs(runtime: LocalRuntime, queue: string, subject?: s
   }
 }
 
-/** The booking repository over the runtime's tables (the composition does not expose its own). */
-export function bookingRepository(runtime: LocalRuntime): TableBookingRepository {
-  const services = runtime.composition.services;
-  return new TableBookingRepository(services.tables.client(BOOKINGS_TABLE), new OutboxCommitter(services.outboxRelay));
-}
-
-/**
- * The car is picked up: CONFIRMED -> IN_WORKSHOP. No endpoint does this yet (the Driver-App's
- * pickup_completed will), so it goes through the repository with the domain's transition.
- */
+/** The car is picked up: recorded through the admin's manual trip-status endpoint (no Driver-App in these tests). */
 export async function moveToWorkshop(runtime: LocalRuntime, id: string): Promise<void> {
-  const repo = bookingRepository(runtime);
-  const current = await repo.get(id);
-  if (!current) throw new Error(`no booking ${id}`);
-  const moved = transition(current.booking, 'IN_WORKSHOP', causes.driver('test-pickup'), new Date());
-  if (!moved.ok) throw new Error(`booking ${id} cannot go to IN_WORKSHOP: ${moved.error.code} from ${moved.error.from}`);
-  expect(await repo.update(current, { booking: moved.booking, history: [moved.history], jobs: [] })).toBe('saved');
+  const response = await fetch(`${runtime.url}/v1/bookings/${id}/trips/pickup/status`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${runtime.apiKeys.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ status: 'pickup_completed' }),
+  });
+  expect(await response.json()).toEqual({ outcome: 'applied' });
 }
 
 /** Rows in the Bookings table (bookings, history, events, outbox). */
