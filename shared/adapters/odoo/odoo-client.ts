@@ -1,0 +1,275 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import xmlrpc from 'xmlrpc';
+import { z } from 'zod';
+import { JobError } from '../../app/jobs';
+
+/** Where and as whom to reach Odoo (ODOO_URL, ODOO_DB, ODOO_USERNAME, ODOO_PASSWORD). */
+export interface OdooSettings {
+  /** Base URL, http or https (`https://erp.example.com`, `http://127.0.0.1:8069`); a path prefix is kept. */
+  url: string;
+  db: string;
+  username: string;
+  /** The user's password or an API key. */
+  password: string;
+  /** Per request; default 15 s. */
+  timeoutMs?: number;
+}
+
+/** Odoo's fault codes on /xmlrpc/2 (odoo/addons/base/controllers/rpc.py). */
+export const ODOO_FAULTS = { application: 1, userError: 2, accessDenied: 3, accessError: 4 } as const;
+
+/** A classified Odoo failure; keeps the fault so callers can branch on it (e.g. a method Odoo lacks). */
+export class OdooError extends JobError {
+  /** The connection broke after it was open (reset, hang-up): the request may or may not have run. */
+  connectionLost = false;
+
+  constructor(
+    kind: JobError['kind'],
+    code: string,
+    message: string,
+    readonly fault?: { code: number; string: string },
+    cause?: unknown,
+  ) {
+    super(kind, code, message, { cause });
+    this.name = 'OdooError';
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const MAX_DETAIL = 300;
+
+/** Socket-level failures that a later attempt may not meet. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/** Calls that change nothing: safe to send again when the connection dropped before an answer. */
+const READ_ONLY = new Set(['version', 'authenticate', 'search', 'search_read', 'search_count', 'read', 'fields_get', 'name_search', 'read_group']);
+
+/** Fault-1 tracebacks that say "try again": Postgres serialization failures Odoo gave up retrying. */
+const CONCURRENCY = /could not serialize access|concurrent update|deadlock detected|TransactionRollbackError/i;
+
+const uidSchema = z.number().int().positive();
+
+/**
+ * Odoo's external XML-RPC API over the `xmlrpc` package: `authenticate` once (the uid is cached and
+ * shared by concurrent callers), then `execute_kw`. Every failure leaves as an `OdooError`, a
+ * JobError whose kind says whether a retry can help. Callers parse results with zod.
+ */
+export class OdooClient {
+  readonly db: string;
+  readonly username: string;
+  /** XML-RPC requests sent, authenticate included (for benchmarks and tests). */
+  callCount = 0;
+  readonly #password: string;
+  readonly #timeoutMs: number;
+  readonly #base: URL;
+  readonly #agent: HttpAgent;
+  #uid: number | undefined;
+  #login: Promise<number> | undefined;
+
+  constructor(settings: OdooSettings) {
+    this.#base = new URL(settings.url);
+    if (this.#base.protocol !== 'http:' && this.#base.protocol !== 'https:') throw new Error(`ODOO_URL must be http(s), not ${this.#base.protocol}`);
+    this.db = settings.db;
+    this.username = settings.username;
+    this.#password = settings.password;
+    this.#timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // Keep-alive: a sync makes ~10 calls in a row, a TLS handshake each would double their time.
+    this.#agent = this.#base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  }
+
+  /** The server's address without credentials, for messages. */
+  get origin(): string {
+    return this.#base.origin;
+  }
+
+  /** The uid for our user: asked once, then cached. */
+  async authenticate(): Promise<number> {
+    if (this.#uid !== undefined) return this.#uid;
+    this.#login ??= this.#authenticate().finally(() => {
+      this.#login = undefined;
+    });
+    return this.#login;
+  }
+
+  /**
+   * `execute_kw(db, uid, password, model, method, args, kwargs)`. Context goes in `kwargs.context`.
+   * If Odoo denies a cached uid (password rotated, user re-created, database restored) the client
+   * logs in again once; a second denial is final.
+   */
+  async executeKw(model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}): Promise<unknown> {
+    const uid = await this.authenticate();
+    const what = `${model}.${method}`;
+    try {
+      return await this.#call('object', 'execute_kw', [this.db, uid, this.#password, model, method, args, kwargs], what);
+    } catch (error) {
+      if (!(error instanceof OdooError) || error.fault?.code !== ODOO_FAULTS.accessDenied) throw error;
+      if (this.#uid === uid) this.#uid = undefined;
+      const fresh = await this.authenticate();
+      return await this.#call('object', 'execute_kw', [this.db, fresh, this.#password, model, method, args, kwargs], what);
+    }
+  }
+
+  /** `common.version()`: needs no login, so it tells "reachable" from "credentials wrong". */
+  async version(): Promise<unknown> {
+    return this.#call('common', 'version', [], 'version');
+  }
+
+  /** Closes idle keep-alive sockets (tests, shutdown). */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async #authenticate(): Promise<number> {
+    const result = await this.#call('common', 'authenticate', [this.db, this.username, this.#password, {}], 'authenticate');
+    // Odoo answers false, not a fault, for an unknown login or a wrong password.
+    if (result === false) throw new OdooError('permanent', 'ODOO_BAD_CREDENTIALS', this.#credentialsMessage());
+    const uid = uidSchema.safeParse(result);
+    if (!uid.success) throw new OdooError('permanent', 'ODOO_BAD_RESPONSE', `Odoo answered authenticate with ${JSON.stringify(result)?.slice(0, 100)}, not a user id`);
+    this.#uid = uid.data;
+    return uid.data;
+  }
+
+  #credentialsMessage(): string {
+    return `Odoo rejected the credentials for user ${this.username} on database ${this.db} (check ODOO_USERNAME / ODOO_PASSWORD)`;
+  }
+
+  /**
+   * One call. A read whose connection dropped is sent once more at once: a kept-alive socket the
+   * server (or a proxy) closed while idle fails exactly so, and the retry costs nothing. A write is
+   * never re-sent here, since Odoo may have committed it; the job's retry looks before it writes.
+   */
+  async #call(service: 'common' | 'object', method: string, params: unknown[], what: string): Promise<unknown> {
+    const readOnly = READ_ONLY.has(service === 'object' ? String(params[4]) : method);
+    try {
+      return await this.#request(service, method, params, what);
+    } catch (error) {
+      if (!readOnly || !(error instanceof OdooError) || !error.connectionLost) throw error;
+      return this.#request(service, method, params, what);
+    }
+  }
+
+  /** One XML-RPC request with a deadline; settles once whatever the library reports after that. */
+  #request(service: 'common' | 'object', method: string, params: unknown[], what: string): Promise<unknown> {
+    this.callCount += 1;
+    const basePath = this.#base.pathname.replace(/\/+$/, '');
+    const controller = new AbortController();
+    // `signal` and `agent` reach http.request untouched: the library passes its options through.
+    const options = {
+      host: this.#base.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(this.#base.port) || (this.#base.protocol === 'https:' ? 443 : 80),
+      path: `${basePath}/xmlrpc/2/${service}`,
+      agent: this.#agent,
+      signal: controller.signal,
+    } as Parameters<typeof xmlrpc.createClient>[0];
+    const client = this.#base.protocol === 'https:' ? xmlrpc.createSecureClient(options) : xmlrpc.createClient(options);
+
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (error: unknown, value?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error) reject(this.#classify(error, what));
+        else resolve(value);
+      };
+      const timer = setTimeout(() => {
+        settle(new OdooError('transient', 'ODOO_UNAVAILABLE', `Odoo at ${this.origin} did not answer ${what} within ${this.#timeoutMs} ms`));
+        controller.abort();
+      }, this.#timeoutMs);
+      try {
+        client.methodCall(method, params, (error, value) => settle(error, value));
+      } catch (error) {
+        settle(error);
+      }
+    });
+  }
+
+  /** Vendor errors to the closed set of OdooError codes; programming errors pass unchanged. */
+  #classify(error: unknown, what: string): unknown {
+    if (error instanceof JobError) return error;
+    const e = error as { faultCode?: unknown; faultString?: unknown; code?: unknown; message?: unknown; res?: { statusCode?: number; headers?: Record<string, unknown> } };
+    if (typeof e.faultCode === 'number') return this.#fromFault(e.faultCode, String(e.faultString ?? ''), what, error);
+
+    const status = e.res?.statusCode;
+    if (status !== undefined && (status >= 500 || status === 429 || status === 408)) {
+      return new OdooError('transient', 'ODOO_UNAVAILABLE', `Odoo at ${this.origin} answered HTTP ${status} to ${what}`, undefined, error);
+    }
+    if (status === 404) {
+      return new OdooError('permanent', 'ODOO_NOT_FOUND', `${this.origin} has no Odoo XML-RPC endpoint (HTTP 404 for ${what}); check ODOO_URL`, undefined, error);
+    }
+    if (status !== undefined && status >= 300) {
+      const location = typeof e.res?.headers?.location === 'string' ? ` to ${e.res.headers.location}` : '';
+      return new OdooError('permanent', 'ODOO_HTTP_ERROR', `Odoo at ${this.origin} answered HTTP ${status}${location} to ${what}; check ODOO_URL`, undefined, error);
+    }
+    if (status !== undefined) {
+      return new OdooError('permanent', 'ODOO_BAD_RESPONSE', `Odoo at ${this.origin} sent no XML-RPC answer to ${what}: ${String(e.message)}`, undefined, error);
+    }
+
+    const code = typeof e.code === 'string' ? e.code : '';
+    const message = typeof e.message === 'string' ? e.message : '';
+    if (NETWORK_CODES.has(code) || /socket hang up|aborted/i.test(message)) {
+      const unavailable = new OdooError('transient', 'ODOO_UNAVAILABLE', `Odoo at ${this.origin} is unreachable during ${what} (${code || message})`, undefined, error);
+      unavailable.connectionLost = code !== 'ECONNREFUSED' && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN';
+      return unavailable;
+    }
+    if (/CERT|ERR_TLS|SSL/.test(code)) {
+      return new OdooError('permanent', 'ODOO_TLS_ERROR', `Odoo at ${this.origin}: TLS failed (${code})`, undefined, error);
+    }
+    return error;
+  }
+
+  #fromFault(faultCode: number, faultString: string, what: string, cause: unknown): OdooError {
+    const fault = { code: faultCode, string: faultString };
+    const detail = oneLine(faultString);
+    switch (faultCode) {
+      case ODOO_FAULTS.userError:
+        return new OdooError('permanent', 'ODOO_USER_ERROR', `Odoo refused ${what}: ${detail}`, fault, cause);
+      case ODOO_FAULTS.accessDenied:
+        return new OdooError('permanent', 'ODOO_ACCESS_DENIED', this.#credentialsMessage(), fault, cause);
+      case ODOO_FAULTS.accessError:
+        return new OdooError('permanent', 'ODOO_ACCESS_ERROR', `Odoo user ${this.username} lacks the rights for ${what}: ${detail}`, fault, cause);
+      default: {
+        const exception = exceptionLine(faultString);
+        if (CONCURRENCY.test(faultString)) {
+          return new OdooError('transient', 'ODOO_CONCURRENT_UPDATE', `Odoo hit a concurrent update in ${what}: ${exception}`, fault, cause);
+        }
+        return new OdooError('permanent', 'ODOO_APPLICATION_ERROR', `Odoo failed in ${what}: ${exception}`, fault, cause);
+      }
+    }
+  }
+}
+
+/** A message on one line, cut to a length a dead-letter description can hold. */
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_DETAIL ? `${line.slice(0, MAX_DETAIL - 1)}…` : line || '(no message)';
+}
+
+/**
+ * The exception of a Python traceback: the first line after the last stack frame
+ * (`ValueError: Invalid field 'x' on model 'y'`), without the SQL or detail lines that may follow.
+ */
+export function exceptionLine(traceback: string): string {
+  const lines = traceback.split('\n');
+  let lastFrame = -1;
+  lines.forEach((line, index) => {
+    if (/^\s+\S/.test(line)) lastFrame = index;
+  });
+  const after = lines.slice(lastFrame + 1).find((line) => line.trim() !== '');
+  return oneLine(after ?? lines.filter((line) => line.trim() !== '').at(-1) ?? '');
+}
+
+/** Whether Odoo said the model has no such method (older versions lack e.g. `refund_moves`). */
+export function isMissingMethod(error: unknown, method: string): boolean {
+  if (!(error instanceof OdooError) || error.fault?.code !== ODOO_FAULTS.application) return false;
+  const line = exceptionLine(error.fault.string);
+  return line.includes(method) && /AttributeError|does not exist|has no attribute/.test(line);
+}
+
+/** Whether Odoo said a field does not exist on the model (e.g. `memo` before Odoo 18). */
+export function isUnknownField(error: unknown, field: string): boolean {
+  if (!(error instanceof OdooError) || error.fault?.code !== ODOO_FAULTS.application) return false;
+  const line = exceptionLine(error.fault.string);
+  return line.includes(field) && /Invalid field|Unknown field|does not exist/i.test(line);
+}

@@ -1,0 +1,384 @@
+/**
+ * The Odoo adapter against the Odoo sandbox (a real XML-RPC server speaking Odoo 17's external API):
+ * the client's login caching and fault mapping, then the booking sync end to end, read back the
+ * way an accountant would see it in Odoo.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OdooSandbox, type OdooSandboxOptions } from '../../local/odoo-sandbox';
+import { OdooClient, type OdooSettings, isMissingMethod } from '../../shared/adapters/odoo/odoo-client';
+import { OdooErp } from '../../shared/adapters/odoo/odoo-erp';
+import type { BookingRepository, StoredBooking } from '../../shared/app/bookings/ports';
+import { JobError, type JobEnvelope } from '../../shared/app/jobs';
+import { BOOKING_SYNC_JOB, odooSyncHandlers } from '../../shared/app/sync-booking-to-odoo';
+import type { Booking } from '../../shared/domain/booking';
+import { DEFAULT_CATALOGUE } from '../../shared/domain/catalogue';
+import { freePort } from '../support/ports';
+
+const sandboxes: OdooSandbox[] = [];
+const clients: OdooClient[] = [];
+
+async function startSandbox(options: OdooSandboxOptions = {}): Promise<OdooSandbox> {
+  const sandbox = await OdooSandbox.start({ port: 0, logFile: false, ...options });
+  sandboxes.push(sandbox);
+  return sandbox;
+}
+
+function client(sandbox: { url: string }, settings: Partial<OdooSettings> = {}): OdooClient {
+  const created = new OdooClient({ url: sandbox.url, db: 'sandbox', username: 'admin', password: 'admin', timeoutMs: 5_000, ...settings });
+  clients.push(created);
+  return created;
+}
+
+/** The rejection of `promise`, which must be an Odoo JobError. */
+async function failure(promise: Promise<unknown>): Promise<JobError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(JobError);
+  return error as JobError;
+}
+
+afterAll(async () => {
+  for (const created of clients) created.close();
+  await Promise.all(sandboxes.map((sandbox) => sandbox.stop()));
+});
+
+// ---- the client
+
+describe('OdooClient', () => {
+  let sandbox: OdooSandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ users: { admin: 'admin', viewer: 'viewer' }, readOnlyUsers: ['viewer'] });
+  });
+  afterEach(() => sandbox.reset());
+
+  it('authenticates once and reuses the uid, also for concurrent first calls', async () => {
+    const odoo = client(sandbox);
+    const before = sandbox.calls();
+    const counts = await Promise.all(Array.from({ length: 5 }, () => odoo.executeKw('res.partner', 'search_count', [[]])));
+    for (let i = 0; i < 5; i++) await odoo.executeKw('res.currency', 'search_read', [[['name', '=', 'EUR']]], { fields: ['name'] });
+    expect(counts.every((count) => typeof count === 'number')).toBe(true);
+    // 10 execute_kw + exactly one authenticate.
+    expect(sandbox.calls() - before).toBe(11);
+    expect(odoo.callCount).toBe(11);
+  });
+
+  it('reports wrong credentials as permanent ODOO_BAD_CREDENTIALS, readable for an admin', async () => {
+    const error = await failure(client(sandbox, { password: 'wrong' }).executeKw('res.partner', 'search_count', [[]]));
+    expect(error).toMatchObject({ kind: 'permanent', code: 'ODOO_BAD_CREDENTIALS' });
+    expect(error.message).toBe('Odoo rejected the credentials for user admin on database sandbox (check ODOO_USERNAME / ODOO_PASSWORD)');
+    expect(error.message).not.toContain('wrong');
+  });
+
+  it('reports an unknown database as a permanent application error with the exception line', async () => {
+    const error = await failure(client(sandbox, { db: 'nope' }).authenticate());
+    expect(error).toMatchObject({ kind: 'permanent', code: 'ODOO_APPLICATION_ERROR' });
+    expect(error.message).toMatch(/^Odoo failed in authenticate: psycopg2\.OperationalError: .*database "nope" does not exist$/);
+  });
+
+  it.each([
+    ['http500', 'ODOO_UNAVAILABLE', /answered HTTP 500 to res.partner.create$/],
+    ['disconnect', 'ODOO_UNAVAILABLE', /unreachable during res.partner.create \((ECONNRESET|socket hang up)\)$/],
+    ['lostResponse', 'ODOO_UNAVAILABLE', /unreachable during res.partner.create/],
+    ['fault', 'ODOO_CONCURRENT_UPDATE', /could not serialize access due to concurrent update$/],
+  ] as const)('maps an injected %s on a write to a transient %s, sent once', async (kind, code, message) => {
+    const odoo = client(sandbox);
+    await odoo.authenticate();
+    sandbox.failNext(1, kind);
+    const before = sandbox.calls();
+    const error = await failure(odoo.executeKw('res.partner', 'create', [{ name: `write ${kind}` }]));
+    expect(error).toMatchObject({ kind: 'transient', code });
+    expect(error.message).toMatch(message);
+    expect(sandbox.calls() - before).toBe(1);
+    // The next call goes through on the same client.
+    await expect(odoo.executeKw('res.partner', 'search_count', [[]])).resolves.toEqual(expect.any(Number));
+  });
+
+  it('sends a read once more when its connection dropped (an idle keep-alive socket), but not twice', async () => {
+    const odoo = client(sandbox);
+    await odoo.authenticate();
+    sandbox.failNext(1, 'disconnect');
+    await expect(odoo.executeKw('res.partner', 'search_count', [[]])).resolves.toEqual(expect.any(Number));
+    sandbox.failNext(2, 'lostResponse');
+    await expect(failure(odoo.executeKw('res.partner', 'search_count', [[]]))).resolves.toMatchObject({ kind: 'transient', code: 'ODOO_UNAVAILABLE' });
+    sandbox.failNext(1, 'http500');
+    await expect(failure(odoo.executeKw('res.partner', 'search_count', [[]]))).resolves.toMatchObject({ kind: 'transient', code: 'ODOO_UNAVAILABLE' });
+  });
+
+  it('maps an unknown model, an unknown method and a missing right to permanent errors', async () => {
+    const odoo = client(sandbox);
+    const model = await failure(odoo.executeKw('sale.nothing', 'search', [[]]));
+    expect(model).toMatchObject({ kind: 'permanent', code: 'ODOO_USER_ERROR', message: "Odoo refused sale.nothing.search: Object sale.nothing doesn't exist" });
+
+    const method = await failure(odoo.executeKw('account.move.reversal', 'frobnicate', [[1]]));
+    expect(method).toMatchObject({ kind: 'permanent', code: 'ODOO_APPLICATION_ERROR' });
+    expect(method.message).toBe("Odoo failed in account.move.reversal.frobnicate: AttributeError: The method 'account.move.reversal.frobnicate' does not exist");
+    expect(isMissingMethod(method, 'frobnicate')).toBe(true);
+    expect(isMissingMethod(model, 'search')).toBe(false);
+
+    const viewer = client(sandbox, { username: 'viewer', password: 'viewer' });
+    const access = await failure(viewer.executeKw('res.partner', 'create', [{ name: 'x' }]));
+    expect(access).toMatchObject({ kind: 'permanent', code: 'ODOO_ACCESS_ERROR' });
+    expect(access.message).toMatch(/^Odoo user viewer lacks the rights for res.partner.create: You are not allowed to create 'Contact'/);
+  });
+
+  it('gives up after the timeout with a transient error', async () => {
+    const odoo = client(sandbox, { timeoutMs: 150 });
+    await odoo.authenticate();
+    sandbox.setLatency(1_000);
+    const started = Date.now();
+    const error = await failure(odoo.executeKw('res.partner', 'search_count', [[]]));
+    expect(error).toMatchObject({ kind: 'transient', code: 'ODOO_UNAVAILABLE', message: expect.stringMatching(/did not answer res.partner.search_count within 150 ms/) });
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it('maps a refused connection to transient and a wrong path (404) to permanent', async () => {
+    const closed = await failure(client({ url: `http://127.0.0.1:${await freePort()}` }).authenticate());
+    expect(closed).toMatchObject({ kind: 'transient', code: 'ODOO_UNAVAILABLE', message: expect.stringMatching(/ECONNREFUSED/) });
+    const wrongPath = await failure(client({ url: `${sandbox.url}/odoo` }).authenticate());
+    expect(wrongPath).toMatchObject({ kind: 'permanent', code: 'ODOO_NOT_FOUND' });
+  });
+
+  it('logs in again once when Odoo stops accepting the cached uid, and fails permanently if that does not help', async () => {
+    const port = await freePort();
+    let odooServer = await startSandbox({ port });
+    const odoo = client(odooServer);
+    expect(await odoo.authenticate()).toBe(2);
+
+    // The database is restored with another user first: admin is uid 3 now, uid 2 is someone else.
+    await odooServer.stop();
+    odooServer = await startSandbox({ port, users: { someone: 'else', admin: 'admin' } });
+    await expect(odoo.executeKw('res.partner', 'search_count', [[]])).resolves.toEqual(expect.any(Number));
+    expect(odooServer.calls()).toBe(3); // denied execute_kw, authenticate, execute_kw again
+    expect(await odoo.authenticate()).toBe(3);
+
+    // The password is rotated: the new login fails too, and that is final.
+    await odooServer.stop();
+    odooServer = await startSandbox({ port, users: { admin: 'rotated' } });
+    const error = await failure(odoo.executeKw('res.partner', 'search_count', [[]]));
+    expect(error).toMatchObject({ kind: 'permanent', code: 'ODOO_BAD_CREDENTIALS' });
+    expect(odooServer.calls()).toBe(2);
+  });
+});
+
+// ---- the booking sync against the sandbox
+
+class MemoryBookings implements BookingRepository {
+  readonly bookings = new Map<string, Booking>();
+  async get(id: string): Promise<StoredBooking | undefined> {
+    const booking = this.bookings.get(id);
+    return booking ? { booking, etag: 'e', accessTokenHash: 'h' } : undefined;
+  }
+  async history(id: string) {
+    const booking = this.bookings.get(id);
+    return booking ? [{ from: 'PENDING_PAYMENT' as const, to: 'CONFIRMED' as const, at: booking.updatedAt, cause: 'stripe:evt_1' as const }] : [];
+  }
+  async hasEvent(): Promise<boolean> {
+    throw new Error('not used');
+  }
+  async create(): Promise<void> {
+    throw new Error('not used');
+  }
+  async update(): Promise<never> {
+    throw new Error('the sync never writes the booking');
+  }
+}
+
+function paidBooking(overrides: Partial<Booking> = {}): Booking {
+  const id = `bk_${randomUUID().slice(0, 8)}`;
+  return {
+    id,
+    status: 'CONFIRMED',
+    customer: { name: 'Erika Mustermann', email: `erika_${id}@example.de`, phone: '+491711234567', language: 'de' },
+    vehicle: { brand: 'VW', model: 'Golf' },
+    serviceType: 'inspection',
+    priceCents: 14900,
+    currency: 'EUR',
+    pickup: { address: { street: 'Leopoldstraße 1', zip: '80802', city: 'München' }, slotStart: '2026-03-03T08:00:00.000Z', slotEnd: '2026-03-03T10:00:00.000Z' },
+    delivery: { address: { street: 'Leopoldstraße 1', zip: '80802', city: 'München' } },
+    payment: { status: 'succeeded', paymentIntentId: `pi_${id}` },
+    findings: [],
+    flags: {},
+    createdAt: '2026-03-01T09:00:00.000Z',
+    updatedAt: '2026-03-01T09:05:00.000Z',
+    version: 2,
+    ...overrides,
+  };
+}
+
+const job = (booking: Booking): JobEnvelope => ({
+  id: `odoo:${booking.id}:v${booking.version}`,
+  type: BOOKING_SYNC_JOB,
+  subject: booking.id,
+  attempt: 1,
+  correlation: { operationId: 'op' },
+  payload: { bookingId: booking.id, reason: 'payment succeeded' },
+  errors: [],
+  createdAt: booking.updatedAt,
+});
+
+/** A worker: its own client (own login), ERP adapter and handlers, as one Functions instance has. */
+function worker(sandbox: OdooSandbox, bookings: MemoryBookings, odoo = client(sandbox)) {
+  const handlers = odooSyncHandlers({ bookings, erp: new OdooErp(odoo), catalogue: DEFAULT_CATALOGUE, now: () => new Date('2026-03-05T10:00:00Z') });
+  return { odoo, sync: handlers[BOOKING_SYNC_JOB] as (job: JobEnvelope) => Promise<void> };
+}
+
+/** What an accountant sees for a customer: their partner records, documents, lines and payments. */
+async function books(accountant: OdooClient, email: string) {
+  const partners = (await accountant.executeKw('res.partner', 'search_read', [[['email', '=ilike', email.replace(/_/g, '\\_')]]], { fields: ['name', 'email', 'ref'] })) as Array<{ id: number; name: string; ref: string }>;
+  const partnerIds = partners.map((partner) => partner.id);
+  const moves = (await accountant.executeKw('account.move', 'search_read', [[['partner_id', 'in', partnerIds], ['move_type', 'in', ['out_invoice', 'out_refund']]]], {
+    fields: ['name', 'move_type', 'state', 'ref', 'amount_total', 'amount_residual', 'payment_state', 'invoice_line_ids', 'reversed_entry_id'],
+    order: 'id asc',
+  })) as Array<{ id: number; name: string; move_type: string; state: string; ref: string; amount_total: number; amount_residual: number; payment_state: string; invoice_line_ids: number[]; reversed_entry_id: [number, string] | false }>;
+  const lines = (await accountant.executeKw('account.move.line', 'read', [moves.flatMap((move) => move.invoice_line_ids)], { fields: ['move_id', 'name', 'quantity', 'price_unit'] })) as Array<{ move_id: [number, string]; name: string; quantity: number; price_unit: number }>;
+  const payments = (await accountant.executeKw('account.payment', 'search_read', [[['partner_id', 'in', partnerIds]]], { fields: ['amount', 'ref', 'state', 'payment_type', 'reconciled_invoice_ids'] })) as Array<{ amount: number; ref: string; state: string; payment_type: string; reconciled_invoice_ids: number[] }>;
+  return {
+    partners,
+    invoices: moves.filter((move) => move.move_type === 'out_invoice'),
+    creditNotes: moves.filter((move) => move.move_type === 'out_refund'),
+    lines,
+    payments,
+  };
+}
+
+describe('booking.sync against the Odoo sandbox', () => {
+  let sandbox: OdooSandbox;
+  let accountant: OdooClient;
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    accountant = client(sandbox);
+  });
+  afterEach(() => sandbox.reset());
+
+  async function expectBooked(booking: Booking) {
+    const seen = await books(accountant, booking.customer.email);
+    expect(seen.partners).toEqual([expect.objectContaining({ name: 'Erika Mustermann', ref: expect.stringMatching(/^cust:[0-9a-f]{32}$/) })]);
+    expect(seen.invoices).toEqual([
+      expect.objectContaining({ ref: booking.id, state: 'posted', amount_total: 149, amount_residual: 0, payment_state: 'paid', name: expect.stringMatching(/^INV\/2026\/\d{5}$/) }),
+    ]);
+    expect(seen.lines).toEqual([expect.objectContaining({ name: 'Inspektion - VW Golf', quantity: 1, price_unit: 149 })]);
+    expect(seen.payments).toEqual([
+      expect.objectContaining({ amount: 149, ref: booking.payment.paymentIntentId, state: 'posted', payment_type: 'inbound', reconciled_invoice_ids: [seen.invoices[0]?.id] }),
+    ]);
+    return seen;
+  }
+
+  it('books a paid booking: one partner, one posted invoice, one payment, paid — and three runs change nothing', async () => {
+    const bookings = new MemoryBookings();
+    const booking = paidBooking();
+    bookings.bookings.set(booking.id, booking);
+    const { odoo, sync } = worker(sandbox, bookings);
+
+    await sync(job(booking));
+    const first = odoo.callCount;
+    await sync(job(booking));
+    await sync(job(booking));
+    const again = (odoo.callCount - first) / 2;
+    await expectBooked(booking);
+
+    // Figures for the report: a first sync with login, and a repeat (look-ups only).
+    expect({ first, again }).toEqual({ first: 11, again: 1 });
+  });
+
+  it('keeps one of each when one worker gets the same booking twice at once', async () => {
+    const bookings = new MemoryBookings();
+    const booking = paidBooking();
+    bookings.bookings.set(booking.id, booking);
+    const { sync } = worker(sandbox, bookings);
+    sandbox.setLatency(5);
+    await Promise.all([sync(job(booking)), sync(job(booking))]);
+    await expectBooked(booking);
+  });
+
+  it('converges when two workers (own clients) sync the same booking at once; a loser retries as the queue would', async () => {
+    const bookings = new MemoryBookings();
+    const booking = paidBooking();
+    bookings.bookings.set(booking.id, booking);
+    const workers = [worker(sandbox, bookings), worker(sandbox, bookings)];
+    await Promise.all(workers.map((w) => w.odoo.authenticate()));
+    sandbox.setLatency(5);
+    const outcomes = await Promise.allSettled(workers.map((w) => w.sync(job(booking))));
+    for (const [index, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') continue;
+      expect(outcome.reason).toMatchObject({ kind: 'transient' });
+      await workers[index]?.sync(job(booking)); // the retry
+    }
+    await expectBooked(booking);
+  });
+
+  it('recovers from a response lost after Odoo committed, at any step of the sync', async () => {
+    const bookings = new MemoryBookings();
+    const failedSteps: number[] = [];
+    for (let step = 1; step <= 10; step++) {
+      const booking = paidBooking();
+      bookings.bookings.set(booking.id, booking);
+      const odoo = client(sandbox);
+      await odoo.authenticate();
+      // Drop the answer to the step-th call of the sync: the write happened, the worker does not know.
+      let calls = 0;
+      const executeKw = odoo.executeKw.bind(odoo);
+      odoo.executeKw = (...args) => {
+        if (++calls === step) sandbox.failNext(1, 'lostResponse');
+        return executeKw(...args);
+      };
+      const { sync } = worker(sandbox, bookings, odoo);
+      const error = await sync(job(booking)).then(() => undefined, (reason: unknown) => reason);
+      // A lost read is re-sent by the client; a lost write fails the job, and the queue retries it.
+      if (error !== undefined) {
+        expect(error, `step ${step}`).toMatchObject({ kind: 'transient', code: 'ODOO_UNAVAILABLE' });
+        failedSteps.push(step);
+      }
+      await sync(job(booking)); // the retry
+      await expectBooked(booking);
+    }
+    // The sync's calls: 1 find invoices, 2 find partner, 3 create partner, 4 find partner again,
+    // 5 create invoice, 6 find invoices again, 7 post, 8 payment wizard, 9 create payment, 10 find
+    // payments again. Lost writes fail the attempt, except step 9: the sync looks for the memo again.
+    expect(failedSteps).toEqual([3, 5, 7, 8]);
+  });
+
+  it('adds an invoice and payment per paid finding', async () => {
+    const bookings = new MemoryBookings();
+    const booking = paidBooking({ status: 'IN_WORKSHOP' });
+    booking.findings = [
+      { id: `f_${booking.id}`, description: 'Bremsbeläge vorne', priceCents: 12050, currency: 'EUR', status: 'PAID', paymentIntentId: `pi_f_${booking.id}`, createdAt: booking.updatedAt, updatedAt: '2026-03-04T10:00:00.000Z' },
+    ];
+    bookings.bookings.set(booking.id, booking);
+    const { sync } = worker(sandbox, bookings);
+    await sync(job(booking));
+    await sync(job(booking));
+    const seen = await books(accountant, booking.customer.email);
+    expect(seen.invoices.map((invoice) => [invoice.ref, invoice.amount_total, invoice.payment_state])).toEqual([
+      [booking.id, 149, 'paid'],
+      [`f_${booking.id}`, 120.5, 'paid'],
+    ]);
+    expect(seen.lines.map((line) => line.name)).toEqual(['Inspektion - VW Golf', 'Bremsbeläge vorne']);
+    expect(seen.payments.map((payment) => [payment.ref, payment.amount]).sort()).toEqual(
+      [
+        [booking.payment.paymentIntentId, 149],
+        [`pi_f_${booking.id}`, 120.5],
+      ].sort(),
+    );
+  });
+
+  it.each(['posted', 'draft'] as const)('reverses a cancelled, refunded booking with one posted credit note (reversal %s)', async (reversal) => {
+    const own = await startSandbox({ reversal });
+    const bookings = new MemoryBookings();
+    const booking = paidBooking();
+    bookings.bookings.set(booking.id, booking);
+    const { sync } = worker(own, bookings);
+    await sync(job(booking));
+    bookings.bookings.set(booking.id, { ...booking, status: 'CANCELLED', payment: { ...booking.payment, status: 'refunded' }, version: 4 });
+    await sync(job(booking));
+    await sync(job(booking));
+    const seen = await books(client(own), booking.customer.email);
+    expect(seen.invoices).toHaveLength(1);
+    expect(seen.payments).toHaveLength(1);
+    expect(seen.creditNotes).toEqual([
+      expect.objectContaining({ state: 'posted', amount_total: 149, reversed_entry_id: [seen.invoices[0]?.id, expect.any(String)], ref: expect.stringContaining('storniert') }),
+    ]);
+  });
+});
