@@ -19,6 +19,7 @@ export async function benchStartToHealthy(runs: number): Promise<Record<string, 
       STRIPE_SANDBOX_PORT: await freePort(),
       SMTP_SANDBOX_PORT: await freePort(),
       DRIVER_SANDBOX_PORT: await freePort(),
+    ODOO_SANDBOX_PORT: await freePort(),
     };
     const env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
     const started = Date.now();

@@ -8,8 +8,12 @@ import { NOTIFICATIONS_QUEUE, notificationHandlers } from '../shared/app/notific
 import { HttpTripDispatcher } from '../shared/adapters/driver-app/http-dispatcher';
 import { isFresh, verifySignature } from '../shared/adapters/driver-app/signature';
 import { INTEGRATION_STATE_TABLE, TableIntegrationState } from '../shared/adapters/table-storage/integration-state';
+import { OdooClient } from '../shared/adapters/odoo/odoo-client';
+import { OdooErp } from '../shared/adapters/odoo/odoo-erp';
 import { dispatchHandlers } from '../shared/app/bookings/dispatch-trip';
-import { DRIVER_DISPATCH_QUEUE } from '../shared/app/bookings/booking-jobs';
+import { DRIVER_DISPATCH_QUEUE, ODOO_SYNC_QUEUE } from '../shared/app/bookings/booking-jobs';
+import type { JobHandler } from '../shared/app/consume-job';
+import { odooSyncHandlers } from '../shared/app/sync-booking-to-odoo';
 import { bookingFunctions } from './bookings';
 import { driverAppFunctions } from './driver-app';
 import { stripeWebhookFunction } from './stripe-webhook';
@@ -105,8 +109,26 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       ? new HttpTripDispatcher({ webhookUrl: driverApp.webhookUrl, secret: driverApp.secret, timeoutMs: driverApp.timeoutMs })
       : undefined;
   const bookingDeps = { ...clock, repo: bookings, payments };
+  const odoo = config.odoo;
+  const erp = odoo
+    ? new OdooErp(new OdooClient(odoo), { paymentJournalId: odoo.paymentJournalId, lineTaxIds: odoo.lineTaxIds })
+    : undefined;
+  /** Health's `lastSync`: the time each successful sync finished. */
+  const recordingSync = (handlers: Record<string, JobHandler>, integration: 'odoo'): Record<string, JobHandler> =>
+    Object.fromEntries(
+      Object.entries(handlers).map(([type, handler]) => [
+        type,
+        async (job: Parameters<JobHandler>[0]) => {
+          await handler(job);
+          await integrationState.recordSync(integration, new Date()).catch((error: unknown) => log.warn('could not record the sync time', { error: String(error) }));
+        },
+      ]),
+    );
   // Jobs of a queue without handlers wait there until a worker for them is deployed.
   const jobHandlers = {
+    ...(erp
+      ? { [ODOO_SYNC_QUEUE]: recordingSync(odooSyncHandlers({ bookings, erp, catalogue: config.bookings.catalogue, now: clock.now, log }), 'odoo') }
+      : {}),
     ...(mailer ? { [NOTIFICATIONS_QUEUE]: notificationHandlers({ mailer, bookings, catalogue: config.bookings.catalogue, log }) } : {}),
     ...(dispatcher
       ? {
@@ -114,7 +136,8 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
             repo: bookings,
             dispatcher,
             now: clock.now,
-            recordSync: (at) => integrationState.recordSync('driverApp', at),
+            recordSync: (at) =>
+              integrationState.recordSync('driverApp', at).catch((error: unknown) => log.warn('could not record the sync time', { error: String(error) })),
             log,
           }),
         }

@@ -8,6 +8,7 @@ import { startAzurite } from './azurite';
 import { startLocalHost, type LocalHost } from './host';
 import { ServiceBusBroker } from './servicebus-broker';
 import { DriverSandbox } from './driver-sandbox';
+import { OdooSandbox } from './odoo-sandbox';
 import { type ReceivedMail, SmtpSandbox } from './smtp-sandbox';
 import { StripeSandbox } from './stripe-sandbox';
 
@@ -19,12 +20,13 @@ export interface LocalPorts {
   stripe: number;
   smtp: number;
   driver: number;
+  odoo: number;
 }
 
-export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672, stripe: 12111, smtp: 2525, driver: 7072 };
+export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672, stripe: 12111, smtp: 2525, driver: 7072, odoo: 8069 };
 
 /** Every part on a free port: what tests and benchmarks use. */
-export const FREE_PORTS: LocalPorts = { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0, driver: 0 };
+export const FREE_PORTS: LocalPorts = { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0, driver: 0, odoo: 0 };
 
 /** Secrets the sandboxes and the app share when the environment gives none (printed by npm start). */
 export const LOCAL_SECRETS = {
@@ -57,11 +59,12 @@ export interface LocalRuntime {
   /** Plain API keys generated for this run, by role (empty when API_KEYS came from the environment). */
   apiKeys: Partial<Record<Role, string>>;
   /** What runs where: a local part or the endpoint configured in the environment. */
-  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'smtp' | 'driverApp', string>;
+  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'smtp' | 'driverApp' | 'odoo', string>;
   broker?: ServiceBusBroker;
   stripe?: StripeSandbox;
   smtp?: SmtpSandbox;
   driver?: DriverSandbox;
+  odoo?: OdooSandbox;
   stop(): Promise<void>;
 }
 
@@ -98,7 +101,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const driverSecret = env.DRIVER_APP_SECRET ?? LOCAL_SECRETS.driverAppSecret;
     // DRIVER_APP_WEBHOOK_URL names a real Driver-App; DRIVER_APP_MANUAL=true runs without any (the manual fallback).
     const driverSandboxed = !env.DRIVER_APP_WEBHOOK_URL && env.DRIVER_APP_MANUAL !== 'true';
-    const [azurite, broker, stripe, smtp, driver] = await Promise.all([
+    // ODOO_URL names a real Odoo; ODOO_SANDBOX=off runs without one (sync jobs then wait in odoo-sync).
+    const odooSandboxed = !env.ODOO_URL && env.ODOO_SANDBOX !== 'off';
+    const [azurite, broker, stripe, smtp, driver, odoo] = await Promise.all([
       env.TABLES_CONNECTION ? undefined : startAzurite({ port: ports.tables }),
       env.SERVICEBUS_CONNECTION ? undefined : ServiceBusBroker.start({ port: ports.serviceBus, ...options.broker }),
       stripeSandboxed
@@ -106,12 +111,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         : undefined,
       env.SMTP_URL ? undefined : SmtpSandbox.start({ port: ports.smtp, onMessage: options.onMail }),
       driverSandboxed ? DriverSandbox.start({ port: ports.driver, secret: driverSecret }) : undefined,
+      // Tests (port 0) keep no write log; `npm start` writes logs/odoo-sandbox.jsonl.
+      odooSandboxed ? OdooSandbox.start({ port: ports.odoo, logFile: ports.odoo === 0 ? false : undefined }) : undefined,
     ]);
     if (azurite) stops.push(() => azurite.stop());
     if (broker) stops.push(() => broker.stop());
     if (stripe) stops.push(() => stripe.stop());
     if (smtp) stops.push(() => smtp.stop());
     if (driver) stops.push(() => driver.stop());
+    if (odoo) stops.push(() => odoo.stop());
 
     const generated = env.API_KEYS ? undefined : localApiKeys();
     const config = loadConfig({
@@ -125,6 +133,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       SMTP_URL: env.SMTP_URL ?? smtp?.url,
       DRIVER_APP_WEBHOOK_URL: env.DRIVER_APP_WEBHOOK_URL ?? (driver ? `${driver.url}/trips` : undefined),
       DRIVER_APP_SECRET: driverSecret,
+      ...(odoo ? { ODOO_URL: odoo.url, ODOO_DB: 'sandbox', ODOO_USERNAME: 'admin', ODOO_PASSWORD: 'admin' } : {}),
     });
 
     const composition = compose(config, { ...options, log });
@@ -158,12 +167,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         serviceBus: broker ? `in-memory broker on 127.0.0.1:${broker.port}` : 'SERVICEBUS_CONNECTION',
         stripe: stripe ? `Stripe sandbox on ${stripe.url}` : 'Stripe (STRIPE_SECRET_KEY)',
         smtp: smtp ? `SMTP sandbox on ${smtp.url}` : 'SMTP_URL',
+        odoo: odoo ? `Odoo sandbox on ${odoo.url} (db sandbox, admin/admin; writes logged to logs/)` : env.ODOO_URL ? 'ODOO_URL' : 'none (sync jobs wait)',
         driverApp: driver ? `Driver-App sandbox on ${driver.url}` : env.DRIVER_APP_WEBHOOK_URL ? 'DRIVER_APP_WEBHOOK_URL' : 'none (manual jockey assignment)',
       },
       broker,
       stripe,
       smtp,
       driver,
+      odoo,
       stop: stopAll,
     };
   } catch (error) {

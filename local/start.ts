@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       stripe: portFrom('STRIPE_SANDBOX_PORT', DEFAULT_PORTS.stripe),
       smtp: portFrom('SMTP_SANDBOX_PORT', DEFAULT_PORTS.smtp),
       driver: portFrom('DRIVER_SANDBOX_PORT', DEFAULT_PORTS.driver),
+      odoo: portFrom('ODOO_SANDBOX_PORT', DEFAULT_PORTS.odoo),
     },
     onMail: (mail) => console.log(`\n[mail] to ${mail.to.join(', ')}: ${mail.subject}\n${mail.text.trim().split('\n').map((line) => `  | ${line}`).join('\n')}`),
     log: consoleLogger({ minLevel: process.env.LOG_LEVEL === 'info' ? 'info' : 'warn' }),
@@ -45,6 +46,7 @@ Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops
   Stripe           ${runtime.parts.stripe}
   SMTP             ${runtime.parts.smtp} (every e-mail is printed here)
   Driver-App       ${runtime.parts.driverApp}
+  Odoo             ${runtime.parts.odoo}
 
 API keys for this run (Authorization: Bearer <key>):
 ${keys || '  from API_KEYS in the environment'}
@@ -64,6 +66,8 @@ Walk-through:
   # 3. watch it become CONFIRMED, with its history (the confirmation e-mail appears below)
   curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>
   curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>/history
+  # 3b. the invoice and payment in Odoo, as an accountant would read them
+  node -e "require('xmlrpc').createClient({url:'${runtime.odoo?.url ?? 'http://127.0.0.1:8069'}/xmlrpc/2/object'}).methodCall('execute_kw',['sandbox',2,'admin','account.move','search_read',[[]],{fields:['name','ref','amount_total','payment_state']}],(e,r)=>console.log(e||r))"
   # 4. the jockey: the pick-up trip is in the Driver-App sandbox; play its status updates
   curl -s ${runtime.driver?.url ?? '<driver-app>'}/trips
   curl -s -X POST ${runtime.driver?.url ?? '<driver-app>'}/trips/<tripId>/status -H 'Content-Type: application/json' -d '{"status":"assigned"}'

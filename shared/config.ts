@@ -75,6 +75,13 @@ export const envSchema = z.object({
   ODOO_DB: optionalText,
   ODOO_USERNAME: optionalText,
   ODOO_PASSWORD: optionalText,
+  ODOO_TIMEOUT_MS: intFromEnv(15_000, 1),
+  ODOO_PAYMENT_JOURNAL_ID: z.coerce.number().int().positive().optional(),
+  ODOO_TAX_IDS: z
+    .string()
+    .regex(/^\s*(\d+\s*(,\s*\d+\s*)*)?$/, 'expected comma-separated Odoo tax ids, e.g. 1,4')
+    .optional()
+    .transform((text) => (text === undefined ? undefined : text.split(',').map((part) => part.trim()).filter(Boolean).map(Number))),
   DRIVER_APP_WEBHOOK_URL: z.url().optional(),
   DRIVER_APP_SECRET: optionalText,
   DRIVER_APP_TIMEOUT_MS: intFromEnv(10_000, 1),
@@ -111,7 +118,7 @@ export interface Config {
   /** The Driver-App: where trips go (absent = manual fallback) and the secret both directions sign with. */
   driverApp: { webhookUrl?: string; secret?: string; timeoutMs: number; signatureWindowSeconds: number };
   /** Odoo, when ODOO_URL is set (with database, user and password or API key). */
-  odoo?: { url: string; db: string; username: string; password: string };
+  odoo?: { url: string; db: string; username: string; password: string; timeoutMs: number; paymentJournalId?: number; lineTaxIds?: number[] };
   /** Outgoing e-mail, when SMTP_URL is set. */
   mail?: { smtpUrl: string; from: string };
   bookings: { catalogue: Catalogue; hours: OpeningHours; rules: SlotRules; rateLimitPerIp: number };
@@ -176,7 +183,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     odoo:
       e.ODOO_URL && e.ODOO_DB && e.ODOO_USERNAME && e.ODOO_PASSWORD
-        ? { url: e.ODOO_URL, db: e.ODOO_DB, username: e.ODOO_USERNAME, password: e.ODOO_PASSWORD }
+        ? {
+            url: e.ODOO_URL,
+            db: e.ODOO_DB,
+            username: e.ODOO_USERNAME,
+            password: e.ODOO_PASSWORD,
+            timeoutMs: e.ODOO_TIMEOUT_MS,
+            paymentJournalId: e.ODOO_PAYMENT_JOURNAL_ID,
+            lineTaxIds: e.ODOO_TAX_IDS,
+          }
         : undefined,
     bookings: {
       catalogue: e.SERVICE_CATALOGUE,

@@ -15,9 +15,10 @@ async function startSystem() {
     STRIPE_SANDBOX_PORT: await freePort(),
     SMTP_SANDBOX_PORT: await freePort(),
     DRIVER_SANDBOX_PORT: await freePort(),
+    ODOO_SANDBOX_PORT: await freePort(),
   };
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
-  for (const name of ['API_KEYS', 'SERVICEBUS_CONNECTION', 'TABLES_CONNECTION', 'STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'SMTP_URL', 'DRIVER_APP_WEBHOOK_URL']) delete env[name];
+  for (const name of ['API_KEYS', 'SERVICEBUS_CONNECTION', 'TABLES_CONNECTION', 'STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'SMTP_URL', 'DRIVER_APP_WEBHOOK_URL', 'ODOO_URL']) delete env[name];
   // Its own process group, so a Ctrl-C can be sent the way a terminal sends it: to the whole group.
   const child = spawn('npm', ['start', '--silent'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';

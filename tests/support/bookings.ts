@@ -48,13 +48,14 @@ export function bookingBody(overrides: Record<string, unknown> = {}) {
 
 /**
  * The whole local runtime on free ports, quiet, with fast Stripe retries and limits tests do not hit.
- * No Driver-App (`DRIVER_APP_MANUAL`, its manual fallback): nothing consumes `driver-dispatch`, so the
- * booking tests see the trips waiting there; the Driver-App's own tests cover what happens next.
+ * No Driver-App (`DRIVER_APP_MANUAL`, its manual fallback) and no Odoo (`ODOO_SANDBOX=off`): nothing
+ * consumes `driver-dispatch` or `odoo-sync`, so the booking tests see the jobs waiting there; the
+ * Driver-App's and Odoo's own tests cover what happens next.
  */
 export function startBookingRuntime(env: Record<string, string> = {}, options: Pick<LocalRuntimeOptions, 'wrapSender'> = {}): Promise<LocalRuntime> {
   return startLocalRuntime({
     ports: FREE_PORTS,
-    env: { RATE_LIMIT_PER_KEY: '100000', BOOKING_RATE_LIMIT_PER_IP: '100000', DRIVER_APP_MANUAL: 'true', ...env },
+    env: { RATE_LIMIT_PER_KEY: '100000', BOOKING_RATE_LIMIT_PER_IP: '100000', DRIVER_APP_MANUAL: 'true', ODOO_SANDBOX: 'off', ...env },
     timers: false,
     log: consoleLogger({ silent: true }),
     stripeRetryDelaysMs: [50, 100],

@@ -80,7 +80,12 @@ function decideBooking(booking: Booking, event: PaymentEvent, at: Date): EventEf
     };
     if (booking.status !== 'PENDING_PAYMENT') {
       // Paid after a cancellation raced it: keep the money visible to an admin rather than guess.
-      return { booking: { ...paid, flags: { needsAttention: true, attentionReason: `payment succeeded while ${booking.status}` } }, history: [], jobs: [] };
+      // The ERP still has to show the money that came in.
+      return {
+        booking: { ...paid, flags: { needsAttention: true, attentionReason: `payment succeeded while ${booking.status}` } },
+        history: [],
+        jobs: [odooSyncJob(booking, 'payment succeeded after cancellation')],
+      };
     }
     const confirmed = transition(paid, 'CONFIRMED', causes.stripe(event.id), at);
     if (!confirmed.ok) return undefined;
@@ -93,7 +98,12 @@ function decideBooking(booking: Booking, event: PaymentEvent, at: Date): EventEf
 
   if (event.type === 'charge.refunded') {
     if (payment.status === 'refunded') return undefined;
-    return { booking: { ...booking, payment: { ...payment, status: 'refunded' }, updatedAt: at.toISOString() }, history: [], jobs: [] };
+    // A refund made outside our cancellation (e.g. in the Stripe dashboard) still needs its credit note.
+    return {
+      booking: { ...booking, payment: { ...payment, status: 'refunded' }, updatedAt: at.toISOString() },
+      history: [],
+      jobs: [odooSyncJob(booking, 'refunded')],
+    };
   }
 
   if (event.type === 'payment_intent.canceled') {
