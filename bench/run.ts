@@ -1,4 +1,5 @@
 // `npm run bench`: prints the platform's figures (see README, "Figures"). Not a test.
+import { benchBookings } from './bookings';
 import { benchPipeline } from './pipeline';
 import { benchImport, benchStartToHealthy } from './startup';
 
@@ -7,6 +8,14 @@ async function main(): Promise<void> {
   const jobs = Number(process.env.BENCH_JOBS ?? 2000);
   if (!only || only === 'pipeline') {
     for (const concurrency of [1, 16]) console.log('pipeline', JSON.stringify(await benchPipeline(concurrency, jobs)));
+  }
+  if (!only || only === 'bookings') {
+    await benchBookings({
+      concurrency: Number(process.env.BENCH_BOOKINGS_CONCURRENCY ?? 16),
+      createSeconds: Number(process.env.BENCH_BOOKINGS_SECONDS ?? 10),
+      webhookEvents: Number(process.env.BENCH_BOOKINGS_EVENTS ?? 3000),
+      onFigure: (figure) => console.log('bookings', JSON.stringify(figure)),
+    });
   }
   if (!only || only === 'startup') {
     console.log('npm start -> healthy', JSON.stringify(await benchStartToHealthy(3)));

@@ -118,6 +118,9 @@ export class ServiceBusBroker {
       // from "released" because it carries abandon versus defer.
       autoaccept: false,
       treat_modified_as_released: false,
+      // Without it, Nagle's algorithm holds back small acknowledgements until the client's delayed
+      // ACK: ~40 ms per send whenever a client talks to several queues at once (measured in bench/).
+      tcp_no_delay: true,
     } as Parameters<typeof container.listen>[0]);
     const broker = new ServiceBusBroker(
       server,
