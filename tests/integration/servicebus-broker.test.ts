@@ -509,10 +509,14 @@ describe('Service Bus conformance: in-process broker', () => {
       expect(batch.tryAddMessage({ body: 'x'.repeat(100 * 1024) })).toBe(false);
     });
 
-    it('refuses session receivers with a clear error instead of hanging', async () => {
+    it('refuses session receivers with an error instead of hanging', async () => {
       const noRetry = new ServiceBusClient(broker.connectionString(), { retryOptions: { maxRetries: 0 } });
       try {
-        await expect(noRetry.acceptSession('sessions', 's-1')).rejects.toThrow(/no sessions/);
+        // Which message the SDK reports depends on whether the refusing attach and detach reach it in
+        // one TCP read (our detach reason) or two (the SDK's own "session may be locked").
+        const started = Date.now();
+        await expect(noRetry.acceptSession('sessions', 's-1')).rejects.toThrow(/no sessions|Failed to create a receiver for the requested session/);
+        expect(Date.now() - started).toBeLessThan(5_000);
       } finally {
         await noRetry.close();
       }
