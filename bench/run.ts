@@ -1,5 +1,6 @@
 // `npm run bench`: prints the platform's figures (see README, "Figures"). Not a test.
 import { benchBookings } from './bookings';
+import { benchDriver } from './driver';
 import { benchPipeline } from './pipeline';
 import { benchImport, benchStartToHealthy } from './startup';
 
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
       webhookEvents: Number(process.env.BENCH_BOOKINGS_EVENTS ?? 3000),
       onFigure: (figure) => console.log('bookings', JSON.stringify(figure)),
     });
+  }
+  if (!only || only === 'driver') {
+    console.log('driver-app', JSON.stringify(await benchDriver(Number(process.env.BENCH_DRIVER_BOOKINGS ?? 100))));
   }
   if (!only || only === 'startup') {
     console.log('npm start -> healthy', JSON.stringify(await benchStartToHealthy(3)));
