@@ -4,7 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../tests/support/ports';
+import { npmStartEnv } from '../tests/support/ports';
 import { percentile } from './stats';
 
 const root = resolve(__dirname, '..');
@@ -12,22 +12,13 @@ const root = resolve(__dirname, '..');
 export async function benchStartToHealthy(runs: number): Promise<Record<string, number>> {
   const times: number[] = [];
   for (let run = 0; run < runs; run++) {
-    const ports = {
-      PORT: await freePort(),
-      AZURITE_TABLE_PORT: await freePort(),
-      SERVICEBUS_PORT: await freePort(),
-      STRIPE_SANDBOX_PORT: await freePort(),
-      SMTP_SANDBOX_PORT: await freePort(),
-      DRIVER_SANDBOX_PORT: await freePort(),
-    ODOO_SANDBOX_PORT: await freePort(),
-    };
-    const env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+    const { env, httpPort } = await npmStartEnv();
     const started = Date.now();
     const child = spawn('npm', ['start', '--silent'], { cwd: root, env, stdio: 'ignore' });
     const exited = new Promise((done) => child.once('exit', done));
     for (;;) {
       try {
-        if ((await fetch(`http://127.0.0.1:${ports.PORT}/api/health`)).status === 200) break;
+        if ((await fetch(`http://127.0.0.1:${httpPort}/api/health`)).status === 200) break;
       } catch {
         // not listening yet
       }

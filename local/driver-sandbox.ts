@@ -17,6 +17,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { b2cTripSchema, DRIVER_STATUSES, type DriverStatusUpdate } from '../shared/app/dispatch';
+import { baseUrl, listen } from './listen';
 
 /** Default port of the sandbox (DESIGN.md §3, `DRIVER_SANDBOX_PORT`). */
 export const DEFAULT_DRIVER_SANDBOX_PORT = 7072;
@@ -134,13 +135,7 @@ export class DriverSandbox {
     const server = http.createServer();
     const host = opts.host ?? '127.0.0.1';
     const sandbox = new DriverSandbox(server, host, opts.secret, opts.statusWebhookUrl);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject); // EADDRINUSE: a start failure, not a crash
-      server.listen(opts.port ?? DEFAULT_DRIVER_SANDBOX_PORT, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, opts.port ?? DEFAULT_DRIVER_SANDBOX_PORT, host);
     return sandbox;
   }
 
@@ -151,8 +146,7 @@ export class DriverSandbox {
 
   /** Base URL; the app's `DRIVER_APP_WEBHOOK_URL` is this plus `/trips`. */
   get url(): string {
-    const host = this.host === '0.0.0.0' || this.host === '::' ? '127.0.0.1' : this.host;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+    return baseUrl(this.host, this.port);
   }
 
   /** Where status updates go from now on; undefined makes status calls answer 409. */

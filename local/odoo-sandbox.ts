@@ -23,6 +23,7 @@ import { FAULT_APPLICATION, PythonError, type Service, toFault, traceback } from
 import { OdooDatabase } from './odoo-sandbox/services';
 import { faultResponse, type MethodCall, methodResponse, readCall } from './odoo-sandbox/xmlrpc-codec';
 import { WriteLog } from './odoo-sandbox/write-log';
+import { baseUrl, listen } from './listen';
 
 export type { FailureKind };
 export type { WriteLogEntry } from './odoo-sandbox/write-log';
@@ -92,13 +93,7 @@ export class OdooSandbox {
     const server = http.createServer();
     const host = options.host ?? '127.0.0.1';
     const sandbox = new OdooSandbox(server, host, database, log);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? DEFAULT_ODOO_SANDBOX_PORT, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, options.port ?? DEFAULT_ODOO_SANDBOX_PORT, host);
     return sandbox;
   }
 
@@ -108,8 +103,7 @@ export class OdooSandbox {
 
   /** Base URL for clients (`ODOO_URL`); the services are at `/xmlrpc/2/common` and `/xmlrpc/2/object`. */
   get url(): string {
-    const host = this.host === '0.0.0.0' || this.host === '::' ? '127.0.0.1' : this.host;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+    return baseUrl(this.host, this.port);
   }
 
   /** execute_kw / execute / authenticate / login calls received so far, injected failures included. */

@@ -28,6 +28,7 @@ import { readOnlyRoutes } from './stripe-sandbox/read-only';
 import { refundRoutes } from './stripe-sandbox/refunds';
 import { SandboxStore } from './stripe-sandbox/store';
 import { type DeliveryRecord, WebhookDispatcher } from './stripe-sandbox/webhooks';
+import { baseUrl, listen } from './listen';
 
 export type { DeliveryRecord };
 export { signatureHeader } from './stripe-sandbox/webhooks';
@@ -86,13 +87,7 @@ export class StripeSandbox {
     const dispatcher = new WebhookDispatcher(options.webhookSecret, options.webhookUrl, options.retry?.delaysMs ?? DEFAULT_RETRY_DELAYS_MS);
     const host = options.host ?? '127.0.0.1';
     const sandbox = new StripeSandbox(server, host, dispatcher, options.apiVersion ?? DEFAULT_API_VERSION);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? DEFAULT_STRIPE_SANDBOX_PORT, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, options.port ?? DEFAULT_STRIPE_SANDBOX_PORT, host);
     return sandbox;
   }
 
@@ -102,8 +97,7 @@ export class StripeSandbox {
 
   /** Base URL for clients; `STRIPE_API_BASE` of the app. */
   get url(): string {
-    const host = this.host === '0.0.0.0' || this.host === '::' ? '127.0.0.1' : this.host;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+    return baseUrl(this.host, this.port);
   }
 
   /** Later events go there (events already queued use it from their next attempt on). */

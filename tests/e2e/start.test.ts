@@ -1,31 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, isListening } from '../support/ports';
+import { isListening, npmStartEnv } from '../support/ports';
 import { waitFor } from '../support/wait';
 
 const root = resolve(__dirname, '../..');
 
 /** `npm start` as a user runs it, on free ports so it does not collide with a running copy. */
 async function startSystem() {
-  const ports = {
-    PORT: await freePort(),
-    AZURITE_TABLE_PORT: await freePort(),
-    SERVICEBUS_PORT: await freePort(),
-    STRIPE_SANDBOX_PORT: await freePort(),
-    SMTP_SANDBOX_PORT: await freePort(),
-    DRIVER_SANDBOX_PORT: await freePort(),
-    ODOO_SANDBOX_PORT: await freePort(),
-  };
-  const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
-  for (const name of ['API_KEYS', 'SERVICEBUS_CONNECTION', 'TABLES_CONNECTION', 'STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'SMTP_URL', 'DRIVER_APP_WEBHOOK_URL', 'ODOO_URL']) delete env[name];
+  const { env, httpPort, ports } = await npmStartEnv();
   // Its own process group, so a Ctrl-C can be sent the way a terminal sends it: to the whole group.
   const child = spawn('npm', ['start', '--silent'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, ports, exited, output: () => output };
+  return { child, httpPort, ports, exited, output: () => output };
 }
 
 async function healthy(port: number): Promise<boolean> {
@@ -41,9 +31,9 @@ async function stopsCleanly(signal: NodeJS.Signals) {
   const started = Date.now();
   const system = await startSystem();
   try {
-    await waitFor(() => healthy(system.ports.PORT), { timeoutMs: 15_000, message: 'npm start did not answer /api/health' });
+    await waitFor(() => healthy(system.httpPort), { timeoutMs: 15_000, message: 'npm start did not answer /api/health' });
     const readyMs = Date.now() - started;
-    const body = (await (await fetch(`http://127.0.0.1:${system.ports.PORT}/api/health`)).json()) as {
+    const body = (await (await fetch(`http://127.0.0.1:${system.httpPort}/api/health`)).json()) as {
       status: string;
       integrations: Record<string, string>;
     };
@@ -56,7 +46,7 @@ async function stopsCleanly(signal: NodeJS.Signals) {
     else system.child.kill('SIGTERM');
     const code = await Promise.race([system.exited, new Promise((_, reject) => setTimeout(() => reject(new Error('did not exit')), 10_000))]);
     expect(code).toBe(0);
-    for (const port of Object.values(system.ports)) expect(await isListening(port)).toBe(false);
+    for (const port of system.ports) expect(await isListening(port)).toBe(false);
     return readyMs;
   } finally {
     if (system.child.exitCode === null) kill(system.child);
