@@ -1,6 +1,7 @@
 // `npm run bench`: prints the platform's figures (see README, "Figures"). Not a test.
 import { benchBookings } from './bookings';
 import { benchDriver } from './driver';
+import { benchOdoo } from './odoo';
 import { benchPipeline } from './pipeline';
 import { benchImport, benchStartToHealthy } from './startup';
 
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
       onFigure: (figure) => console.log('bookings', JSON.stringify(figure)),
     });
   }
+  if (!only || only === 'odoo') await benchOdoo({ onFigure: (figure) => console.log('odoo', JSON.stringify(figure)) });
   if (!only || only === 'driver') {
     console.log('driver-app', JSON.stringify(await benchDriver(Number(process.env.BENCH_DRIVER_BOOKINGS ?? 100))));
   }

@@ -42,11 +42,14 @@ export async function createBooking(deps: CreateBookingDeps, request: CreateBook
   if (!created.ok) return { ok: false, error: { code: 'INVALID_BOOKING', problems: created.error.problems } };
   const booking = created.booking;
 
+  // One Stripe customer per address in any case: Stripe's e-mail filter is case-sensitive, and a
+  // look-up with `Erika@…` that misses `erika@…` would reuse the key with other parameters (400).
+  const email = booking.customer.email.toLowerCase();
   const customer = await deps.payments.ensureCustomer({
-    email: booking.customer.email,
+    email,
     name: booking.customer.name,
     phone: booking.customer.phone,
-    idempotencyKey: `customer:${hashToken(booking.customer.email.toLowerCase())}`,
+    idempotencyKey: `customer:${hashToken(email)}`,
   });
   if (!customer.ok) return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: customer.error } };
 

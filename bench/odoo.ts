@@ -1,0 +1,219 @@
+// The Odoo sync through the whole local system: bookings created over HTTP and paid in the Stripe
+// sandbox with the real stripe SDK, their `booking.sync` jobs held back, then released at once to
+// the odoo-sync worker talking XML-RPC to the Odoo sandbox. A benchmark that prints figures, not a test.
+//
+// Figures (one JSON line each):
+// - `calls`: XML-RPC requests the sandbox received (execute_kw + authenticate) for one first sync of
+//   a new customer, a first sync of a returning customer (partner found), and a repeat (nothing to do).
+// - `throughput` per worker concurrency (QUEUE_CONCURRENCY): bookings synced per second with the
+//   sandbox answering each call after `latencyMs`, from the release of all jobs until the worker has
+//   finished every sync (counted from its log line; the processed-job marks are checked after);
+//   every booking a new customer, so each sync is a full first sync. `mainThreadBusy`: the app,
+//   the sandboxes, Azurite and the broker share one thread, and the Odoo sandbox's reads get slower
+//   as its store grows, so larger runs show fewer bookings per second.
+import { odata } from '@azure/data-tables';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import Stripe from 'stripe';
+import type { Logger } from '../shared/app/outbox';
+import { newEnvelope, type JobSender, type OutgoingJob } from '../shared/app/jobs';
+import { FREE_PORTS, LOCAL_SECRETS, type LocalRuntime, startLocalRuntime } from '../local/runtime';
+
+const QUEUE = 'odoo-sync';
+
+export interface BenchOdooOptions {
+  /** Worker concurrencies to measure (default 1 and 16). */
+  concurrencies?: number[];
+  /** Sandbox latency per XML-RPC call (default 50 ms). */
+  latencyMs?: number;
+  /** Bookings synced per concurrency (default max(16, 10 × concurrency)). */
+  bookings?: (concurrency: number) => number;
+  /** Called with each figure; default prints `odoo <json>`. */
+  onFigure?: (figure: Record<string, string | number>) => void;
+}
+
+/** Holds back odoo-sync jobs (the outbox considers them sent) until released; passes the rest on. */
+class HoldingSender implements JobSender {
+  held: OutgoingJob[] = [];
+  constructor(private readonly inner: JobSender) {}
+
+  async send(jobs: OutgoingJob[]): Promise<void> {
+    this.held.push(...jobs.filter((job) => job.queue === QUEUE));
+    const rest = jobs.filter((job) => job.queue !== QUEUE);
+    if (rest.length > 0) await this.inner.send(rest);
+  }
+
+  /** Sends every held job, in batches of 50 as a burst of commits would. */
+  async release(): Promise<number> {
+    const jobs = this.held;
+    this.held = [];
+    for (let i = 0; i < jobs.length; i += 50) await this.inner.send(jobs.slice(i, i + 50));
+    return jobs.length;
+  }
+}
+
+function slotTomorrow(): { slotStart: string; slotEnd: string } {
+  const day = new Date(Date.now() + 24 * 3600_000);
+  if (day.getUTCDay() === 0) day.setUTCDate(day.getUTCDate() + 1);
+  const date = day.toISOString().slice(0, 10);
+  // 10:00-12:00 UTC is within the default opening hours in Berlin, summer or winter.
+  return { slotStart: `${date}T10:00:00Z`, slotEnd: `${date}T12:00:00Z` };
+}
+
+async function bookAndPay(runtime: LocalRuntime, stripe: Stripe, email = `bench.${randomUUID().slice(0, 12)}@example.de`): Promise<string> {
+  const response = await fetch(`${runtime.url}/v1/bookings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      customer: { name: 'Erika Mustermann', email, phone: '+49 171 1234567' },
+      vehicle: { brand: 'VW', model: 'Golf' },
+      serviceType: 'inspection',
+      pickup: { address: { street: 'Leopoldstraße 1', zip: '80802', city: 'München' }, ...slotTomorrow() },
+    }),
+  });
+  if (response.status !== 201) throw new Error(`booking not created: ${response.status} ${await response.text()}`);
+  const booking = (await response.json()) as { id: string; payment: { paymentIntentId: string } };
+  await stripe.paymentIntents.confirm(booking.payment.paymentIntentId, { payment_method: 'pm_card_visa' });
+  return booking.id;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`bench odoo: ${what} (after ${timeoutMs} ms)`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** A silent logger that counts finished syncs (the handler logs one line per sync it ran to the end). */
+function countingLogger(): Logger & { synced: number } {
+  const logger = {
+    synced: 0,
+    info: (message: string) => {
+      if (message.startsWith('odoo sync')) logger.synced += 1;
+    },
+    warn: (message: string) => {
+      if (message.startsWith('odoo sync needs a look')) logger.synced += 1;
+    },
+    error: () => undefined,
+  };
+  return logger;
+}
+
+async function start(concurrency: number): Promise<{ runtime: LocalRuntime; holding: HoldingSender; stripe: Stripe; log: ReturnType<typeof countingLogger> }> {
+  let holding: HoldingSender | undefined;
+  const log = countingLogger();
+  const runtime = await startLocalRuntime({
+    ports: FREE_PORTS,
+    env: {
+      QUEUE_CONCURRENCY: String(concurrency),
+      TABLE_PREFIX: `benchodoo${concurrency}`,
+      DRIVER_APP_MANUAL: 'true',
+      RATE_LIMIT_PER_KEY: '1000000',
+      BOOKING_RATE_LIMIT_PER_IP: '1000000',
+    },
+    timers: false,
+    log,
+    stripeRetryDelaysMs: [50, 100],
+    wrapSender: (sender) => (holding = new HoldingSender(sender)),
+  });
+  if (!runtime.odoo || !runtime.stripe || !holding) throw new Error('bench odoo: the runtime runs no Odoo or Stripe sandbox');
+  const stripe = new Stripe(LOCAL_SECRETS.stripeSecretKey, { host: '127.0.0.1', port: runtime.stripe.port, protocol: 'http', maxNetworkRetries: 0 });
+  return { runtime, holding, stripe, log };
+}
+
+/** Jobs of odoo-sync marked processed. */
+async function processedSyncs(runtime: LocalRuntime): Promise<number> {
+  let count = 0;
+  const rows = runtime.composition.services.tables.client('ProcessedJobs').listEntities({ queryOptions: { filter: odata`type eq 'booking.sync'`, select: ['PartitionKey'] } });
+  for await (const _ of rows) count += 1;
+  return count;
+}
+
+/** XML-RPC calls per sync (no latency): first sync of a new and of a returning customer, and a repeat. */
+async function measureCalls(): Promise<Record<string, string | number>> {
+  const { runtime, holding, stripe } = await start(1);
+  const odoo = runtime.odoo as NonNullable<LocalRuntime['odoo']>;
+  try {
+    let done = 0;
+    /** Releases the held job(s), waits until processed, returns the calls made meanwhile. */
+    const sync = async () => {
+      const before = odoo.calls();
+      done += await holding.release();
+      await until(async () => (await processedSyncs(runtime)) >= done, 10_000, 'sync not processed');
+      return odoo.calls() - before;
+    };
+    const email = `bench.${randomUUID().slice(0, 12)}@example.de`;
+    const first = await bookAndPay(runtime, stripe, email);
+    await until(() => holding.held.length === 1, 10_000, 'sync job not queued');
+    const firstSync = await sync();
+    const repeat = newEnvelope({ queue: QUEUE, type: 'booking.sync', subject: first, payload: { bookingId: first, reason: 'bench repeat' } }, new Date(), randomUUID);
+    await runtime.composition.services.sender.send([{ queue: QUEUE, envelope: repeat }]);
+    const repeatSync = await sync();
+    await bookAndPay(runtime, stripe, email);
+    await until(() => holding.held.length === 1, 10_000, 'sync job not queued');
+    const returningCustomer = await sync();
+    return { figure: 'calls', firstSyncNewCustomer: firstSync, firstSyncReturningCustomer: returningCustomer, repeatSync };
+  } finally {
+    await runtime.stop();
+  }
+}
+
+async function measureThroughput(concurrency: number, bookings: number, latencyMs: number): Promise<Record<string, string | number>> {
+  const { runtime, holding, stripe, log } = await start(concurrency);
+  const odoo = runtime.odoo as NonNullable<LocalRuntime['odoo']>;
+  try {
+    // Create and pay, 8 at a time; every confirmation holds its sync job here.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < bookings) {
+          next += 1;
+          await bookAndPay(runtime, stripe);
+        }
+      }),
+    );
+    await until(() => holding.held.length === bookings, 30_000, `${holding.held.length} of ${bookings} sync jobs queued`);
+
+    odoo.setLatency(latencyMs);
+    const calls = odoo.calls();
+    const synced = log.synced;
+    const elu = performance.eventLoopUtilization();
+    const started = performance.now();
+    await holding.release();
+    await until(() => log.synced - synced >= bookings, 600_000, 'syncs not finished', 10);
+    const seconds = (performance.now() - started) / 1000;
+    const busy = performance.eventLoopUtilization(elu).utilization;
+    await until(async () => (await processedSyncs(runtime)) >= bookings, 30_000, 'syncs not marked processed', 50);
+    const invoices = odoo.records('account.move').filter((move) => move.move_type === 'out_invoice' && move.state === 'posted').length;
+    if (invoices !== bookings) throw new Error(`bench odoo: ${invoices} posted invoices for ${bookings} bookings`);
+    return {
+      figure: 'throughput',
+      concurrency,
+      latencyMs,
+      bookings,
+      seconds: Number(seconds.toFixed(2)),
+      bookingsPerSecond: Number((bookings / seconds).toFixed(2)),
+      callsPerBooking: Number(((odoo.calls() - calls) / bookings).toFixed(2)),
+      // Share of the time the one thread (app, sandboxes, Azurite and broker alike) was busy.
+      mainThreadBusy: Number(busy.toFixed(2)),
+    };
+  } finally {
+    await runtime.stop();
+  }
+}
+
+/** Measures and prints the Odoo sync figures; returns them too. */
+export async function benchOdoo(options: BenchOdooOptions = {}): Promise<Array<Record<string, string | number>>> {
+  const onFigure = options.onFigure ?? ((figure) => console.log('odoo', JSON.stringify(figure)));
+  const latencyMs = options.latencyMs ?? 50;
+  const count = options.bookings ?? ((concurrency: number) => Math.max(16, 10 * concurrency));
+  const figures: Array<Record<string, string | number>> = [];
+  const report = (figure: Record<string, string | number>) => {
+    figures.push(figure);
+    onFigure(figure);
+  };
+  report(await measureCalls());
+  for (const concurrency of options.concurrencies ?? [1, 16]) report(await measureThroughput(concurrency, count(concurrency), latencyMs));
+  return figures;
+}
