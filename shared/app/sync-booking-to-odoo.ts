@@ -40,8 +40,11 @@ export interface BillableDocument {
   lines: InvoiceLine[];
   /** Money received for this document; each registered once, found again by its memo. */
   payments: Array<{ memo: string; amountCents: number; date: string }>;
-  /** Set when the sale was undone after payment: a credit note must reverse the invoice. */
-  reversal?: { reason: string; date: string };
+  /**
+   * Set when the sale was undone after payment: a credit note must reverse the invoice, and when the
+   * money went back (`refundMemo`), that refund is registered against the credit note.
+   */
+  reversal?: { reason: string; date: string; refundMemo?: string; refundCents?: number };
 }
 
 /** What one run did. */
@@ -104,6 +107,9 @@ export function billableFromBooking(booking: Booking, catalogue: Catalogue, hist
             reversal: {
               reason: booking.status === 'CANCELLED' ? `Buchung ${booking.id} storniert` : `Zahlung für Buchung ${booking.id} erstattet`,
               date: berlinDate(at('CANCELLED') ?? now),
+              ...(payment.status === 'refunded' && payment.paymentIntentId
+                ? { refundMemo: `refund:${payment.paymentIntentId}`, refundCents: booking.priceCents }
+                : {}),
             },
           }
         : {}),
@@ -304,7 +310,29 @@ async function ensureCreditNotes(erp: Erp, held: Map<BillableDocument, HeldInvoi
       await erp.postInvoice(note.id);
       report.changes.push(`credit note ${note.id} for ${document.ref} posted`);
     }
+    await ensureRefundPayment(erp, note.id, reversal, report);
   }
+}
+
+/** The money that went back to the customer, registered against the credit note once (found by memo). */
+async function ensureRefundPayment(
+  erp: Erp,
+  creditNoteId: number,
+  reversal: NonNullable<BillableDocument['reversal']>,
+  report: SyncReport,
+): Promise<void> {
+  if (!reversal.refundMemo || !reversal.refundCents) return;
+  const note = await erp.readInvoice(creditNoteId);
+  if (!note || note.amountResidualCents <= 0) return;
+  if ((await erp.findPayments([reversal.refundMemo])).length > 0) return;
+  try {
+    await erp.registerPayment({ invoiceId: creditNoteId, amountCents: Math.min(reversal.refundCents, note.amountResidualCents), date: reversal.date, memo: reversal.refundMemo });
+  } catch (error) {
+    // A concurrent run may have registered it since the look-up.
+    if ((await erp.findPayments([reversal.refundMemo])).length > 0) return;
+    throw error;
+  }
+  report.changes.push(`refund ${reversal.refundMemo} registered on credit note ${creditNoteId}`);
 }
 
 /** Undoes what a lost race left; if the ERP refuses, the duplicate needs a human (dead letter). */

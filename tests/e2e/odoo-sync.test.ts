@@ -420,7 +420,7 @@ describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
     let notes: OdooMove[] = [];
     await waitFor(async () => {
       notes = await reader.creditNotesFor(invoice.id);
-      return notes.some((note) => note.state === 'posted');
+      return notes.some((note) => note.state === 'posted' && note.amount_residual === 0);
     });
     expect(notes).toEqual([
       expect.objectContaining({
@@ -430,7 +430,12 @@ describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
         partner_id: invoice.partner_id,
         amount_total: 149,
         ref: `Reversal of: ${invoice.name}, Buchung ${cancelled.id} storniert`,
+        amount_residual: 0,
       }),
+    ]);
+    // The money that went back is registered against the credit note, once.
+    expect(await reader.payments(`refund:${cancelled.paymentIntentId}`)).toEqual([
+      expect.objectContaining({ amount: 149, payment_type: 'outbound', reconciled_invoice_ids: [notes[0]?.id] }),
     ]);
     // Still one invoice and one payment for the booking.
     expect(await reader.invoices(cancelled.id)).toEqual([expect.objectContaining({ id: invoice.id, state: 'posted' })]);
