@@ -1,46 +1,44 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SmtpMailer } from '../shared/adapters/email/smtp-mailer';
-import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/stripe/stripe-gateway';
-import { BOOKINGS_TABLE, TableBookingRepository } from '../shared/adapters/table-storage/booking-repository';
-import { OutboxCommitter } from '../shared/adapters/table-storage/outbox';
-import { NOTIFICATIONS_QUEUE, notificationHandlers } from '../shared/app/notifications';
 import { HttpTripDispatcher } from '../shared/adapters/driver-app/http-dispatcher';
 import { isFresh, verifySignature } from '../shared/adapters/driver-app/signature';
-import { INTEGRATION_STATE_TABLE, TableIntegrationState } from '../shared/adapters/table-storage/integration-state';
+import { SmtpMailer } from '../shared/adapters/email/smtp-mailer';
 import { OdooClient } from '../shared/adapters/odoo/odoo-client';
 import { OdooErp } from '../shared/adapters/odoo/odoo-erp';
-import { dispatchHandlers } from '../shared/app/bookings/dispatch-trip';
-import { DRIVER_DISPATCH_QUEUE, ODOO_SYNC_QUEUE } from '../shared/app/bookings/booking-jobs';
-import type { JobHandler } from '../shared/app/consume-job';
-import { odooSyncHandlers } from '../shared/app/sync-booking-to-odoo';
-import { bookingFunctions } from './bookings';
-import { driverAppFunctions } from './driver-app';
-import { stripeWebhookFunction } from './stripe-webhook';
 import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-letters';
 import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
-import { TableDeadLetterAudit } from '../shared/adapters/table-storage/audit';
-import { TableOutboxStore } from '../shared/adapters/table-storage/outbox';
-import { TableProcessedJobs } from '../shared/adapters/table-storage/processed-jobs';
+import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/stripe/stripe-gateway';
+import { DEAD_LETTER_AUDIT_TABLE, TableDeadLetterAudit } from '../shared/adapters/table-storage/audit';
+import { BOOKINGS_TABLE, TableBookingRepository } from '../shared/adapters/table-storage/booking-repository';
+import { INTEGRATION_STATE_TABLE, type Integration, TableIntegrationState } from '../shared/adapters/table-storage/integration-state';
+import { OutboxCommitter, TableOutboxStore } from '../shared/adapters/table-storage/outbox';
+import { PROCESSED_JOBS_TABLE, TableProcessedJobs } from '../shared/adapters/table-storage/processed-jobs';
 import { TableStore } from '../shared/adapters/table-storage/tables';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
+import { DRIVER_DISPATCH_QUEUE, ODOO_SYNC_QUEUE } from '../shared/app/bookings/booking-jobs';
+import { dispatchHandlers } from '../shared/app/bookings/dispatch-trip';
+import type { JobHandler } from '../shared/app/consume-job';
 import { DeadLetterAdmin } from '../shared/app/dead-letters';
 import type { JobSender } from '../shared/app/jobs';
+import { NOTIFICATIONS_QUEUE, notificationHandlers } from '../shared/app/notifications';
 import { type Logger, OutboxRelay } from '../shared/app/outbox';
+import { odooSyncHandlers } from '../shared/app/sync-booking-to-odoo';
 import { type Config, QUEUE_NAMES } from '../shared/config';
 import type { FunctionDef } from '../shared/function-table';
 import { ApiKeyAuthenticator } from '../shared/http/auth';
-
 import { createHttpPipeline } from '../shared/http/pipeline';
 import { FixedWindowRateLimiter } from '../shared/http/rate-limit';
 import { deadLetterFunctions } from './admin-dead-letters';
+import { bookingFunctions } from './bookings';
+import { driverAppFunctions } from './driver-app';
 import { healthFunctions } from './health';
 import { type JobHandlers, jobFunctions } from './jobs';
 import { openApiFunction } from './openapi';
 import { outboxRelayFunction } from './outbox-relay';
+import { stripeWebhookFunction } from './stripe-webhook';
 
 /** Tables every instance needs; aggregate tables add themselves as their areas arrive. */
-export const PLATFORM_TABLES = ['ProcessedJobs', 'DeadLetterAudit', INTEGRATION_STATE_TABLE] as const;
+export const PLATFORM_TABLES = [PROCESSED_JOBS_TABLE, DEAD_LETTER_AUDIT_TABLE, INTEGRATION_STATE_TABLE] as const;
 
 /** Tables that hold aggregates and their outbox rows (swept by the outbox relay timer). */
 export const AGGREGATE_TABLES: readonly string[] = [BOOKINGS_TABLE];
@@ -93,9 +91,9 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     queues: QUEUE_NAMES,
     deadLetters: new ServiceBusDeadLetterQueues(serviceBus),
     sender,
-    audit: new TableDeadLetterAudit(tables.client('DeadLetterAudit')),
+    audit: new TableDeadLetterAudit(tables.client(DEAD_LETTER_AUDIT_TABLE)),
   });
-  const processed = new TableProcessedJobs(tables.client('ProcessedJobs'));
+  const processed = new TableProcessedJobs(tables.client(PROCESSED_JOBS_TABLE));
   const probeQueue = QUEUE_NAMES[0];
 
   const bookings = new TableBookingRepository(tables.client(BOOKINGS_TABLE), new OutboxCommitter(outboxRelay));
@@ -113,14 +111,16 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const erp = odoo
     ? new OdooErp(new OdooClient(odoo), { paymentJournalId: odoo.paymentJournalId, lineTaxIds: odoo.lineTaxIds })
     : undefined;
-  /** Health's `lastSync`: the time each successful sync finished. */
-  const recordingSync = (handlers: Record<string, JobHandler>, integration: 'odoo'): Record<string, JobHandler> =>
+  /** Health's `lastSync`; a failure to record it must not fail (and so repeat) the sync itself. */
+  const recordSync = (integration: Integration) => (at: Date) =>
+    integrationState.recordSync(integration, at).catch((error: unknown) => log.warn('could not record the sync time', { integration, error: String(error) }));
+  const recordingSync = (handlers: Record<string, JobHandler>, integration: Integration): Record<string, JobHandler> =>
     Object.fromEntries(
       Object.entries(handlers).map(([type, handler]) => [
         type,
         async (job: Parameters<JobHandler>[0]) => {
           await handler(job);
-          await integrationState.recordSync(integration, new Date()).catch((error: unknown) => log.warn('could not record the sync time', { error: String(error) }));
+          await recordSync(integration)(new Date());
         },
       ]),
     );
@@ -136,8 +136,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
             repo: bookings,
             dispatcher,
             now: clock.now,
-            recordSync: (at) =>
-              integrationState.recordSync('driverApp', at).catch((error: unknown) => log.warn('could not record the sync time', { error: String(error) })),
+            recordSync: recordSync('driverApp'),
             log,
           }),
         }
