@@ -48,7 +48,18 @@ export async function cancelBooking(deps: CancelBookingDeps, id: string, cause: 
     const at = deps.now();
     if (current.booking.status === 'CANCELLED') return { kind: 'skip', result: current.booking };
     const cancelled = transition(current.booking, 'CANCELLED', cause, at);
-    if (!cancelled.ok) return { kind: 'skip', result: current.booking };
+    if (!cancelled.ok) {
+      if (!refunded) return { kind: 'skip', result: current.booking };
+      // The car was picked up while we refunded: the money is back with the customer, so a human decides.
+      const flagged: Booking = {
+        ...current.booking,
+        payment: { ...current.booking.payment, status: 'refunded' },
+        flags: { needsAttention: true, attentionReason: `refunded by a cancellation that lost a race with ${current.booking.status}` },
+        updatedAt: at.toISOString(),
+      };
+      const jobs = toOutgoing([odooSyncJob(current.booking, 'refunded')], { now: at, newId: deps.newId, operationId });
+      return { kind: 'save', change: { booking: flagged, history: [], jobs }, result: flagged };
+    }
     const booking: Booking = refunded
       ? { ...cancelled.booking, payment: { ...cancelled.booking.payment, status: 'refunded' } }
       : { ...cancelled.booking, payment: { ...cancelled.booking.payment, status: current.booking.payment.status === 'succeeded' ? 'succeeded' : 'canceled' } };
