@@ -14,6 +14,7 @@ import { INTEGRATION_STATE_TABLE, type Integration, TableIntegrationState } from
 import { OutboxCommitter, TableOutboxStore } from '../shared/adapters/table-storage/outbox';
 import { PROCESSED_JOBS_TABLE, TableProcessedJobs } from '../shared/adapters/table-storage/processed-jobs';
 import { TableStore } from '../shared/adapters/table-storage/tables';
+import { loadAppInsightsTelemetry } from '../shared/adapters/telemetry/app-insights';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import { DRIVER_DISPATCH_QUEUE, ODOO_SYNC_QUEUE } from '../shared/app/bookings/booking-jobs';
 import { dispatchHandlers } from '../shared/app/bookings/dispatch-trip';
@@ -23,6 +24,7 @@ import type { JobSender } from '../shared/app/jobs';
 import { NOTIFICATIONS_QUEUE, notificationHandlers } from '../shared/app/notifications';
 import { type Logger, OutboxRelay } from '../shared/app/outbox';
 import { odooSyncHandlers } from '../shared/app/sync-booking-to-odoo';
+import { SwitchableTelemetry } from '../shared/app/telemetry';
 import { type Config, QUEUE_NAMES } from '../shared/config';
 import type { FunctionDef } from '../shared/function-table';
 import { ApiKeyAuthenticator } from '../shared/http/auth';
@@ -64,6 +66,7 @@ export interface Composition {
     outboxRelay: OutboxRelay;
     deadLetters: DeadLetterAdmin;
     log: Logger;
+    telemetry: SwitchableTelemetry;
   };
   /** Creates the tables (start-up). */
   init(): Promise<void>;
@@ -76,6 +79,7 @@ const isLocalTables = (connection: string) => /devstoreaccount1|UseDevelopmentSt
 /** The one place that turns configuration into adapters, use cases and the function table. */
 export function compose(config: Config, options: CompositionOptions = {}): Composition {
   const log = options.log ?? consoleLogger();
+  const telemetry = new SwitchableTelemetry();
   const serviceBus = new ServiceBusClient(config.serviceBus.connectionString);
   const serviceBusSender = new ServiceBusJobSender(serviceBus);
   const sender = options.wrapSender ? options.wrapSender(serviceBusSender) : serviceBusSender;
@@ -106,7 +110,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     driverApp.webhookUrl && driverApp.secret
       ? new HttpTripDispatcher({ webhookUrl: driverApp.webhookUrl, secret: driverApp.secret, timeoutMs: driverApp.timeoutMs })
       : undefined;
-  const bookingDeps = { ...clock, repo: bookings, payments };
+  const bookingDeps = { ...clock, repo: bookings, payments, telemetry };
   const odoo = config.odoo;
   const erp = odoo
     ? new OdooErp(new OdooClient(odoo), { paymentJournalId: odoo.paymentJournalId, lineTaxIds: odoo.lineTaxIds })
@@ -196,6 +200,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       processed,
       policy: { maxAttempts: config.jobs.maxAttempts, baseMs: config.jobs.retryBaseMs, capMs: config.jobs.retryCapMs },
       log,
+      telemetry,
     }),
   ];
   functions.push(openApiFunction(() => functions));
@@ -204,14 +209,24 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     auth: ApiKeyAuthenticator.fromConfig(config),
     rateLimiter: FixedWindowRateLimiter.fromConfig(config),
     log,
+    telemetry,
   });
 
   return {
     functions,
     pipeline,
-    services: { serviceBus, tables, sender, outboxRelay, deadLetters, log },
-    init: () => tables.ensureTables([...PLATFORM_TABLES, ...aggregateTables]),
+    services: { serviceBus, tables, sender, outboxRelay, deadLetters, log, telemetry },
+    init: async () => {
+      // Application Insights is loaded only when configured: its import alone costs ~0.8 s.
+      const connection = config.telemetry.connectionString;
+      const [loaded] = await Promise.all([
+        connection ? loadAppInsightsTelemetry(connection) : undefined,
+        tables.ensureTables([...PLATFORM_TABLES, ...aggregateTables]),
+      ]);
+      if (loaded) telemetry.use(loaded);
+    },
     close: async () => {
+      await telemetry.flush();
       await mailer?.close();
       await serviceBusSender.close();
       await serviceBus.close();

@@ -13,7 +13,8 @@ const result = await build({
   metafile: true,
   // The host provides functions-core; the Service Bus extension loads .proto files from its own
   // folder and registers itself with @azure/functions, so both stay in node_modules, one copy each.
-  external: ['@azure/functions-core', '@azure/functions', '@azure/functions-extensions-servicebus'],
+  // Application Insights (with OpenTelemetry) is loaded on demand only: kept out of the bundle too.
+  external: ['@azure/functions-core', '@azure/functions', '@azure/functions-extensions-servicebus', 'applicationinsights'],
   logLevel: 'warning',
 });
 const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);

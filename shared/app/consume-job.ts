@@ -9,6 +9,7 @@ import {
   type Settlement,
 } from './jobs';
 import type { Logger } from './outbox';
+import type { Telemetry } from './telemetry';
 
 /** Retry with exponential back-off (DESIGN.md §7); defaults 6 attempts, 10 s base, 15 min cap. */
 export interface RetryPolicy {
@@ -51,6 +52,8 @@ export interface JobConsumerDeps {
   log: Logger;
   now?: () => Date;
   random?: () => number;
+  /** Failed attempts and dead letters as custom events (alerts on Odoo sync failures, dead letters). */
+  telemetry?: Pick<Telemetry, 'event'>;
 }
 
 function describeError(error: unknown): { kind: AttemptError['kind']; code: string; message: string } {
@@ -74,15 +77,20 @@ export function createJobConsumer(deps: JobConsumerDeps) {
     const errors: AttemptError[] = [...job.errors, { attempt: job.attempt, at: now().toISOString(), ...failure }];
     const description = truncate(`attempt ${job.attempt}: ${failure.code}: ${failure.message}`);
     const properties = { [JOB_ERRORS_PROPERTY]: JSON.stringify(errors) };
+    const about = { operationId: job.correlation.operationId, queue: deps.queue, type: job.type, subject: job.subject, code: failure.code, kind: failure.kind };
+    deps.telemetry?.event('JobFailed', about, { attempt: job.attempt });
+    const deadLettered = (reason: string) => deps.telemetry?.event('JobDeadLettered', { ...about, reason }, { attempt: job.attempt });
 
     if (failure.kind === 'permanent') {
       deps.log.warn('job failed permanently; dead-lettered', { jobId: job.id, type: job.type, code: failure.code });
       await settlement.deadLetter(DEAD_LETTER_REASONS.permanent, description, properties);
+      deadLettered(DEAD_LETTER_REASONS.permanent);
       return;
     }
     if (job.attempt >= deps.policy.maxAttempts) {
       deps.log.warn('job exhausted its attempts; dead-lettered', { jobId: job.id, type: job.type, attempt: job.attempt });
       await settlement.deadLetter(DEAD_LETTER_REASONS.exhausted, description, properties);
+      deadLettered(DEAD_LETTER_REASONS.exhausted);
       return;
     }
     const delayMs = backoffDelayMs(job.attempt, deps.policy, deps.random);

@@ -1,4 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Telemetry } from '../app/telemetry';
 import type { ZodType } from 'zod';
 import type { Caller, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../function-table';
 import { authorize, type ApiKeyAuthenticator } from './auth';
@@ -28,8 +30,10 @@ export interface HttpPipelineDeps {
   auth: ApiKeyAuthenticator;
   rateLimiter: RateLimiter;
   log?: PipelineLog;
-  /** Used when the request carries no W3C `traceparent`; default a random UUID. */
+  /** Used when the request carries no W3C `traceparent`; default 32 random hex digits (a W3C trace id). */
   newOperationId?: () => string;
+  /** Where each finished request is reported (Application Insights when configured). */
+  telemetry?: Pick<Telemetry, 'request'>;
 }
 
 /** Runs one HTTP function def against a request; the same pipeline serves both hosts. */
@@ -52,24 +56,38 @@ type Step<T> = { ok: true; value: T } | { ok: false; response: HttpResponseData 
  * becomes a 500 whose message stays in the log.
  */
 export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
-  const newOperationId = deps.newOperationId ?? randomUUID;
+  // A trace id, so logs, Application Insights and the queue hops share one id.
+  const newOperationId = deps.newOperationId ?? (() => randomBytes(16).toString('hex'));
+  const run = async (def: HttpFunctionDef, request: HttpRequestData, operationId: string): Promise<HttpResponseData> => {
+    try {
+      if (request.rawBody.length > MAX_BODY_BYTES) return payloadTooLarge(MAX_BODY_BYTES);
+      const caller = deps.auth.authenticate(request.headers);
+      const gate = admit(def, caller, deps.rateLimiter);
+      if (!gate.ok) return gate.response;
+      const body = readBody(def, request);
+      if (!body.ok) return body.response;
+      const input = validate(def, request, body.value);
+      if (!input.ok) return input.response;
+      return await def.handler({ request, caller, operationId, ...input.value });
+    } catch (error) {
+      deps.log?.error('http handler failed', { operationId, function: def.name, error });
+      return internalError(operationId);
+    }
+  };
   return {
     async handle(def, request) {
       const operationId = traceIdOf(request.headers) ?? newOperationId();
-      try {
-        if (request.rawBody.length > MAX_BODY_BYTES) return payloadTooLarge(MAX_BODY_BYTES);
-        const caller = deps.auth.authenticate(request.headers);
-        const gate = admit(def, caller, deps.rateLimiter);
-        if (!gate.ok) return gate.response;
-        const body = readBody(def, request);
-        if (!body.ok) return body.response;
-        const input = validate(def, request, body.value);
-        if (!input.ok) return input.response;
-        return await def.handler({ request, caller, operationId, ...input.value });
-      } catch (error) {
-        deps.log?.error('http handler failed', { operationId, function: def.name, error });
-        return internalError(operationId);
-      }
+      const started = performance.now();
+      const response = await run(def, request, operationId);
+      deps.telemetry?.request({
+        name: `${request.method} /api/${def.route}`,
+        url: `/api/${request.url}`,
+        status: response.status,
+        durationMs: performance.now() - started,
+        operationId,
+        success: response.status < 500,
+      });
+      return response;
     },
   };
 }

@@ -33,7 +33,9 @@ class MemoryProcessedJobs implements ProcessedJobs {
 function setup(handler: JobHandler, random = () => 0.5) {
   const sent: OutgoingJob[] = [];
   const processed = new MemoryProcessedJobs();
+  const events: Array<{ name: string; properties?: Record<string, string> }> = [];
   const consume = createJobConsumer({
+    telemetry: { event: (name, properties) => void events.push({ name, properties }) },
     queue: 'odoo-sync',
     handlers: { 'booking.sync': handler },
     sender: { send: async (jobs) => void sent.push(...jobs) },
@@ -49,7 +51,7 @@ function setup(handler: JobHandler, random = () => 0.5) {
     await consume(message, settlement);
     return settlement.outcome;
   };
-  return { run, sent, processed };
+  return { run, sent, processed, events };
 }
 
 const job = (overrides: Partial<JobEnvelope> = {}): JobEnvelope => ({
@@ -138,11 +140,14 @@ describe('createJobConsumer', () => {
   });
 
   it('dead-letters after the last attempt', async () => {
-    const { run, sent } = setup(async () => {
+    const { run, sent, events } = setup(async () => {
       throw JobError.transient('TIMEOUT', 'timed out');
     });
     expect(await run(job({ attempt: 3 }))).toMatchObject({ kind: 'deadLetter', reason: DEAD_LETTER_REASONS.exhausted });
     expect(sent).toHaveLength(0);
+    // Telemetry: the failure and the dead letter, under the job's operation id.
+    expect(events.map((event) => event.name)).toEqual(['JobFailed', 'JobDeadLettered']);
+    expect(events[1]?.properties).toMatchObject({ operationId: 'op-1', queue: 'odoo-sync', type: 'booking.sync', reason: 'MaxAttemptsExceeded', code: 'TIMEOUT' });
   });
 
   it('dead-letters a body that is not a job envelope, naming the bad fields', async () => {

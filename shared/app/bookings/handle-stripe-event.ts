@@ -4,6 +4,7 @@ import { recordFindingPayment } from '../../domain/finding';
 import type { JobRequest } from '../jobs';
 import { notificationJob } from '../notifications';
 import type { PaymentEvent } from '../payments';
+import type { Telemetry } from '../telemetry';
 import { odooSyncJob, toOutgoing, tripJob } from './booking-jobs';
 import type { BookingClock } from './create-booking';
 import type { BookingRepository } from './ports';
@@ -11,6 +12,8 @@ import { type Decision, mutateBooking } from './save-with-retry';
 
 export interface StripeEventDeps extends BookingClock {
   repo: BookingRepository;
+  /** `BookingConfirmed` events (DESIGN.md §8). */
+  telemetry?: Pick<Telemetry, 'event'>;
 }
 
 /** What became of an event: applied, a repeat, or not ours to act on (all are acknowledged). */
@@ -57,6 +60,13 @@ export async function handleStripeEvent(deps: StripeEventDeps, event: PaymentEve
   });
   if (outcome.kind === 'not-found') return 'ignored';
   if (outcome.kind === 'duplicate-event') return 'duplicate';
+  if (outcome.saved && event.type === 'payment_intent.succeeded' && !intent.metadata.findingId) {
+    deps.telemetry?.event('BookingConfirmed', { bookingId, stripeEvent: event.id });
+  }
+  if (outcome.saved && event.type === 'payment_intent.payment_failed') {
+    // No card data: the decline code only (alerts on Stripe payment failures, DESIGN.md §9).
+    deps.telemetry?.event('PaymentFailed', { bookingId, code: intent.lastError?.declineCode ?? intent.lastError?.code ?? 'unknown' });
+  }
   return outcome.result;
 }
 
