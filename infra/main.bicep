@@ -1,0 +1,200 @@
+// Order Hub on Azure (DESIGN.md §9): `azd up` deploys this at subscription scope.
+// Flex Consumption Function App (Node 22) running as a user-assigned identity, storage, Service Bus
+// with the four job queues, Key Vault for secrets, Log Analytics + Application Insights, alerts.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; names the resource group and seeds the resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource; it must offer Flex Consumption (az functionapp list-flexconsumption-locations).')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+// Secrets: stored in Key Vault, handed to the app as Key Vault references. Empty = not configured.
+@secure()
+@description('STRIPE_SECRET_KEY (sk_live_… / sk_test_…). Stripe needs it together with stripeWebhookSecret.')
+param stripeSecretKey string = ''
+@secure()
+@description('STRIPE_WEBHOOK_SECRET: the signing secret (whsec_…) of the endpoint /api/v1/webhooks/stripe.')
+param stripeWebhookSecret string = ''
+@secure()
+@description('ODOO_PASSWORD: password or API key of odooUsername.')
+param odooPassword string = ''
+@secure()
+@description('DRIVER_APP_SECRET: shared HMAC secret of the Driver-App (both directions).')
+param driverAppSecret string = ''
+@secure()
+@description('API_KEYS: comma-separated name:role1|role2:sha256hex (hashes only).')
+param apiKeys string = ''
+@secure()
+@description('SMTP_URL: smtp(s)://user:pass@host:port. Without it e-mail jobs wait in the notifications queue.')
+param smtpUrl string = ''
+
+// Plain settings. Empty = left out of the app settings.
+@description('STRIPE_PUBLISHABLE_KEY (pk_…), handed to clients.')
+param stripePublishableKey string = ''
+@description('ODOO_URL: Odoo XML-RPC base URL, e.g. https://erp.example.com. Needs odooDb, odooUsername and odooPassword.')
+param odooUrl string = ''
+@description('ODOO_DB')
+param odooDb string = ''
+@description('ODOO_USERNAME')
+param odooUsername string = ''
+@description('DRIVER_APP_WEBHOOK_URL: where trips are POSTed. Needs driverAppSecret. Empty = manual jockey assignment.')
+param driverAppWebhookUrl string = ''
+@description('MAIL_FROM, e.g. "Order Hub <noreply@example.com>". Empty = the app default.')
+param mailFrom string = ''
+
+@description('E-mail address for alert notifications. Empty = alerts show in the portal only.')
+param alertEmail string = ''
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var functionAppName = 'func-orderhub-${resourceToken}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-orderhub-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: 'app-package-${resourceToken}'
+    // Required by TABLES_CONNECTION (account-key connection string) until the app uses identity.
+    allowSharedKeyAccess: true
+  }
+}
+
+module serviceBus 'modules/service-bus.bicep' = {
+  name: 'service-bus'
+  scope: rg
+  params: {
+    name: 'sb-orderhub-${resourceToken}'
+    location: location
+    tags: tags
+    // Required by SERVICEBUS_CONNECTION (SAS connection string) until the app uses identity.
+    disableLocalAuth: false
+  }
+}
+
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'key-vault'
+  scope: rg
+  params: {
+    name: 'kv${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    serviceBusNamespaceName: serviceBus.outputs.name
+    serviceBusRuleName: serviceBus.outputs.appRuleName
+    stripeSecretKey: stripeSecretKey
+    stripeWebhookSecret: stripeWebhookSecret
+    odooPassword: odooPassword
+    driverAppSecret: driverAppSecret
+    apiKeys: apiKeys
+    smtpUrl: smtpUrl
+  }
+}
+
+module roleAssignments 'modules/role-assignments.bicep' = {
+  name: 'role-assignments'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    serviceBusNamespaceName: serviceBus.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    planName: 'plan-orderhub-${resourceToken}'
+    appName: functionAppName
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    keyVaultSettings: keyVault.outputs.appSettings
+    plainSettings: {
+      STRIPE_PUBLISHABLE_KEY: stripePublishableKey
+      ODOO_URL: odooUrl
+      ODOO_DB: odooDb
+      ODOO_USERNAME: odooUsername
+      DRIVER_APP_WEBHOOK_URL: driverAppWebhookUrl
+      MAIL_FROM: mailFrom
+    }
+  }
+  // The identity must hold its roles before the app first resolves Key Vault references and
+  // reads its deployment container.
+  dependsOn: [
+    roleAssignments
+  ]
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    namePrefix: 'orderhub-${resourceToken}'
+    location: location
+    tags: tags
+    serviceBusNamespaceId: serviceBus.outputs.id
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    alertEmail: alertEmail
+  }
+}
+
+// azd stores these in the environment (.azure/<env>/.env).
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output FUNCTION_APP_URL string = functionApp.outputs.url
+output STRIPE_WEBHOOK_URL string = '${functionApp.outputs.url}/api/v1/webhooks/stripe'
+output DRIVER_APP_WEBHOOK_ENDPOINT string = '${functionApp.outputs.url}/api/v1/webhooks/driver-app'
+output SERVICEBUS_NAMESPACE string = serviceBus.outputs.name
+output SERVICEBUS_FULLY_QUALIFIED_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+output KEY_VAULT_NAME string = keyVault.outputs.name
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name

@@ -1,0 +1,126 @@
+// Key Vault (RBAC mode) holding every secret the app reads. Secrets given as empty parameters are
+// not created, and their app settings are left out (the app treats them as "not configured").
+// The two connection strings are built here from the resources' keys, so no key ever leaves this
+// module as an output or a parameter.
+param name string
+param location string
+param tags object
+
+param storageAccountName string
+param serviceBusNamespaceName string
+param serviceBusRuleName string
+
+@secure()
+param stripeSecretKey string
+@secure()
+param stripeWebhookSecret string
+@secure()
+param odooPassword string
+@secure()
+param driverAppSecret string
+@secure()
+param apiKeys string
+@secure()
+param smtpUrl string
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource serviceBus 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+  name: serviceBusNamespaceName
+
+  resource appRule 'AuthorizationRules' existing = {
+    name: serviceBusRuleName
+  }
+}
+
+// setting = the app-setting name (DESIGN.md §3 contract), name = the Key Vault secret name.
+var optionalSecrets = [
+  {
+    setting: 'STRIPE_SECRET_KEY'
+    name: 'stripe-secret-key'
+    value: stripeSecretKey
+  }
+  {
+    setting: 'STRIPE_WEBHOOK_SECRET'
+    name: 'stripe-webhook-secret'
+    value: stripeWebhookSecret
+  }
+  {
+    setting: 'ODOO_PASSWORD'
+    name: 'odoo-password'
+    value: odooPassword
+  }
+  {
+    setting: 'DRIVER_APP_SECRET'
+    name: 'driver-app-secret'
+    value: driverAppSecret
+  }
+  {
+    setting: 'API_KEYS'
+    name: 'api-keys'
+    value: apiKeys
+  }
+  {
+    setting: 'SMTP_URL'
+    name: 'smtp-url'
+    value: smtpUrl
+  }
+]
+var presentSecrets = filter(optionalSecrets, secret => !empty(secret.value))
+
+resource optional 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for secret in presentSecrets: {
+  parent: vault
+  name: secret.name
+  properties: {
+    value: secret.value
+  }
+}]
+
+// Connection strings for the app's own SDK clients (shared/config.ts reads both as strings).
+resource serviceBusConnection 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'servicebus-connection'
+  properties: {
+    value: serviceBus::appRule.listKeys().primaryConnectionString
+  }
+}
+
+resource tablesConnection 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'tables-connection'
+  properties: {
+    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
+  }
+}
+
+// Versionless references: a rotated secret is picked up when the app's references refresh.
+var requiredSettings = {
+  SERVICEBUS_CONNECTION: '@Microsoft.KeyVault(SecretUri=${serviceBusConnection.properties.secretUri})'
+  TABLES_CONNECTION: '@Microsoft.KeyVault(SecretUri=${tablesConnection.properties.secretUri})'
+}
+var optionalSettings = toObject(presentSecrets, secret => secret.setting, secret => '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${secret.name})')
+
+output id string = vault.id
+output name string = vault.name
+output uri string = vault.properties.vaultUri
+@description('App settings (name -> Key Vault reference); references only, no secret values.')
+output appSettings object = union(requiredSettings, optionalSettings)
