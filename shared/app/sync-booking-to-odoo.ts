@@ -4,6 +4,7 @@ import type { Booking } from '../domain/booking';
 import type { HistoryEntry } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
 import type { BookingRepository } from './bookings/ports';
+import { mutateBooking } from './bookings/save-with-retry';
 import type { JobHandler } from './consume-job';
 import { ERP_ERROR_CODES, type Erp, type ErpInvoice, type InvoiceLine } from './erp';
 import { JobError } from './jobs';
@@ -360,7 +361,23 @@ export async function syncBookingToErp(deps: OdooSyncDeps, bookingId: string): P
   const history = worthBilling ? await deps.bookings.history(bookingId) : [];
   const billable = billableFromBooking(booking, deps.catalogue, history, deps.now());
   if (!billable) return { source: `booking:${bookingId}`, invoices: {}, changes: [], warnings: [] };
-  return reconcileBillable(deps.erp, billable);
+  const report = await reconcileBillable(deps.erp, billable);
+  await storeErpIds(deps.bookings, bookingId, report);
+  return report;
+}
+
+const sameIds = (a: Booking['erp'], b: NonNullable<Booking['erp']>) =>
+  a?.partnerId === b.partnerId && JSON.stringify(Object.entries(a.invoiceIds).sort()) === JSON.stringify(Object.entries(b.invoiceIds).sort());
+
+/** The ERP ids go back onto the booking (only when they changed, so a repeated sync writes nothing). */
+async function storeErpIds(bookings: BookingRepository, bookingId: string, report: SyncReport): Promise<void> {
+  if (report.partnerId === undefined) return;
+  const ids = { partnerId: report.partnerId, invoiceIds: report.invoices };
+  await mutateBooking(bookings, bookingId, (current) =>
+    sameIds(current.booking.erp, ids)
+      ? { kind: 'skip', result: undefined }
+      : { kind: 'save', change: { booking: { ...current.booking, erp: ids }, history: [], jobs: [] }, result: undefined },
+  );
 }
 
 /**

@@ -103,6 +103,14 @@ export const bookingSchema = z.object({
   findings: z.array(findingSchema),
   /** The jockey trips, once dispatched (absent before). */
   trips: tripsSchema.optional(),
+  /** Where the booking lives in the ERP (Odoo ids), stored back by the sync; found again by our refs if absent. */
+  erp: z
+    .object({
+      partnerId: z.number().int().positive(),
+      /** Invoice id per document ref (the booking id, each paid finding's id). */
+      invoiceIds: z.record(z.string(), z.number().int().positive()),
+    })
+    .optional(),
   /** needsAttention: a human must look (e.g. a failed jockey trip); the status alone does not say so. */
   flags: z.object({ needsAttention: z.boolean().optional(), attentionReason: z.string().max(500).optional() }),
   createdAt: instantSchema,

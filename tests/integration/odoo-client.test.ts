@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OdooSandbox, type OdooSandboxOptions } from '../../local/odoo-sandbox';
 import { OdooClient, type OdooSettings, isMissingMethod } from '../../shared/adapters/odoo/odoo-client';
 import { OdooErp } from '../../shared/adapters/odoo/odoo-erp';
-import type { BookingRepository, StoredBooking } from '../../shared/app/bookings/ports';
+import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../shared/app/bookings/ports';
 import { JobError, type JobEnvelope } from '../../shared/app/jobs';
 import { BOOKING_SYNC_JOB, odooSyncHandlers } from '../../shared/app/sync-booking-to-odoo';
 import type { Booking } from '../../shared/domain/booking';
@@ -181,8 +181,9 @@ class MemoryBookings implements BookingRepository {
   async create(): Promise<void> {
     throw new Error('not used');
   }
-  async update(): Promise<never> {
-    throw new Error('the sync never writes the booking');
+  async update(_current: StoredBooking, change: BookingChange): Promise<SaveResult> {
+    this.bookings.set(change.booking.id, change.booking);
+    return 'saved';
   }
 }
 

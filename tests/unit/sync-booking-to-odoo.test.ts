@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BookingRepository, StoredBooking } from '../../shared/app/bookings/ports';
+import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../shared/app/bookings/ports';
 import type {
   CreditNoteDraft,
   Erp,
@@ -177,8 +177,12 @@ class MemoryBookings implements BookingRepository {
   async create(): Promise<void> {
     throw new Error('not used');
   }
-  async update(): Promise<never> {
-    throw new Error('the sync never writes the booking');
+  /** What the sync wrote back: only the ERP ids, never status, history or jobs. */
+  readonly writes: BookingChange[] = [];
+  async update(_current: StoredBooking, change: BookingChange): Promise<SaveResult> {
+    this.writes.push(change);
+    this.current = change.booking;
+    return 'saved';
   }
 }
 
@@ -244,6 +248,17 @@ describe('booking.sync: what a booking owes the books', () => {
     expect({ partners: erp.partners, moves: erp.moves, payments: erp.payments }).toEqual(before);
     expect(again.partnerId).toBe(1);
     expect(erp.calls).toEqual(['findInvoices']);
+  });
+
+  it('stores the Odoo ids back on the booking once, and writes nothing when they are unchanged', async () => {
+    const { bookings, deps } = setup(booking({ findings: [finding('f_1', 'PAID', { paymentIntentId: 'pi_f1' })] }));
+    const first = await syncBookingToErp(deps, 'bk_1');
+    expect(bookings.writes).toHaveLength(1);
+    expect(bookings.writes[0]).toMatchObject({ history: [], jobs: [] });
+    expect(bookings.current?.erp).toEqual({ partnerId: first.partnerId, invoiceIds: first.invoices });
+    expect(Object.keys(bookings.current?.erp?.invoiceIds ?? {}).sort()).toEqual(['bk_1', 'f_1']);
+    await syncBookingToErp(deps, 'bk_1');
+    expect(bookings.writes).toHaveLength(1);
   });
 
   it('finds an existing customer by e-mail (any case) before creating one', async () => {
