@@ -67,7 +67,7 @@ Walk-through:
   curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>
   curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>/history
   # 3b. the invoice and payment in Odoo, as an accountant would read them
-  node -e "require('xmlrpc').createClient({url:'${runtime.odoo?.url ?? 'http://127.0.0.1:8069'}/xmlrpc/2/object'}).methodCall('execute_kw',['sandbox',2,'admin','account.move','search_read',[[]],{fields:['name','ref','amount_total','payment_state']}],(e,r)=>console.log(e||r))"
+  node -e "require('xmlrpc').createClient({url:'${runtime.odoo?.url ?? 'http://127.0.0.1:8069'}/xmlrpc/2/object'}).methodCall('execute_kw',['sandbox',2,'admin','account.move','search_read',[[['move_type','in',['out_invoice','out_refund']]]],{fields:['name','ref','amount_total','payment_state']}],(e,r)=>console.log(e||r))"
   # 4. the jockey: the pick-up trip is in the Driver-App sandbox; play its status updates
   curl -s ${runtime.driver?.url ?? '<driver-app>'}/trips
   curl -s -X POST ${runtime.driver?.url ?? '<driver-app>'}/trips/<tripId>/status -H 'Content-Type: application/json' -d '{"status":"assigned"}'
