@@ -24,7 +24,7 @@ import type { JobSender } from '../shared/app/jobs';
 import { NOTIFICATIONS_QUEUE, notificationHandlers } from '../shared/app/notifications';
 import { type Logger, OutboxRelay } from '../shared/app/outbox';
 import { odooSyncHandlers } from '../shared/app/sync-booking-to-odoo';
-import { SwitchableTelemetry } from '../shared/app/telemetry';
+import { SwitchableTelemetry, timedPort } from '../shared/app/telemetry';
 import { type Config, QUEUE_NAMES } from '../shared/config';
 import type { FunctionDef } from '../shared/function-table';
 import { ApiKeyAuthenticator } from '../shared/http/auth';
@@ -82,7 +82,8 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const telemetry = new SwitchableTelemetry();
   const serviceBus = new ServiceBusClient(config.serviceBus.connectionString);
   const serviceBusSender = new ServiceBusJobSender(serviceBus);
-  const sender = options.wrapSender ? options.wrapSender(serviceBusSender) : serviceBusSender;
+  const timedSender = timedPort<JobSender>(serviceBusSender, 'serviceBus', telemetry);
+  const sender = options.wrapSender ? options.wrapSender(timedSender) : timedSender;
   const tables = new TableStore(config.tables);
   const aggregateTables = [...AGGREGATE_TABLES, ...(options.aggregateTables ?? [])];
 
@@ -100,20 +101,22 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const processed = new TableProcessedJobs(tables.client(PROCESSED_JOBS_TABLE));
   const probeQueue = QUEUE_NAMES[0];
 
-  const bookings = new TableBookingRepository(tables.client(BOOKINGS_TABLE), new OutboxCommitter(outboxRelay));
-  const payments = config.stripe ? new StripeGateway(config.stripe) : new UnconfiguredPaymentGateway();
-  const mailer = config.mail ? new SmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }) : undefined;
+  // Every call through these ports is reported as a dependency (DESIGN.md §8).
+  const bookings = timedPort(new TableBookingRepository(tables.client(BOOKINGS_TABLE), new OutboxCommitter(outboxRelay)), 'tables', telemetry);
+  const payments = timedPort(config.stripe ? new StripeGateway(config.stripe) : new UnconfiguredPaymentGateway(), 'stripe', telemetry);
+  const smtpMailer = config.mail ? new SmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }) : undefined;
+  const mailer = smtpMailer ? timedPort(smtpMailer, 'smtp', telemetry) : undefined;
   const clock = { now: () => new Date(), newId: randomUUID };
   const integrationState = new TableIntegrationState(tables.client(INTEGRATION_STATE_TABLE));
   const driverApp = config.driverApp;
   const dispatcher =
     driverApp.webhookUrl && driverApp.secret
-      ? new HttpTripDispatcher({ webhookUrl: driverApp.webhookUrl, secret: driverApp.secret, timeoutMs: driverApp.timeoutMs })
+      ? timedPort(new HttpTripDispatcher({ webhookUrl: driverApp.webhookUrl, secret: driverApp.secret, timeoutMs: driverApp.timeoutMs }), 'driverApp', telemetry)
       : undefined;
   const bookingDeps = { ...clock, repo: bookings, payments, telemetry };
   const odoo = config.odoo;
   const erp = odoo
-    ? new OdooErp(new OdooClient(odoo), { paymentJournalId: odoo.paymentJournalId, lineTaxIds: odoo.lineTaxIds })
+    ? timedPort(new OdooErp(new OdooClient(odoo), { paymentJournalId: odoo.paymentJournalId, lineTaxIds: odoo.lineTaxIds }), 'odoo', telemetry)
     : undefined;
   /** Health's `lastSync`; a failure to record it must not fail (and so repeat) the sync itself. */
   const recordSync = (integration: Integration) => (at: Date) =>
@@ -227,7 +230,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     },
     close: async () => {
       await telemetry.flush();
-      await mailer?.close();
+      await smtpMailer?.close();
       await serviceBusSender.close();
       await serviceBus.close();
     },

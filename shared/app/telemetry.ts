@@ -83,3 +83,34 @@ export class SwitchableTelemetry implements Telemetry {
     return this.target.flush();
   }
 }
+
+/**
+ * The port with every asynchronous call reported as a dependency of `target` (name = the method,
+ * duration, success); synchronous methods (e.g. a signature check) do no I/O and pass through.
+ * Wrapping at the port keeps adapters free of telemetry and covers every call.
+ */
+export function timedPort<T extends object>(port: T, target: DependencyTarget, telemetry: Pick<Telemetry, 'dependency'>): T {
+  return new Proxy(port, {
+    get(object, property, receiver) {
+      const member = Reflect.get(object, property, receiver) as unknown;
+      if (typeof member !== 'function' || typeof property !== 'string') return member;
+      return (...args: unknown[]) => {
+        const started = Date.now();
+        const report = (success: boolean) => telemetry.dependency({ target, name: property, durationMs: Date.now() - started, success });
+        const result = (member as (...a: unknown[]) => unknown).apply(object, args);
+        if (!(result instanceof Promise)) return result;
+        return result.then(
+          (value: unknown) => {
+            // Payment results carry expected failures as values: those count as failed calls.
+            report(!(typeof value === 'object' && value !== null && 'ok' in value && (value as { ok: unknown }).ok === false));
+            return value;
+          },
+          (error: unknown) => {
+            report(false);
+            throw error;
+          },
+        );
+      };
+    },
+  });
+}
