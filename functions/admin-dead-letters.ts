@@ -42,11 +42,13 @@ const replayedSchema = z.object({ replayed: z.number().int() });
 
 const actorOf = (caller: Caller) => (caller.kind === 'apiKey' ? `api:${caller.name}` : 'anonymous');
 
+const unknownQueue = (queue: string) => problem(404, 'Unknown queue', `there is no queue named ${queue}`);
+
 function resultResponse(result: AdminResult, queue: string, messageId: string, done: Record<string, unknown>) {
   if (result.ok) return { status: 200, body: done };
   switch (result.problem) {
     case 'unknown-queue':
-      return problem(404, 'Unknown queue', `there is no queue named ${queue}`);
+      return unknownQueue(queue);
     case 'not-found':
       return problem(404, 'Dead letter not found', `no dead letter ${messageId} in ${queue}`);
     case 'not-a-job':
@@ -58,7 +60,6 @@ const tags = ['admin'];
 
 /** The admin's dead-letter API (DESIGN.md §4, role `admin`). */
 export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
-  const unknownQueue = (queue: string) => problem(404, 'Unknown queue', `there is no queue named ${queue}`);
   return [
     defineHttp({
       kind: 'http',

@@ -10,6 +10,7 @@ import { bookingStatusSchema, causes } from '../shared/domain/booking-status';
 import type { Catalogue } from '../shared/domain/catalogue';
 import { findingRequestSchema, findingStatusSchema } from '../shared/domain/finding';
 import { type Caller, defineHttp, type HttpCall, type HttpFunctionDef, type HttpResponseData } from '../shared/function-table';
+import { bearerToken } from '../shared/http/auth';
 import { conflict, forbidden, notFound, problem, tooManyRequests, unauthorized } from '../shared/http/problem';
 import type { RateLimiter } from '../shared/http/rate-limit';
 
@@ -76,13 +77,11 @@ function toView(booking: Booking) {
   };
 }
 
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
-
 /** Staff keys of these roles, or the booking's own access token. */
 function hasAccess(call: HttpCall<unknown, unknown, unknown>, stored: StoredBooking, staffRoles: Array<'admin' | 'workshop'>): 'ok' | 'missing' | 'denied' {
   const caller = call.caller;
   if (caller.kind === 'apiKey') return caller.roles.some((role) => staffRoles.includes(role as 'admin' | 'workshop')) ? 'ok' : 'denied';
-  const token = BEARER.exec(call.request.headers.authorization ?? '')?.[1];
+  const token = bearerToken(call.request.headers);
   if (!token) return 'missing';
   const presented = Buffer.from(hashToken(token), 'hex');
   const expected = Buffer.from(stored.accessTokenHash, 'hex');

@@ -146,7 +146,7 @@ export class DeadLetterAdmin {
           notAJob = true;
           throw new Error('not a job envelope');
         }
-        await this.replay(queue, letter, actor);
+        await this.replay(queue, letter, view, actor);
       },
       1,
     );
@@ -162,7 +162,7 @@ export class DeadLetterAdmin {
         if (view.jobId === null) return false;
         return (!filter.type || view.type === filter.type) && (!filter.subject || view.subject === filter.subject);
       },
-      (letter) => this.replay(queue, letter, actor),
+      (letter) => this.replay(queue, letter, viewDeadLetter(letter), actor),
       this.maxBatch,
     );
   }
@@ -174,24 +174,22 @@ export class DeadLetterAdmin {
       (letter) => letter.messageId === messageId,
       async (letter) => {
         // The audit row is written before the message goes, so a discard is never unaccounted for.
-        await this.record(queue, letter, 'discard', reason, actor);
+        await this.record(queue, letter, viewDeadLetter(letter), 'discard', reason, actor);
       },
       1,
     );
     return removed === 1 ? { ok: true } : { ok: false, problem: 'not-found' };
   }
 
-  private async replay(queue: string, letter: DeadLetter, actor: string): Promise<void> {
+  private async replay(queue: string, letter: DeadLetter, view: DeadLetterView, actor: string): Promise<void> {
     const job = jobEnvelopeSchema.parse(letter.body);
-    const view = viewDeadLetter(letter);
     // A replay starts a fresh series of attempts and keeps the history of why the old one failed.
     const fresh: JobEnvelope = { ...job, attempt: 1, errors: view.errors };
     await this.deps.sender.send([{ queue, envelope: fresh }]);
-    await this.record(queue, letter, 'replay', 'replayed by admin', actor);
+    await this.record(queue, letter, view, 'replay', 'replayed by admin', actor);
   }
 
-  private record(queue: string, letter: DeadLetter, action: 'discard' | 'replay', reason: string, actor: string) {
-    const view = viewDeadLetter(letter);
+  private record(queue: string, letter: DeadLetter, view: DeadLetterView, action: 'discard' | 'replay', reason: string, actor: string) {
     return this.deps.audit.record({
       queue,
       messageId: letter.messageId,

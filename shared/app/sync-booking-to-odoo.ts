@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Booking } from '../domain/booking';
 import type { HistoryEntry } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
 import type { BookingRepository } from './bookings/ports';
+import { customerRef } from './customer-ref';
 import { mutateBooking } from './bookings/save-with-retry';
 import type { JobHandler } from './consume-job';
 import { ERP_ERROR_CODES, type Erp, type ErpInvoice, type InvoiceLine } from './erp';
@@ -69,15 +69,6 @@ export interface OdooSyncDeps {
 }
 
 // ---- From a booking to a billable.
-
-/**
- * Our reference for a customer in the ERP. Bookings have no customer id, and orders from other
- * channels will name the same person by e-mail too, so the key is the normalised address, hashed so
- * the reference is fixed-length and says nothing by itself.
- */
-export function customerRef(email: string): string {
-  return `cust:${createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32)}`;
-}
 
 /** The calendar day of an instant in Germany, where the books are kept. */
 export function berlinDate(instant: Date | string): string {

@@ -39,6 +39,11 @@ interface KeyEntry {
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
+/** The credential of `Authorization: Bearer <credential>` (an API key or a booking access token). */
+export function bearerToken(headers: Record<string, string>): string | undefined {
+  return BEARER.exec(headers['authorization'] ?? '')?.[1] || undefined;
+}
+
 /**
  * Resolves `Authorization: Bearer <key>` against the configured key hashes. A header that is missing,
  * not Bearer, or carries an unknown key yields the anonymous caller: public routes ignore it (a
@@ -64,9 +69,9 @@ export class ApiKeyAuthenticator {
 
   /** The caller behind the request's headers (names in lower case, as both hosts deliver them). */
   authenticate(headers: Record<string, string>): Caller {
-    const match = BEARER.exec(headers['authorization'] ?? '');
-    if (!match?.[1]) return { kind: 'anonymous' };
-    const key = this.find(match[1]);
+    const presented = bearerToken(headers);
+    if (!presented) return { kind: 'anonymous' };
+    const key = this.find(presented);
     return key ? { kind: 'apiKey', name: key.name, roles: [...key.roles] } : { kind: 'anonymous' };
   }
 

@@ -11,7 +11,8 @@ import type {
   PaymentDraft,
 } from '../../shared/app/erp';
 import { JobError, type JobEnvelope } from '../../shared/app/jobs';
-import { BOOKING_SYNC_JOB, customerRef, odooSyncHandlers, syncBookingToErp } from '../../shared/app/sync-booking-to-odoo';
+import { customerRef } from '../../shared/app/customer-ref';
+import { BOOKING_SYNC_JOB, odooSyncHandlers, syncBookingToErp } from '../../shared/app/sync-booking-to-odoo';
 import type { Booking } from '../../shared/domain/booking';
 import type { HistoryEntry } from '../../shared/domain/booking-status';
 import { DEFAULT_CATALOGUE } from '../../shared/domain/catalogue';

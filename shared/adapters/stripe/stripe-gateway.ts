@@ -98,22 +98,10 @@ export class StripeGateway implements PaymentGateway {
   }
 
   createPaymentIntent(input: Parameters<PaymentGateway['createPaymentIntent']>[0]) {
-    return call(async () =>
-      toView(
-        await this.stripe.paymentIntents.create(
-          {
-            amount: input.amountCents,
-            currency: input.currency.toLowerCase(),
-            customer: input.customerId,
-            description: input.description,
-            metadata: input.metadata,
-            automatic_payment_methods: { enabled: true },
-            ...(input.saveCard ? { setup_future_usage: 'off_session' as const } : {}),
-          },
-          { idempotencyKey: input.idempotencyKey },
-        ),
-      ),
-    );
+    return this.createIntent(input, {
+      automatic_payment_methods: { enabled: true },
+      ...(input.saveCard ? { setup_future_usage: 'off_session' as const } : {}),
+    });
   }
 
   retrievePaymentIntent(id: string) {
@@ -121,6 +109,14 @@ export class StripeGateway implements PaymentGateway {
   }
 
   chargeOffSession(input: Parameters<PaymentGateway['chargeOffSession']>[0]) {
+    return this.createIntent(input, { payment_method: input.paymentMethodId, off_session: true, confirm: true });
+  }
+
+  /** A PaymentIntent from our fields plus what the kind of payment adds. */
+  private createIntent(
+    input: { amountCents: number; currency: string; customerId: string; description: string; metadata: Record<string, string>; idempotencyKey: string },
+    extra: Partial<Stripe.PaymentIntentCreateParams>,
+  ) {
     return call(async () =>
       toView(
         await this.stripe.paymentIntents.create(
@@ -128,11 +124,9 @@ export class StripeGateway implements PaymentGateway {
             amount: input.amountCents,
             currency: input.currency.toLowerCase(),
             customer: input.customerId,
-            payment_method: input.paymentMethodId,
             description: input.description,
             metadata: input.metadata,
-            off_session: true,
-            confirm: true,
+            ...extra,
           },
           { idempotencyKey: input.idempotencyKey },
         ),

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Booking } from '../../domain/booking';
 import type { TripLeg } from '../../domain/trip';
 import type { JobHandler } from '../consume-job';
+import { customerRef } from '../customer-ref';
 import type { B2CTrip, TripDispatcher } from '../dispatch';
 import { JobError } from '../jobs';
 import type { Logger } from '../outbox';
@@ -20,14 +20,13 @@ export interface DispatchDeps {
 /** Booking statuses in which a leg's trip is still wanted; otherwise the job is stale and does nothing. */
 const WANTED: Record<TripLeg, Booking['status']> = { pickup: 'CONFIRMED', delivery: 'READY_FOR_DELIVERY' };
 
-/** A stable customer reference for the Driver-App that does not expose the e-mail address. */
-const customerRef = (email: string) => `cust_${createHash('sha256').update(email.toLowerCase()).digest('hex').slice(0, 16)}`;
 
 /** The seed's B2CTrip for one leg of a booking. */
 export function toTrip(booking: Booking, leg: TripLeg, now: Date): B2CTrip {
   return {
     type: leg === 'pickup' ? 'b2c_pickup' : 'b2c_delivery',
     bookingId: booking.id,
+    // The same reference Odoo knows the customer by; it does not expose the e-mail address.
     customerId: customerRef(booking.customer.email),
     customerName: booking.customer.name,
     customerPhone: booking.customer.phone,

@@ -1,5 +1,5 @@
 import type { Booking } from '../../domain/booking';
-import { addFinding as addInDomain, approveFinding as approveInDomain, declineFinding as declineInDomain, type Finding, type FindingError, type FindingRequest, recordFindingPayment } from '../../domain/finding';
+import { addFinding as addInDomain, approveFinding as approveInDomain, declineFinding as declineInDomain, type Finding, type FindingError, type FindingPaymentOutcome, type FindingRequest, recordFindingPayment } from '../../domain/finding';
 import { notificationJob } from '../notifications';
 import type { PaymentFailure, PaymentGateway } from '../payments';
 import { odooSyncJob, toOutgoing } from './booking-jobs';
@@ -86,25 +86,11 @@ export async function approveFinding(deps: FindingDeps, bookingId: string, findi
     idempotencyKey: `finding:${findingId}:charge`,
   });
 
-  let clientSecret: string | undefined;
-  let outcome: Parameters<typeof recordFindingPayment>[2];
-  if (charge.ok && charge.value.status === 'succeeded') outcome = { status: 'PAID', paymentIntentId: charge.value.id };
-  else if (charge.ok && charge.value.status === 'requires_action') {
-    outcome = { status: 'REQUIRES_ACTION', paymentIntentId: charge.value.id };
-    clientSecret = charge.value.clientSecret;
-  } else if (!charge.ok && charge.error.code === 'authentication_required' && charge.error.paymentIntentId) {
-    outcome = { status: 'REQUIRES_ACTION', paymentIntentId: charge.error.paymentIntentId };
-    clientSecret = charge.error.clientSecret;
-  } else if (!charge.ok && charge.error.code === 'card_declined') {
-    outcome = { status: 'PAYMENT_FAILED', paymentIntentId: charge.error.paymentIntentId, failureReason: charge.error.declineCode ?? 'card_declined' };
-  } else if (!charge.ok) {
-    // Stripe unreachable or refused the request: the finding stays APPROVED; approving again retries
-    // the same idempotent charge.
-    return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: charge.error } };
-  } else {
-    outcome = { status: 'REQUIRES_ACTION', paymentIntentId: charge.value.id };
-    clientSecret = charge.value.clientSecret;
-  }
+  const charged = chargeOutcome(charge);
+  // Stripe unreachable or refused the request: the finding stays APPROVED; approving again retries
+  // the same idempotent charge.
+  if ('failure' in charged) return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: charged.failure } };
+  const { outcome, clientSecret } = charged;
 
   const recorded = await mutateFinding(
     deps,
@@ -122,6 +108,24 @@ export async function approveFinding(deps: FindingDeps, bookingId: string, findi
   if (!recorded.ok && 'finding' in recorded.error) return { ok: true, finding: recorded.error.finding, ...(clientSecret ? { clientSecret } : {}) };
   if (!recorded.ok) return recorded;
   return { ok: true, finding: recorded.finding, ...(clientSecret ? { clientSecret } : {}) };
+}
+
+type ChargeResult = Awaited<ReturnType<PaymentGateway['chargeOffSession']>>;
+
+/** What an off-session charge means for the finding; anything short of success needs the customer. */
+function chargeOutcome(charge: ChargeResult): { outcome: FindingPaymentOutcome; clientSecret?: string } | { failure: PaymentFailure } {
+  if (charge.ok) {
+    const { id, status, clientSecret } = charge.value;
+    return status === 'succeeded' ? { outcome: { status: 'PAID', paymentIntentId: id } } : { outcome: { status: 'REQUIRES_ACTION', paymentIntentId: id }, clientSecret };
+  }
+  const error = charge.error;
+  if (error.code === 'authentication_required' && error.paymentIntentId) {
+    return { outcome: { status: 'REQUIRES_ACTION', paymentIntentId: error.paymentIntentId }, clientSecret: error.clientSecret };
+  }
+  if (error.code === 'card_declined') {
+    return { outcome: { status: 'PAYMENT_FAILED', paymentIntentId: error.paymentIntentId, failureReason: error.declineCode ?? 'card_declined' } };
+  }
+  return { failure: error };
 }
 
 /** A finding waiting for 3-D Secure: its client secret is fetched again, never stored. */
