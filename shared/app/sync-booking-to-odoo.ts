@@ -353,7 +353,7 @@ export async function syncBookingToErp(deps: OdooSyncDeps, bookingId: string): P
   const billable = billableFromBooking(booking, deps.catalogue, history, deps.now());
   if (!billable) return { source: `booking:${bookingId}`, invoices: {}, changes: [], warnings: [] };
   const report = await reconcileBillable(deps.erp, billable);
-  await storeErpIds(deps.bookings, bookingId, report);
+  await storeErpIds(deps.bookings, booking, report);
   return report;
 }
 
@@ -361,10 +361,12 @@ const sameIds = (a: Booking['erp'], b: NonNullable<Booking['erp']>) =>
   a?.partnerId === b.partnerId && JSON.stringify(Object.entries(a.invoiceIds).sort()) === JSON.stringify(Object.entries(b.invoiceIds).sort());
 
 /** The ERP ids go back onto the booking (only when they changed, so a repeated sync writes nothing). */
-async function storeErpIds(bookings: BookingRepository, bookingId: string, report: SyncReport): Promise<void> {
+async function storeErpIds(bookings: BookingRepository, read: Booking, report: SyncReport): Promise<void> {
   if (report.partnerId === undefined) return;
   const ids = { partnerId: report.partnerId, invoiceIds: report.invoices };
-  await mutateBooking(bookings, bookingId, (current) =>
+  // The booking read for this sync usually has them already: no second read then.
+  if (sameIds(read.erp, ids)) return;
+  await mutateBooking(bookings, read.id, (current) =>
     sameIds(current.booking.erp, ids)
       ? { kind: 'skip', result: undefined }
       : { kind: 'save', change: { booking: { ...current.booking, erp: ids }, history: [], jobs: [] }, result: undefined },
