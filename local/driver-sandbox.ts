@@ -10,13 +10,14 @@
  * send a failed trip, or repeat / reorder updates to exercise duplicate and stale handling.
  *
  * It signs and verifies with its own few lines of `node:crypto`, not the app's adapter, so a bug in
- * the adapter's signing cannot be mirrored here and pass unnoticed.
+ * the adapter's signing cannot be mirrored here and pass unnoticed. For the same reason it validates
+ * with its own copy of the wire contract (`./driver-sandbox/contract`), not the app's schemas.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { b2cTripSchema, DRIVER_STATUSES, type DriverStatusUpdate } from '../shared/app/dispatch';
+import { DRIVER_STATUSES, driverSchema, statusUpdateSchema, tripSchema, type StatusUpdate } from './driver-sandbox/contract';
 import { baseUrl, listen } from './listen';
 
 /** Default port of the sandbox (DESIGN.md §3, `DRIVER_SANDBOX_PORT`). */
@@ -36,7 +37,7 @@ export interface DriverSandboxOptions {
 
 /** A status update the sandbox sent, with how the app's webhook answered it. */
 export interface SentStatus {
-  update: DriverStatusUpdate;
+  update: StatusUpdate;
   delivered: boolean;
   /** The webhook's HTTP status; null when it could not be reached. */
   responseStatus: number | null;
@@ -63,7 +64,7 @@ export interface StatusDelivery {
   delivered: boolean;
   /** Our webhook's HTTP status; null when unreachable. */
   status: number | null;
-  update: DriverStatusUpdate;
+  update: StatusUpdate;
   /** Transport error, when there was no HTTP answer. */
   error?: string;
 }
@@ -73,10 +74,10 @@ const DELIVERY_TIMEOUT_MS = 10_000;
 
 const statusRequestSchema = z.object({
   status: z.enum(DRIVER_STATUSES),
-  reason: z.string().max(1000).optional(),
-  driver: z.object({ name: z.string().max(200).optional(), phone: z.string().max(32).optional() }).optional(),
-  occurredAt: z.iso.datetime({ offset: true }).optional(),
-  sequence: z.number().int().min(0).optional(),
+  reason: statusUpdateSchema.shape.reason,
+  driver: driverSchema.optional(),
+  occurredAt: statusUpdateSchema.shape.occurredAt.optional(),
+  sequence: statusUpdateSchema.shape.sequence,
 });
 
 /** Extra fields of a status update; omitted ones get sandbox defaults. */
@@ -182,15 +183,15 @@ export class DriverSandbox {
   }
 
   /** Plays the driver: sends a signed status update for a trip to the app's webhook. */
-  async sendStatus(tripId: string, status: DriverStatusUpdate['status'], options: StatusOptions = {}): Promise<StatusDelivery> {
+  async sendStatus(tripId: string, status: StatusUpdate['status'], options: StatusOptions = {}): Promise<StatusDelivery> {
     const trip = this.received.find((t) => t.tripId === tripId);
     if (!trip) throw new HttpError(404, 'Not Found', `no trip ${tripId}`);
     if (trip.responseStatus !== 201) throw new HttpError(409, 'Conflict', `trip ${tripId} was rejected (${trip.responseStatus}); it has no driver`);
     const webhookUrl = this.webhookUrl;
     if (!webhookUrl) throw new HttpError(409, 'Conflict', 'no status webhook URL configured (setStatusWebhookUrl)');
 
-    const accepted = b2cTripSchema.parse(trip.payload); // only accepted trips get here
-    const update: DriverStatusUpdate = {
+    const accepted = tripSchema.parse(trip.payload); // only accepted trips get here
+    const update: StatusUpdate = {
       tripId,
       bookingId: accepted.bookingId,
       type: accepted.type,
@@ -292,7 +293,7 @@ export class DriverSandbox {
       // As the IETF Idempotency-Key draft says: same key, different payload is a client error.
       if (seen) return problem(422, 'Unprocessable Content', 'Idempotency-Key was already used for a different trip');
     }
-    const parsed = b2cTripSchema.safeParse(payload);
+    const parsed = tripSchema.safeParse(payload);
     if (!parsed.success) {
       record(422);
       const errors = parsed.error.issues.map((issue) => ({ pointer: `/${issue.path.join('/')}`, detail: issue.message }));
@@ -312,7 +313,7 @@ export class DriverSandbox {
     return { status: 200, body: await this.sendStatus(tripId, status, options) };
   }
 
-  private async deliver(url: string, update: DriverStatusUpdate): Promise<StatusDelivery> {
+  private async deliver(url: string, update: StatusUpdate): Promise<StatusDelivery> {
     const body = JSON.stringify(update);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), DELIVERY_TIMEOUT_MS);
