@@ -15,8 +15,8 @@ import { odata } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Stripe from 'stripe';
-import type { Logger } from '../shared/app/outbox';
-import { newEnvelope, type JobSender, type OutgoingJob } from '../shared/app/jobs';
+import type { Logger } from '../shared/platform/outbox';
+import { newEnvelope, type JobSender, type OutgoingJob } from '../shared/platform/jobs';
 import { FREE_PORTS, LOCAL_SECRETS, type LocalRuntime, startLocalRuntime } from '../local/runtime';
 
 const QUEUE = 'odoo-sync';

@@ -3,7 +3,7 @@
 // from send to handler start. A benchmark that prints figures, not a test.
 import { randomUUID } from 'node:crypto';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
-import { newEnvelope, type OutgoingJob } from '../shared/app/jobs';
+import { newEnvelope, type OutgoingJob } from '../shared/platform/jobs';
 import { FREE_PORTS, startLocalRuntime } from '../local/runtime';
 import { percentile } from './stats';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AdminResult, DeadLetterAdmin } from '../shared/app/dead-letters';
+import type { AdminResult, DeadLetterAdmin } from '../shared/platform/dead-letters';
 import { type Caller, defineHttp, type HttpFunctionDef } from '../shared/function-table';
 import { problem } from '../shared/http/problem';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkHealth, type HealthDeps } from '../shared/app/health';
+import { checkHealth, type HealthDeps } from '../shared/platform/health';
 import { defineHttp, type HttpFunctionDef } from '../shared/function-table';
 
 const state = z.enum(['connected', 'sandbox', 'unavailable']);

@@ -1,4 +1,4 @@
-import { createJobConsumer, type JobConsumerDeps, type JobHandler } from '../shared/app/consume-job';
+import { createJobConsumer, type JobConsumerDeps, type JobHandler } from '../shared/platform/consume-job';
 import type { QueueFunctionDef } from '../shared/function-table';
 
 /** Job handlers by queue, then by job type. */

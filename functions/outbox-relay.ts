@@ -1,4 +1,4 @@
-import type { OutboxRelay } from '../shared/app/outbox';
+import type { OutboxRelay } from '../shared/platform/outbox';
 import type { TimerFunctionDef } from '../shared/function-table';
 
 /** The timer that relays outbox rows a crash or a failed send left behind. */

@@ -2,8 +2,8 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { toReceivedMessage } from '../shared/adapters/service-bus/messages';
 import { type MessageActions, MessageActionsSettlement } from '../shared/adapters/service-bus/settlement';
-import { invokeQueueFunction } from '../shared/app/invoke-queue-function';
-import type { Logger } from '../shared/app/outbox';
+import { invokeQueueFunction } from '../shared/platform/invoke-queue-function';
+import type { Logger } from '../shared/platform/outbox';
 import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../shared/function-table';
 import { toWire } from '../shared/http/pipeline';
 

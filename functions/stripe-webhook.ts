@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { handleStripeEvent, type StripeEventDeps } from '../shared/app/bookings/handle-stripe-event';
-import type { PaymentGateway } from '../shared/app/payments';
+import { handleStripeEvent, type StripeEventDeps } from '../slices/bookings/app/handle-stripe-event';
+import type { PaymentGateway } from '../shared/platform/payments';
 import { defineHttp, type HttpFunctionDef } from '../shared/function-table';
 import { problem } from '../shared/http/problem';
 

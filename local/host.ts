@@ -2,8 +2,8 @@ import { ServiceBusClient, type ServiceBusReceiver } from '@azure/service-bus';
 import { Cron } from 'croner';
 import { toReceivedMessage } from '../shared/adapters/service-bus/messages';
 import { ReceiverSettlement } from '../shared/adapters/service-bus/settlement';
-import { invokeQueueFunction } from '../shared/app/invoke-queue-function';
-import type { Logger } from '../shared/app/outbox';
+import { invokeQueueFunction } from '../shared/platform/invoke-queue-function';
+import type { Logger } from '../shared/platform/outbox';
 import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData, QueueFunctionDef, TimerFunctionDef } from '../shared/function-table';
 import { startHttpHost } from './http-host';
 

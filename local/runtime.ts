@@ -1,6 +1,6 @@
 import { type CompositionOptions, compose, type Composition } from '../functions/composition';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
-import type { Logger } from '../shared/app/outbox';
+import type { Logger } from '../shared/platform/outbox';
 import { type Config, loadConfig } from '../shared/config';
 import type { Role } from '../shared/function-table';
 import { formatApiKeyEntry, generateApiKey } from '../shared/http/auth';

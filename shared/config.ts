@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { type Catalogue, catalogueSchema, DEFAULT_CATALOGUE } from './domain/catalogue';
-import { DEFAULT_SLOT_RULES, type OpeningHours, openingHoursSpecSchema, type SlotRules } from './domain/opening-hours';
+import { type Catalogue, catalogueSchema, DEFAULT_CATALOGUE } from '../slices/bookings/domain/catalogue';
+import { DEFAULT_SLOT_RULES, type OpeningHours, openingHoursSpecSchema, type SlotRules } from '../slices/bookings/domain/opening-hours';
 
 /** The four job queues (DESIGN.md §7). */
 export const QUEUE_NAMES = ['odoo-sync', 'driver-dispatch', 'notifications', 'callbacks'] as const;

@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import type { Settlement } from './app/jobs';
+import type { Settlement } from './platform/jobs';
 
 /**
  * The function table: every function is declared once here and served by both hosts —

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Telemetry } from '../app/telemetry';
+import type { Telemetry } from '../platform/telemetry';
 import type { ZodType } from 'zod';
 import type { Caller, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../function-table';
 import { authorize, type ApiKeyAuthenticator } from './auth';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxCommitter } from '../../shared/adapters/table-storage/outbox';
 import { consoleLogger } from '../../shared/adapters/telemetry/log';
-import { JobError, type JobEnvelope, type JobSender, newEnvelope, type OutgoingJob } from '../../shared/app/jobs';
+import { JobError, type JobEnvelope, type JobSender, newEnvelope, type OutgoingJob } from '../../shared/platform/jobs';
 import { FREE_PORTS, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { waitFor } from '../support/wait';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OdooSandbox } from '../../local/odoo-sandbox';
 import type { LocalRuntime } from '../../local/runtime';
 import { TableProcessedJobs } from '../../shared/adapters/table-storage/processed-jobs';
-import { type JobEnvelope, newEnvelope } from '../../shared/app/jobs';
+import { type JobEnvelope, newEnvelope } from '../../shared/platform/jobs';
 import { api, type CreatedBooking, createBooking, getBooking, moveToWorkshop, peekJobs, RecordingSender, startBookingRuntime, stripeClient } from '../support/bookings';
 import { waitFor } from '../support/wait';
 

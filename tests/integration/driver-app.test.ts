@@ -3,10 +3,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HttpTripDispatcher } from '../../shared/adapters/driver-app/http-dispatcher';
-import { isFresh, signBody, verifySignature } from '../../shared/adapters/driver-app/signature';
-import { type B2CTrip, driverStatusUpdateSchema, type DriverStatusUpdate } from '../../shared/app/dispatch';
-import { JobError } from '../../shared/app/jobs';
+import { HttpTripDispatcher } from '../../slices/bookings/adapters/driver-app-dispatcher';
+import { isFresh, signBody, verifySignature } from '../../slices/bookings/adapters/driver-app-signature';
+import { type B2CTrip, driverStatusUpdateSchema, type DriverStatusUpdate } from '../../slices/bookings/app/driver-app';
+import { JobError } from '../../shared/platform/jobs';
 import { DriverSandbox } from '../../local/driver-sandbox';
 
 const SECRET = 'whsec_driver_test_secret';

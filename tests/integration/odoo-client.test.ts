@@ -8,11 +8,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OdooSandbox, type OdooSandboxOptions } from '../../local/odoo-sandbox';
 import { OdooClient, type OdooSettings, isMissingMethod } from '../../shared/adapters/odoo/odoo-client';
 import { OdooErp } from '../../shared/adapters/odoo/odoo-erp';
-import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../shared/app/bookings/ports';
-import { JobError, type JobEnvelope } from '../../shared/app/jobs';
-import { BOOKING_SYNC_JOB, odooSyncHandlers } from '../../shared/app/sync-booking-to-odoo';
-import type { Booking } from '../../shared/domain/booking';
-import { DEFAULT_CATALOGUE } from '../../shared/domain/catalogue';
+import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../slices/bookings/app/ports';
+import { JobError, type JobEnvelope } from '../../shared/platform/jobs';
+import { BOOKING_SYNC_JOB, odooSyncHandlers } from '../../slices/bookings/app/sync-to-erp';
+import type { Booking } from '../../slices/bookings/domain/booking';
+import { DEFAULT_CATALOGUE } from '../../slices/bookings/domain/catalogue';
 import { freePort } from '../support/ports';
 
 const sandboxes: OdooSandbox[] = [];

@@ -10,8 +10,8 @@ import { type FunctionsApp, registerFunctions } from '../../functions/register';
 import { toReceivedMessage } from '../../shared/adapters/service-bus/messages';
 import { ServiceBusJobSender } from '../../shared/adapters/service-bus/sender';
 import { type MessageActions, ReceiverSettlement } from '../../shared/adapters/service-bus/settlement';
-import { invokeQueueFunction } from '../../shared/app/invoke-queue-function';
-import { JobError, newEnvelope, type ProcessedJobs } from '../../shared/app/jobs';
+import { invokeQueueFunction } from '../../shared/platform/invoke-queue-function';
+import { JobError, newEnvelope, type ProcessedJobs } from '../../shared/platform/jobs';
 import type { QueueFunctionDef } from '../../shared/function-table';
 import { ServiceBusBroker } from '../../local/servicebus-broker';
 

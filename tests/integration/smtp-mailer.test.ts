@@ -2,8 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JobError } from '../../shared/app/jobs';
-import type { OutgoingMail } from '../../shared/app/mailer';
+import { JobError } from '../../shared/platform/jobs';
+import type { OutgoingMail } from '../../shared/platform/mailer';
 import { messageIdFor, SmtpMailer, toJobError } from '../../shared/adapters/email/smtp-mailer';
 import { SmtpSandbox } from '../../local/smtp-sandbox';
 

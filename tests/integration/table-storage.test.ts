@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { odata, RestError, TableServiceClient, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { startAzurite, type AzuriteTables } from '../../local/azurite';
-import { newEnvelope, type JobSender, type OutgoingJob } from '../../shared/app/jobs';
-import { OutboxRelay, type Logger } from '../../shared/app/outbox';
+import { newEnvelope, type JobSender, type OutgoingJob } from '../../shared/platform/jobs';
+import { OutboxRelay, type Logger } from '../../shared/platform/outbox';
 import {
   commitWithOutbox,
   OutboxCommitter,

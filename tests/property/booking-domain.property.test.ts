@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createBooking, createBookingRequestSchema, type Booking } from '../../shared/domain/booking';
-import { BOOKING_STATUSES, causes, historyEntrySchema, transition, type BookingStatus, type Cause, type HistoryEntry } from '../../shared/domain/booking-status';
-import { DEFAULT_CATALOGUE, priceOf } from '../../shared/domain/catalogue';
+import { createBooking, createBookingRequestSchema, type Booking } from '../../slices/bookings/domain/booking';
+import { BOOKING_STATUSES, causes, historyEntrySchema, transition, type BookingStatus, type Cause, type HistoryEntry } from '../../slices/bookings/domain/booking-status';
+import { DEFAULT_CATALOGUE, priceOf } from '../../slices/bookings/domain/catalogue';
 import {
   addFinding,
   approveFinding,
@@ -10,8 +10,8 @@ import {
   recordFindingPayment,
   type FindingResult,
   type FindingStatus,
-} from '../../shared/domain/finding';
-import { DEFAULT_OPENING_HOURS, DEFAULT_SLOT_RULES } from '../../shared/domain/opening-hours';
+} from '../../slices/bookings/domain/finding';
+import { DEFAULT_OPENING_HOURS, DEFAULT_SLOT_RULES } from '../../slices/bookings/domain/opening-hours';
 
 // The graphs are written out again here, independently of the implementation, so a wrong edge there fails here.
 const BOOKING_EDGES: Record<BookingStatus, BookingStatus[]> = {

@@ -39,7 +39,7 @@ describe('dependency rule (DESIGN.md §2)', () => {
 
   it('finds the source files it checks', () => {
     expect(files.length).toBeGreaterThan(10);
-    expect(importsOf('functions/composition.ts')).toContain('shared/app/dead-letters');
+    expect(importsOf('functions/composition.ts')).toContain('shared/platform/dead-letters');
   });
 
   it('keeps shared/domain free of the project, SDKs and the environment', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBooking, createBookingRequestSchema, type Booking, type CreateBookingRequest } from '../../shared/domain/booking';
+import { createBooking, createBookingRequestSchema, type Booking, type CreateBookingRequest } from '../../slices/bookings/domain/booking';
 import {
   BOOKING_STATUSES,
   causeSchema,
@@ -7,8 +7,8 @@ import {
   isCancellable,
   transition,
   type BookingStatus,
-} from '../../shared/domain/booking-status';
-import { DEFAULT_CATALOGUE, parseCatalogue, priceOf, type Catalogue } from '../../shared/domain/catalogue';
+} from '../../slices/bookings/domain/booking-status';
+import { DEFAULT_CATALOGUE, parseCatalogue, priceOf, type Catalogue } from '../../slices/bookings/domain/catalogue';
 import {
   addFinding,
   approveFinding,
@@ -16,8 +16,8 @@ import {
   findingRequestSchema,
   recordFindingPayment,
   type Finding,
-} from '../../shared/domain/finding';
-import { addMoney, formatMoney, money } from '../../shared/domain/money';
+} from '../../slices/bookings/domain/finding';
+import { addMoney, formatMoney, money } from '../../shared/kernel/money';
 import {
   checkSlot,
   DEFAULT_OPENING_HOURS,
@@ -26,7 +26,7 @@ import {
   type OpeningHours,
   type SlotCheck,
   type SlotRules,
-} from '../../shared/domain/opening-hours';
+} from '../../slices/bookings/domain/opening-hours';
 
 // ---- fixtures
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { cancelBooking } from '../../shared/app/bookings/cancel-booking';
-import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../shared/app/bookings/ports';
-import type { PaymentGateway } from '../../shared/app/payments';
-import { type Booking, bookingSchema } from '../../shared/domain/booking';
-import type { BookingStatus, HistoryEntry } from '../../shared/domain/booking-status';
+import { cancelBooking } from '../../slices/bookings/app/cancel-booking';
+import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../slices/bookings/app/ports';
+import type { PaymentGateway } from '../../shared/platform/payments';
+import { type Booking, bookingSchema } from '../../slices/bookings/domain/booking';
+import type { BookingStatus, HistoryEntry } from '../../slices/bookings/domain/booking-status';
 
 const AT = '2026-11-24T08:00:00.000Z';
 

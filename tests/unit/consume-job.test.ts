@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, createJobConsumer, DEAD_LETTER_REASONS, JOB_ERRORS_PROPERTY, type JobHandler } from '../../shared/app/consume-job';
-import { JobError, type JobEnvelope, type OutgoingJob, type ProcessedJobs, type Settlement } from '../../shared/app/jobs';
+import { backoffDelayMs, createJobConsumer, DEAD_LETTER_REASONS, JOB_ERRORS_PROPERTY, type JobHandler } from '../../shared/platform/consume-job';
+import { JobError, type JobEnvelope, type OutgoingJob, type ProcessedJobs, type Settlement } from '../../shared/platform/jobs';
 import type { ReceivedMessage } from '../../shared/function-table';
 
 const policy = { maxAttempts: 3, baseMs: 1_000, capMs: 3_000 };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { BookingRepository, StoredBooking } from '../../shared/app/bookings/ports';
-import { JobError, newEnvelope, type JobEnvelope, type JobRequest } from '../../shared/app/jobs';
-import type { Mailer, OutgoingMail } from '../../shared/app/mailer';
-import { formatSlot } from '../../shared/app/notification-templates';
+import type { BookingRepository, StoredBooking } from '../../slices/bookings/app/ports';
+import { JobError, newEnvelope, type JobEnvelope, type JobRequest } from '../../shared/platform/jobs';
+import type { Mailer, OutgoingMail } from '../../shared/platform/mailer';
+import { formatSlot } from '../../slices/bookings/app/notification-templates';
 import {
   NOTIFICATION_TYPES,
   NOTIFICATIONS_QUEUE,
@@ -10,11 +10,11 @@ import {
   notificationJob,
   type NotificationPayload,
   type NotificationType,
-} from '../../shared/app/notifications';
-import { bookingSchema, type Booking } from '../../shared/domain/booking';
-import type { BookingStatus } from '../../shared/domain/booking-status';
-import { DEFAULT_CATALOGUE } from '../../shared/domain/catalogue';
-import type { Finding, FindingStatus } from '../../shared/domain/finding';
+} from '../../slices/bookings/app/notifications';
+import { bookingSchema, type Booking } from '../../slices/bookings/domain/booking';
+import type { BookingStatus } from '../../slices/bookings/domain/booking-status';
+import { DEFAULT_CATALOGUE } from '../../slices/bookings/domain/catalogue';
+import type { Finding, FindingStatus } from '../../slices/bookings/domain/finding';
 
 class MemoryMailer implements Mailer {
   readonly sent: OutgoingMail[] = [];

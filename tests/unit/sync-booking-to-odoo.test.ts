@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../shared/app/bookings/ports';
+import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../slices/bookings/app/ports';
 import type {
   CreditNoteDraft,
   Erp,
@@ -9,14 +9,14 @@ import type {
   InvoiceDraft,
   PartnerDraft,
   PaymentDraft,
-} from '../../shared/app/erp';
-import { JobError, type JobEnvelope } from '../../shared/app/jobs';
-import { customerRef } from '../../shared/app/customer-ref';
-import { BOOKING_SYNC_JOB, odooSyncHandlers, syncBookingToErp } from '../../shared/app/sync-booking-to-odoo';
-import type { Booking } from '../../shared/domain/booking';
-import type { HistoryEntry } from '../../shared/domain/booking-status';
-import { DEFAULT_CATALOGUE } from '../../shared/domain/catalogue';
-import type { Finding } from '../../shared/domain/finding';
+} from '../../shared/platform/erp';
+import { JobError, type JobEnvelope } from '../../shared/platform/jobs';
+import { customerRef } from '../../shared/kernel/customer-ref';
+import { BOOKING_SYNC_JOB, odooSyncHandlers, syncBookingToErp } from '../../slices/bookings/app/sync-to-erp';
+import type { Booking } from '../../slices/bookings/domain/booking';
+import type { HistoryEntry } from '../../slices/bookings/domain/booking-status';
+import { DEFAULT_CATALOGUE } from '../../slices/bookings/domain/catalogue';
+import type { Finding } from '../../slices/bookings/domain/finding';
 
 // ---- An in-memory ERP that behaves like the Odoo adapter promises (ids ascending, drafts, residuals).
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type DependencyInfo, timedPort } from '../../shared/app/telemetry';
+import { type DependencyInfo, timedPort } from '../../shared/platform/telemetry';
 
 class Gateway {
   calls = 0;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import nodemailer, { type NodemailerError, type Transporter } from 'nodemailer';
-import { JobError } from '../../app/jobs';
-import type { Mailer, OutgoingMail } from '../../app/mailer';
+import { JobError } from '../../platform/jobs';
+import type { Mailer, OutgoingMail } from '../../platform/mailer';
 
 /** Settings of the SMTP adapter (`SMTP_URL`, `MAIL_FROM`). */
 export interface SmtpMailerOptions {

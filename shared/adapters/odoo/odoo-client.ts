@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import xmlrpc from 'xmlrpc';
 import { z } from 'zod';
-import { JobError } from '../../app/jobs';
+import { JobError } from '../../platform/jobs';
 
 /** Where and as whom to reach Odoo (ODOO_URL, ODOO_DB, ODOO_USERNAME, ODOO_PASSWORD). */
 export interface OdooSettings {

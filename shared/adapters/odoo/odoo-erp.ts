@@ -9,7 +9,7 @@ import type {
   InvoiceDraft,
   PartnerDraft,
   PaymentDraft,
-} from '../../app/erp';
+} from '../../platform/erp';
 import { isMissingMethod, isUnknownField, type OdooClient, OdooError } from './odoo-client';
 
 /** Choices an Odoo database needs made for it (ids differ per database). */

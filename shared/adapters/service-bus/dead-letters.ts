@@ -1,6 +1,6 @@
 import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 import Long from 'long';
-import type { DeadLetter, DeadLetterQueues } from '../../app/dead-letters';
+import type { DeadLetter, DeadLetterQueues } from '../../platform/dead-letters';
 
 const PAGE = 100;
 const RECEIVE_WAIT_MS = 1_000;

@@ -1,6 +1,6 @@
 import type { ServiceBusMessage, ServiceBusReceivedMessage } from '@azure/service-bus';
 import { randomUUID } from 'node:crypto';
-import type { JobEnvelope } from '../../app/jobs';
+import type { JobEnvelope } from '../../platform/jobs';
 import type { ReceivedMessage } from '../../function-table';
 
 /** Application properties that let an admin filter dead letters without parsing bodies. */

@@ -1,5 +1,5 @@
 import type { ServiceBusClient, ServiceBusSender } from '@azure/service-bus';
-import type { JobSender, OutgoingJob } from '../../app/jobs';
+import type { JobSender, OutgoingJob } from '../../platform/jobs';
 import { toServiceBusMessage } from './messages';
 
 /** Sends jobs to Service Bus queues: immediate ones in one batch per queue, delayed ones scheduled. */

@@ -1,6 +1,6 @@
 import type { ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 import { types } from 'rhea';
-import type { Settlement } from '../../app/jobs';
+import type { Settlement } from '../../platform/jobs';
 
 /** Settles through a ServiceBusReceiver: the local host's peek-lock receivers. */
 export class ReceiverSettlement implements Settlement {

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { z } from 'zod';
-import type { PaymentEvent, PaymentFailure, PaymentGateway, PaymentIntentView, PaymentResult } from '../../app/payments';
+import type { PaymentEvent, PaymentFailure, PaymentGateway, PaymentIntentView, PaymentResult } from '../../platform/payments';
 
 export interface StripeSettings {
   secretKey: string;

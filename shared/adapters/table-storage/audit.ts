@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import type { DeadLetterAudit, DeadLetterAuditEntry } from '../../app/dead-letter-audit';
+import type { DeadLetterAudit, DeadLetterAuditEntry } from '../../platform/dead-letter-audit';
 import { mapTableError, safeKey, tableCall } from './tables';
 
 /** Logical name of the table (the store adds the prefix): `<prefix>DeadLetterAudit`. */

@@ -1,7 +1,7 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../app/bookings/ports';
-import { type Booking, bookingSchema } from '../../domain/booking';
-import { type HistoryEntry, historyEntrySchema } from '../../domain/booking-status';
+import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../../slices/bookings/app/ports';
+import { type Booking, bookingSchema } from '../../../slices/bookings/domain/booking';
+import { type HistoryEntry, historyEntrySchema } from '../../../slices/bookings/domain/booking-status';
 import type { OutboxCommitter } from './outbox';
 import { isTableError, safeKey, tableCall } from './tables';
 

@@ -1,6 +1,6 @@
 import { odata, type TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
-import { jobEnvelopeSchema, type OutgoingJob } from '../../app/jobs';
-import type { Logger, OutboxRelay, OutboxStore, PendingJob } from '../../app/outbox';
+import { jobEnvelopeSchema, type OutgoingJob } from '../../platform/jobs';
+import type { Logger, OutboxRelay, OutboxStore, PendingJob } from '../../platform/outbox';
 import { isTableError, mapTableError, safeKey, tableCall } from './tables';
 
 /** Table Storage's limit of operations in one entity-group transaction. */

@@ -1,5 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
-import type { ProcessedJobs } from '../../app/jobs';
+import type { ProcessedJobs } from '../../platform/jobs';
 import { isTableError, mapTableError, safeKey, tableCall } from './tables';
 
 /** Logical name of the table (the store adds the prefix): `<prefix>ProcessedJobs`. */

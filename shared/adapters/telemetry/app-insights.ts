@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 // Type-only: erased at compile time, so importing this file does not load the SDK (~0.8 s).
 import type * as AppInsights from 'applicationinsights';
-import type { DependencyTarget, Telemetry } from '../../app/telemetry';
+import type { DependencyTarget, Telemetry } from '../../platform/telemetry';
 
 type Sdk = typeof AppInsights;
 type Client = AppInsights.TelemetryClient;

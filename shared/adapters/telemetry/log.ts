@@ -1,4 +1,4 @@
-import type { Logger } from '../../app/outbox';
+import type { Logger } from '../../platform/outbox';
 
 type Level = 'info' | 'warn' | 'error';
 

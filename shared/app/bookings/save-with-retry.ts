@@ -1,4 +1,4 @@
-import type { BookingChange, BookingRepository, StoredBooking } from './ports';
+import type { BookingChange, BookingRepository, StoredBooking } from '../../../slices/bookings/app/ports';
 
 /** What a mutation decides after reading the current booking. */
 export type Decision<R> =

@@ -1,12 +1,12 @@
-import type { Booking } from '../../domain/booking';
-import { type BookingStatus, type Cause, causes, type HistoryEntry, transition } from '../../domain/booking-status';
-import { applyTripUpdate, isNewer, type TripLeg, type TripUpdate } from '../../domain/trip';
-import type { JobRequest } from '../jobs';
-import { notificationJob } from '../notifications';
-import { toOutgoing, tripJob } from './booking-jobs';
+import type { Booking } from '../domain/booking';
+import { type BookingStatus, type Cause, causes, type HistoryEntry, transition } from '../domain/booking-status';
+import { applyTripUpdate, isNewer, type TripLeg, type TripUpdate } from '../domain/trip';
+import type { JobRequest } from '../../../shared/platform/jobs';
+import { notificationJob } from './notifications';
+import { toOutgoing, tripJob } from './jobs';
 import type { BookingClock } from './create-booking';
 import type { BookingRepository } from './ports';
-import { mutateBooking } from './save-with-retry';
+import { mutateBooking } from '../../../shared/app/bookings/save-with-retry';
 
 export interface TripDeps extends BookingClock {
   repo: BookingRepository;

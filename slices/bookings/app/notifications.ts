@@ -3,12 +3,12 @@ import type { Booking } from '../domain/booking';
 import type { BookingStatus } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
 import type { Finding } from '../domain/finding';
-import type { BookingRepository } from './bookings/ports';
-import type { JobHandler } from './consume-job';
-import { type JobEnvelope, JobError, type JobRequest } from './jobs';
-import type { Mailer } from './mailer';
+import type { BookingRepository } from './ports';
+import type { JobHandler } from '../../../shared/platform/consume-job';
+import { type JobEnvelope, JobError, type JobRequest } from '../../../shared/platform/jobs';
+import type { Mailer } from '../../../shared/platform/mailer';
 import { languageOf, type Notice, renderNotification } from './notification-templates';
-import type { Logger } from './outbox';
+import type { Logger } from '../../../shared/platform/outbox';
 
 /** The queue customer e-mails go through (DESIGN.md §7). */
 export const NOTIFICATIONS_QUEUE = 'notifications';

@@ -1,5 +1,6 @@
-import type { Booking } from '../../domain/booking';
-import { type JobRequest, newEnvelope, type OutgoingJob } from '../jobs';
+import type { Booking } from '../domain/booking';
+import type { JobRequest } from '../../../shared/platform/jobs';
+export { toOutgoing } from '../../../shared/platform/jobs';
 
 export const ODOO_SYNC_QUEUE = 'odoo-sync';
 export const DRIVER_DISPATCH_QUEUE = 'driver-dispatch';
@@ -24,16 +25,4 @@ export function tripJob(booking: Booking, trip: 'pickup' | 'delivery'): JobReque
     id: `trip:${trip}:${booking.id}`,
     payload: { bookingId: booking.id, trip },
   };
-}
-
-/** Addresses job requests for the outbox, carrying the request's operation id across the queue hop. */
-export function toOutgoing(requests: JobRequest[], context: { now: Date; newId: () => string; operationId?: string }): OutgoingJob[] {
-  return requests.map((request) => ({
-    queue: request.queue,
-    envelope: newEnvelope(
-      { ...request, correlation: request.correlation ?? (context.operationId ? { operationId: context.operationId } : undefined) },
-      context.now,
-      context.newId,
-    ),
-  }));
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { assignJockey, markReady, recordTripUpdate, type TripDeps, type TripUpdateOutcome } from '../shared/app/bookings/trips';
-import { driverStatusUpdateSchema } from '../shared/app/dispatch';
-import { causes } from '../shared/domain/booking-status';
-import { TRIP_STATUSES } from '../shared/domain/trip';
-import { type Caller, defineHttp, type HttpFunctionDef, type HttpResponseData } from '../shared/function-table';
-import { conflict, notFound, problem, unauthorized } from '../shared/http/problem';
+import { assignJockey, markReady, recordTripUpdate, type TripDeps, type TripUpdateOutcome } from '../app/trips';
+import { driverStatusUpdateSchema } from '../app/driver-app';
+import { causes } from '../domain/booking-status';
+import { TRIP_STATUSES } from '../domain/trip';
+import { type Caller, defineHttp, type HttpFunctionDef, type HttpResponseData } from '../../../shared/function-table';
+import { conflict, notFound, problem, unauthorized } from '../../../shared/http/problem';
 
 export interface DriverAppFunctionDeps {
   trips: TripDeps;

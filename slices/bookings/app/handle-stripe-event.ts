@@ -1,14 +1,14 @@
-import type { Booking, PaymentStatus } from '../../domain/booking';
-import { causes, type HistoryEntry, transition } from '../../domain/booking-status';
-import { recordFindingPayment } from '../../domain/finding';
-import type { JobRequest } from '../jobs';
-import { notificationJob } from '../notifications';
-import type { PaymentEvent } from '../payments';
-import type { Telemetry } from '../telemetry';
-import { odooSyncJob, toOutgoing, tripJob } from './booking-jobs';
+import type { Booking, PaymentStatus } from '../domain/booking';
+import { causes, type HistoryEntry, transition } from '../domain/booking-status';
+import { recordFindingPayment } from '../domain/finding';
+import type { JobRequest } from '../../../shared/platform/jobs';
+import { notificationJob } from './notifications';
+import type { PaymentEvent } from '../../../shared/platform/payments';
+import type { Telemetry } from '../../../shared/platform/telemetry';
+import { odooSyncJob, toOutgoing, tripJob } from './jobs';
 import type { BookingClock } from './create-booking';
 import type { BookingRepository } from './ports';
-import { type Decision, mutateBooking } from './save-with-retry';
+import { type Decision, mutateBooking } from '../../../shared/app/bookings/save-with-retry';
 
 export interface StripeEventDeps extends BookingClock {
   repo: BookingRepository;

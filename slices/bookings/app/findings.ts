@@ -1,11 +1,11 @@
-import type { Booking } from '../../domain/booking';
-import { addFinding as addInDomain, approveFinding as approveInDomain, declineFinding as declineInDomain, type Finding, type FindingError, type FindingPaymentOutcome, type FindingRequest, recordFindingPayment } from '../../domain/finding';
-import { notificationJob } from '../notifications';
-import type { PaymentFailure, PaymentGateway } from '../payments';
-import { odooSyncJob, toOutgoing } from './booking-jobs';
+import type { Booking } from '../domain/booking';
+import { addFinding as addInDomain, approveFinding as approveInDomain, declineFinding as declineInDomain, type Finding, type FindingError, type FindingPaymentOutcome, type FindingRequest, recordFindingPayment } from '../domain/finding';
+import { notificationJob } from './notifications';
+import type { PaymentFailure, PaymentGateway } from '../../../shared/platform/payments';
+import { odooSyncJob, toOutgoing } from './jobs';
 import type { BookingClock } from './create-booking';
 import type { BookingRepository } from './ports';
-import { mutateBooking } from './save-with-retry';
+import { mutateBooking } from '../../../shared/app/bookings/save-with-retry';
 
 export interface FindingDeps extends BookingClock {
   repo: BookingRepository;

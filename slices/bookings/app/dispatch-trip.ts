@@ -1,12 +1,12 @@
-import type { Booking } from '../../domain/booking';
-import type { TripLeg } from '../../domain/trip';
-import type { JobHandler } from '../consume-job';
-import { customerRef } from '../customer-ref';
-import type { B2CTrip, TripDispatcher } from '../dispatch';
-import { JobError } from '../jobs';
-import type { Logger } from '../outbox';
+import type { Booking } from '../domain/booking';
+import type { TripLeg } from '../domain/trip';
+import type { JobHandler } from '../../../shared/platform/consume-job';
+import { customerRef } from '../../../shared/kernel/customer-ref';
+import type { B2CTrip, TripDispatcher } from './driver-app';
+import { JobError } from '../../../shared/platform/jobs';
+import type { Logger } from '../../../shared/platform/outbox';
 import type { BookingRepository } from './ports';
-import { mutateBooking } from './save-with-retry';
+import { mutateBooking } from '../../../shared/app/bookings/save-with-retry';
 
 export interface DispatchDeps {
   repo: BookingRepository;

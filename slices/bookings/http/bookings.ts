@@ -1,18 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { cancelBooking, type CancelBookingDeps } from '../shared/app/bookings/cancel-booking';
-import { createBooking, type CreateBookingDeps, hashToken } from '../shared/app/bookings/create-booking';
-import { addFinding, approveFinding, declineFinding, type FindingDeps, type FindingOutcome } from '../shared/app/bookings/findings';
-import type { BookingRepository, StoredBooking } from '../shared/app/bookings/ports';
-import type { PaymentFailure } from '../shared/app/payments';
-import { type Booking, createBookingRequestSchema } from '../shared/domain/booking';
-import { bookingStatusSchema, causes } from '../shared/domain/booking-status';
-import type { Catalogue } from '../shared/domain/catalogue';
-import { findingRequestSchema, findingStatusSchema } from '../shared/domain/finding';
-import { type Caller, defineHttp, type HttpCall, type HttpFunctionDef, type HttpResponseData } from '../shared/function-table';
-import { bearerToken } from '../shared/http/auth';
-import { conflict, forbidden, notFound, problem, tooManyRequests, unauthorized } from '../shared/http/problem';
-import type { RateLimiter } from '../shared/http/rate-limit';
+import { cancelBooking, type CancelBookingDeps } from '../app/cancel-booking';
+import { createBooking, type CreateBookingDeps, hashToken } from '../app/create-booking';
+import { addFinding, approveFinding, declineFinding, type FindingDeps, type FindingOutcome } from '../app/findings';
+import type { BookingRepository, StoredBooking } from '../app/ports';
+import type { PaymentFailure } from '../../../shared/platform/payments';
+import { type Booking, createBookingRequestSchema } from '../domain/booking';
+import { bookingStatusSchema, causes } from '../domain/booking-status';
+import type { Catalogue } from '../domain/catalogue';
+import { findingRequestSchema, findingStatusSchema } from '../domain/finding';
+import { type Caller, defineHttp, type HttpCall, type HttpFunctionDef, type HttpResponseData } from '../../../shared/function-table';
+import { bearerToken } from '../../../shared/http/auth';
+import { conflict, forbidden, notFound, problem, tooManyRequests, unauthorized } from '../../../shared/http/problem';
+import type { RateLimiter } from '../../../shared/http/rate-limit';
 
 export interface BookingFunctionDeps {
   repo: BookingRepository;

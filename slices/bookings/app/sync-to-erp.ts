@@ -2,13 +2,13 @@ import { z } from 'zod';
 import type { Booking } from '../domain/booking';
 import type { HistoryEntry } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
-import type { BookingRepository } from './bookings/ports';
-import { customerRef } from './customer-ref';
-import { mutateBooking } from './bookings/save-with-retry';
-import type { JobHandler } from './consume-job';
-import { ERP_ERROR_CODES, type Erp, type ErpInvoice, type InvoiceLine } from './erp';
-import { JobError } from './jobs';
-import type { Logger } from './outbox';
+import type { BookingRepository } from './ports';
+import { customerRef } from '../../../shared/kernel/customer-ref';
+import { mutateBooking } from '../../../shared/app/bookings/save-with-retry';
+import type { JobHandler } from '../../../shared/platform/consume-job';
+import { ERP_ERROR_CODES, type Erp, type ErpInvoice, type InvoiceLine } from '../../../shared/platform/erp';
+import { JobError } from '../../../shared/platform/jobs';
+import type { Logger } from '../../../shared/platform/outbox';
 
 /**
  * Odoo sync as a reconciliation (DESIGN.md §5): the job only names a booking; the handler reads the

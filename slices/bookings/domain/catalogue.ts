@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { centsSchema, currencySchema, MIN_CHARGE_CENTS, type Money } from './money';
-import { err, issuesOf, ok, type Issue, type Result } from './result';
+import { centsSchema, currencySchema, MIN_CHARGE_CENTS, type Money } from '../../../shared/kernel/money';
+import { err, issuesOf, ok, type Issue, type Result } from '../../../shared/kernel/result';
 
 /** A service code: lower-case words joined by hyphens (`oil-change`), stable across languages. */
 export const serviceCodeSchema = z

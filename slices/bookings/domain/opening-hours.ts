@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { err, issuesOf, ok, type Issue, type Result } from './result';
+import { err, issuesOf, ok, type Issue, type Result } from '../../../shared/kernel/result';
 
 /** Days of the week, Monday first (ISO 8601). */
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

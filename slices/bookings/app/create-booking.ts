@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { type Booking, createBooking as createBookingInDomain, type BookingProblem, type CreateBookingRequest } from '../../domain/booking';
-import type { Catalogue } from '../../domain/catalogue';
-import type { OpeningHours, SlotRules } from '../../domain/opening-hours';
-import type { PaymentFailure, PaymentGateway } from '../payments';
+import { type Booking, createBooking as createBookingInDomain, type BookingProblem, type CreateBookingRequest } from '../domain/booking';
+import type { Catalogue } from '../domain/catalogue';
+import type { OpeningHours, SlotRules } from '../domain/opening-hours';
+import type { PaymentFailure, PaymentGateway } from '../../../shared/platform/payments';
 import type { BookingRepository } from './ports';
 
 export interface BookingClock {

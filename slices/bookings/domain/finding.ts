@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Booking } from './booking';
 import type { BookingStatus } from './booking-status';
-import { centsSchema, currencySchema, MIN_CHARGE_CENTS } from './money';
+import { centsSchema, currencySchema, MIN_CHARGE_CENTS } from '../../../shared/kernel/money';
 
 /**
  * Statuses of a finding (extra work the workshop found). APPROVED means "approved, charge under way":

@@ -101,3 +101,15 @@ export function newEnvelope(request: JobRequest, now: Date, newId: () => string)
     createdAt: now.toISOString(),
   };
 }
+
+/** Addresses job requests for the outbox, carrying the request's operation id across the queue hop. */
+export function toOutgoing(requests: JobRequest[], context: { now: Date; newId: () => string; operationId?: string }): OutgoingJob[] {
+  return requests.map((request) => ({
+    queue: request.queue,
+    envelope: newEnvelope(
+      { ...request, correlation: request.correlation ?? (context.operationId ? { operationId: context.operationId } : undefined) },
+      context.now,
+      context.newId,
+    ),
+  }));
+}

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { bookingStatusSchema, causes, type Cause, type HistoryEntry } from './booking-status';
 import { priceOf, serviceCodeSchema, type Catalogue } from './catalogue';
 import { findingSchema } from './finding';
-import { centsSchema, currencySchema } from './money';
+import { centsSchema, currencySchema } from '../../../shared/kernel/money';
 import { checkSlot, type OpeningHours, type SlotProblemCode, type SlotRules } from './opening-hours';
-import type { Issue } from './result';
+import type { Issue } from '../../../shared/kernel/result';
 
 // ---- Fields, shared by the stored aggregate and the HTTP request so both validate alike.
 

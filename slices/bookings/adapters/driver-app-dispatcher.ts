@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { b2cTripSchema, type B2CTrip, type TripDispatcher } from '../../app/dispatch';
-import { JobError } from '../../app/jobs';
-import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER, unixSeconds } from './signature';
+import { b2cTripSchema, type B2CTrip, type TripDispatcher } from '../app/driver-app';
+import { JobError } from '../../../shared/platform/jobs';
+import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER, unixSeconds } from './driver-app-signature';
 
 /** Settings of the Driver-App adapter (`DRIVER_APP_WEBHOOK_URL`, `DRIVER_APP_SECRET`). */
 export interface HttpTripDispatcherOptions {

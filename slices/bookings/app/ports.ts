@@ -1,6 +1,6 @@
-import type { Booking } from '../../domain/booking';
-import type { HistoryEntry } from '../../domain/booking-status';
-import type { OutgoingJob } from '../jobs';
+import type { Booking } from '../domain/booking';
+import type { HistoryEntry } from '../domain/booking-status';
+import type { OutgoingJob } from '../../../shared/platform/jobs';
 
 /** A booking as stored, with what optimistic concurrency and customer auth need. */
 export interface StoredBooking {

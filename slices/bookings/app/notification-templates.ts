@@ -1,7 +1,7 @@
 import type { Address, Booking, LANGUAGES } from '../domain/booking';
 import type { Catalogue } from '../domain/catalogue';
 import type { Finding } from '../domain/finding';
-import { formatMoney } from '../domain/money';
+import { formatMoney } from '../../../shared/kernel/money';
 
 /** A language the customer is written to in. */
 export type Language = (typeof LANGUAGES)[number];
