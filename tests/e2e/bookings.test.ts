@@ -1,5 +1,5 @@
 /**
- * The booking flows of DESIGN.md §4–§5 over HTTP against the local host: payments go through the
+ * The booking flows over HTTP against the local host: payments go through the
  * Stripe sandbox driven by the real stripe SDK (as the customer's app would), webhooks come from the
  * sandbox, jobs are peeked in their queues, e-mails caught by the SMTP sandbox.
  */
@@ -23,7 +23,6 @@ import {
   startBookingRuntime,
   stripeClient,
 } from '../support/bookings';
-import { waitFor } from '../support/wait';
 
 const at = expect.any(String);
 

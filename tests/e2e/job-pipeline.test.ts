@@ -5,22 +5,31 @@ import { OutboxCommitter } from '../../shared/adapters/table-storage/outbox';
 import { consoleLogger } from '../../shared/adapters/telemetry/log';
 import { JobError, type JobEnvelope, type JobSender, newEnvelope, type OutgoingJob } from '../../shared/platform/jobs';
 import { FREE_PORTS, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { peekJobs } from '../support/bookings';
 import { waitFor } from '../support/wait';
 
 const QUEUE = 'callbacks';
 /** A queue with short locks, for the consumer that dies. */
 const SHORT_LOCK_QUEUE = 'driver-dispatch';
 const AGGREGATE_TABLE = 'PipelineTest';
+/**
+ * A retry's delay is measured from its failure's `at` to its `notBefore`: two clock reads a few
+ * synchronous statements apart in consume-job, which a busy machine may stretch a little.
+ */
+const CLOCK_READS_SLACK_MS = 50;
 
 /** A sender that fails while `failing` is set: the fault injected between commit and send. */
 class FaultySender implements JobSender {
   failing = false;
   sends = 0;
+  /** Every job sent successfully, with its schedule (`notBefore`) for retries. */
+  readonly sent: OutgoingJob[] = [];
   constructor(private readonly inner: JobSender) {}
   async send(jobs: OutgoingJob[]): Promise<void> {
     this.sends += 1;
     if (this.failing) throw new Error('injected: Service Bus unreachable');
     await this.inner.send(jobs);
+    this.sent.push(...jobs);
   }
 }
 
@@ -127,11 +136,21 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
     expect(first).toBeGreaterThanOrEqual(95);
     expect(second).toBeGreaterThanOrEqual(195);
     expect(third).toBeGreaterThanOrEqual(395);
-    expect(third).toBeGreaterThan(first);
+    // The delays the consumer scheduled (load cannot shrink or stretch these): equal jitter on
+    // 200 ms * 2^(n-1) after failed attempt n, i.e. within [half, whole] of 200, 400, 800 ms.
+    const retries = faulty.sent.filter((sent) => sent.envelope.id === job.id && sent.envelope.attempt > 1);
+    expect(retries.map((sent) => sent.envelope.attempt)).toEqual([2, 3, 4]);
+    for (const { envelope, notBefore } of retries) {
+      const exponential = 200 * 2 ** (envelope.attempt - 2);
+      const delayMs = (notBefore?.getTime() ?? Number.NaN) - Date.parse(envelope.errors.at(-1)?.at ?? '');
+      expect(delayMs, `delay before attempt ${envelope.attempt}`).toBeGreaterThanOrEqual(exponential / 2);
+      expect(delayMs, `delay before attempt ${envelope.attempt}`).toBeLessThanOrEqual(exponential + CLOCK_READS_SLACK_MS);
+    }
 
     // The same job delivered again (a duplicate send) is recognised and not applied twice.
     await runtime.composition.services.sender.send([{ queue: QUEUE, envelope: { ...job, attempt: 1 } }]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Once no copy is left in the queue (locked ones included), the duplicate has been received and settled.
+    await waitFor(async () => (await peekJobs(runtime, QUEUE, job.subject)).length === 0, { message: 'the duplicate was not settled' });
     expect(calls(job.id)).toBe(4);
     expect(effectRuns.get(job.id)).toBe(1);
   });
@@ -211,13 +230,15 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
 
     // The state change is committed, the job is not lost: it waits in the outbox.
     expect((await table.getEntity<{ status: string }>('order-1', 'state')).status).toBe('paid');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing reached the queue (the send failed), so nothing can have been delivered.
+    expect(await peekJobs(runtime, QUEUE, envelope.subject)).toEqual([]);
     expect(calls(envelope.id)).toBe(0);
 
     await runtime.host.runTimer('outbox-relay');
     await runtime.host.runTimer('outbox-relay'); // a second sweep finds nothing left to send
     await waitFor(() => effects.get(envelope.id) === 1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every copy the sweeps sent has been received and settled once none is left in the queue.
+    await waitFor(async () => (await peekJobs(runtime, QUEUE, envelope.subject)).length === 0, { message: 'the relayed job was not settled' });
     expect(calls(envelope.id)).toBe(1);
     expect(effectRuns.get(envelope.id)).toBe(1);
     const leftovers = [];

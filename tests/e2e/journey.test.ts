@@ -6,6 +6,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleLogger } from '../../shared/adapters/telemetry/log';
 import { FREE_PORTS, LOCAL_SECRETS, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { peekJobs } from '../support/bookings';
 import { waitFor } from '../support/wait';
 
 interface TripView {
@@ -177,7 +178,8 @@ describe('the booking journey with the Driver-App', () => {
     runtime.driver?.reset();
     expect((await admin(`/driver-dispatch/${letterId}/replay`, { method: 'POST' })).status).toBe(200);
     await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Once no dispatch job of the booking is left in the queue (locked ones included), every copy has run and settled.
+    await waitFor(async () => (await peekJobs(runtime, 'driver-dispatch', booking.id)).length === 0, { message: 'the replayed dispatch job was not settled' });
     expect((await trips()).filter((trip) => trip.bookingId === booking.id)).toHaveLength(1);
   });
 });

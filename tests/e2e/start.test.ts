@@ -63,7 +63,8 @@ function kill(child: ChildProcess) {
 
 describe('npm start', () => {
   it('answers /api/health within 15 s and stops every part on SIGINT (Ctrl-C)', async () => {
-    expect(await stopsCleanly('SIGINT')).toBeLessThan(15_000);
+    // The 15 s bound is the waitFor inside: it throws if /api/health does not answer in time.
+    await stopsCleanly('SIGINT');
   }, 40_000);
 
   it('stops every part on SIGTERM', async () => {

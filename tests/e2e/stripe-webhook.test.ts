@@ -1,7 +1,7 @@
 /**
  * `POST /api/v1/webhooks/stripe` against the local host with events Stripe really sent (taken from
  * the sandbox) or built from its PaymentIntent, signed here like Stripe signs them: repeats,
- * concurrency, order and signatures (DESIGN.md §5 "Webhooks").
+ * concurrency, order and signatures.
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

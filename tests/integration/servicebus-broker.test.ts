@@ -180,7 +180,7 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
   }
 
   it('sends one message and receives it with body and properties intact', async (ctx) => {
-    const { sender, receiver, peekAll } = await setUp(ctx);
+    const { queue, sender, receiver, peekAll } = await setUp(ctx);
     const sent: ServiceBusMessage = {
       body: { orderId: 'o-1', total: 12.5, lines: [{ sku: 'a', qty: 2 }] },
       applicationProperties: { tenant: 't-1', attempt: 2, urgent: true },
@@ -194,7 +194,8 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
     const [received] = await receiveExactly(receiver, 1);
     expect(received).toMatchObject({ ...sent, deliveryCount: 0 });
     expect(received?.lockToken).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(received?.lockedUntilUtc?.getTime()).toBeGreaterThan(Date.now());
+    // Broker timestamps only: the lock runs a full lock duration from (at the earliest) the enqueue; 5 ms for rounding.
+    expect((received?.lockedUntilUtc?.getTime() ?? 0) - (received?.enqueuedTimeUtc?.getTime() ?? Number.NaN)).toBeGreaterThanOrEqual(queue.lockDurationMs - 5);
     expect(Math.abs((received?.enqueuedTimeUtc?.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
 
     await receiver.completeMessage(received as ServiceBusReceivedMessage);
@@ -212,7 +213,7 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
     expect(received.map((m) => m.body)).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(received.slice(3).map((m) => m.applicationProperties?.body)).toEqual(['d', 'e']);
     const sequence = received.map(sequenceOf);
-    sequence.slice(1).forEach((current, i) => expect(current.greaterThan(sequence[i] ?? current)).toBe(true));
+    for (const [i, current] of sequence.slice(1).entries()) expect(current.greaterThan(sequence[i] ?? current)).toBe(true);
     expect(new Set(received.map((m) => m.messageId)).size).toBe(5); // assigned when the sender gave none
 
     for (const message of received) await receiver.completeMessage(message);
@@ -250,7 +251,9 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
     });
     try {
       await waitFor(() => bodies.length === 3);
-      await sleep(200); // auto-complete runs after processMessage resolves
+      // auto-complete runs after processMessage resolves: poll until the queue is empty (asserted below)
+      const deadline = Date.now() + 5_000;
+      while ((await peekAll()).length > 0 && Date.now() < deadline) await sleep(50);
     } finally {
       await subscription.close();
     }
@@ -386,7 +389,7 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
 
   it('schedules messages: invisible until due, cancellable', async (ctx) => {
     const { sender, receiver, peekAll } = await setUp(ctx);
-    const due = new Date(Date.now() + 1200);
+    const due = new Date(Date.now() + 5_000);
     const [kept] = await sender.scheduleMessages({ body: 'due soon' }, due);
     const [cancelled] = await sender.scheduleMessages({ body: 'never' }, due);
     expect(kept).toBeDefined();
@@ -399,7 +402,7 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
     await sender.cancelScheduledMessages(cancelled ?? []);
     await expectNothingToReceive(receiver, 300);
 
-    const [message] = await receiveExactly(receiver, 1, 6000);
+    const [message] = await receiveExactly(receiver, 1, 10_000);
     expect(message?.body).toBe('due soon');
     expect(Date.now()).toBeGreaterThanOrEqual(due.getTime() - 50);
     await receiver.completeMessage(message as ServiceBusReceivedMessage);
@@ -407,7 +410,8 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
   });
 
   it('competing consumers on separate connections each get a share, every message exactly once', async (ctx) => {
-    const { queue, sender } = await setUp(ctx);
+    // Locks (10 s here; a real queue's own, renewed by the SDK) outlast the 5 s barrier below.
+    const { queue, sender, peekAll } = await setUp(ctx, { lockDurationMs: 10_000 });
     const bodies = Array.from({ length: 20 }, (_, i) => i);
     await sender.sendMessages(bodies.map((body) => ({ body })));
 
@@ -419,7 +423,10 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
         {
           processMessage: async (message) => {
             seen.push({ consumer, body: message.body });
-            await sleep(15); // long enough for the other consumer to be offered work
+            // Barrier: hold the message until the other consumer has received one too (or 5 s passed),
+            // so neither can drain the queue alone: the broker must offer work to both.
+            const deadline = Date.now() + 5_000;
+            while (!seen.some((s) => s.consumer !== consumer) && Date.now() < deadline) await sleep(10);
           },
           processError: async () => undefined,
         },
@@ -427,7 +434,10 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
       );
     }
     await waitFor(() => seen.length >= bodies.length, 10_000);
-    await sleep(100); // anything delivered twice would show up now
+    // Once the queue is empty every message is settled: nothing can be delivered twice any more.
+    const drained = Date.now() + 10_000;
+    while ((await peekAll()).length > 0 && Date.now() < drained) await sleep(50);
+    expect(await peekAll()).toEqual([]);
 
     expect(seen.map((s) => s.body).sort((a, b) => Number(a) - Number(b))).toEqual(bodies);
     expect(seen.filter((s) => s.consumer === 'A').length).toBeGreaterThan(0);
@@ -510,13 +520,14 @@ describe('Service Bus conformance: in-process broker', () => {
     });
 
     it('refuses session receivers with an error instead of hanging', async () => {
-      const noRetry = new ServiceBusClient(broker.connectionString(), { retryOptions: { maxRetries: 0 } });
+      const noRetry = new ServiceBusClient(broker.connectionString(), { retryOptions: { maxRetries: 0, timeoutInMs: 10_000 } });
       try {
         // Which message the SDK reports depends on whether the refusing attach and detach reach it in
-        // one TCP read (our detach reason) or two (the SDK's own "session may be locked").
-        const started = Date.now();
-        await expect(noRetry.acceptSession('sessions', 's-1')).rejects.toThrow(/no sessions|Failed to create a receiver for the requested session/);
-        expect(Date.now() - started).toBeLessThan(5_000);
+        // one TCP read (our detach reason) or two (the SDK's own "session may be locked"). Both are the
+        // broker's refusal; the SDK's timeout ("... within allocated time and retry attempts.") is not.
+        await expect(noRetry.acceptSession('sessions', 's-1')).rejects.toThrow(
+          /The local Service Bus broker has no sessions|Failed to create a receiver for the requested session 's-1'\. It may be locked by another receiver/,
+        );
       } finally {
         await noRetry.close();
       }

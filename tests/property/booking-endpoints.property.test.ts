@@ -1,5 +1,5 @@
 /**
- * Fuzzing every booking endpoint and the Stripe webhook over HTTP against the local host (DESIGN.md
+ * Fuzzing every booking endpoint and the Stripe webhook over HTTP against the local host (
  * §4: "Malformed input gets 400/415/422, never 500, and changes nothing"). For every request:
  * never a 5xx, every 4xx is problem+json, and a refused request writes nothing — neither a row in
  * the Bookings table nor a PaymentIntent in the Stripe sandbox.

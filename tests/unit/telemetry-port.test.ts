@@ -1,10 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type DependencyInfo, timedPort } from '../../shared/platform/telemetry';
 
 class Gateway {
   calls = 0;
   async charge(amount: number) {
     this.calls += 1;
+    // Each call "takes" 7 ms of (fake) wall-clock time, so the reported duration is known exactly.
+    vi.setSystemTime(Date.now() + 7);
     if (amount < 0) throw new Error('negative');
     return amount > 100 ? { ok: false as const, error: 'declined' } : { ok: true as const, value: amount };
   }
@@ -14,7 +16,12 @@ class Gateway {
 }
 
 describe('timedPort', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('reports each asynchronous call as a dependency, failures included, and returns what the port returns', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const seen: DependencyInfo[] = [];
     const gateway = new Gateway();
     const timed = timedPort(gateway, 'stripe', { dependency: (info) => void seen.push(info) });
@@ -30,6 +37,6 @@ describe('timedPort', () => {
       { target: 'stripe', name: 'charge', success: false },
       { target: 'stripe', name: 'charge', success: false },
     ]);
-    expect(seen.every((info) => info.durationMs >= 0)).toBe(true);
+    expect(seen.map((info) => info.durationMs)).toEqual([7, 7, 7]);
   });
 });
