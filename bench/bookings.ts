@@ -25,7 +25,6 @@ import { Worker } from 'node:worker_threads';
 import Stripe from 'stripe';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import { FREE_PORTS, LOCAL_SECRETS, startLocalRuntime } from '../local/runtime';
-import { QUEUE_NAMES } from '../shared/config';
 import { percentile } from './stats';
 
 export interface BenchBookingsOptions {
@@ -313,7 +312,7 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     log: consoleLogger({ silent: true }),
     // No queue consumer: the jobs a confirmation causes (e-mail, trip dispatch, Odoo sync) would
     // otherwise run on the same thread during the measurement.
-    jobHandlers: Object.fromEntries(QUEUE_NAMES.map((queue) => [queue, undefined])),
+    queueConsumers: false,
   });
   const worker = new LoadWorker();
   const serviceBus = new ServiceBusClient(runtime.config.serviceBus.connectionString);

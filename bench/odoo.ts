@@ -15,7 +15,7 @@ import { odata } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Stripe from 'stripe';
-import type { Logger } from '../shared/platform/outbox';
+import type { Logger } from '../shared/platform/log';
 import { newEnvelope, type JobSender, type OutgoingJob } from '../shared/platform/jobs';
 import { FREE_PORTS, LOCAL_SECRETS, type LocalRuntime, startLocalRuntime } from '../local/runtime';
 

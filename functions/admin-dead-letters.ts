@@ -58,7 +58,7 @@ function resultResponse(result: AdminResult, queue: string, messageId: string, d
 
 const tags = ['admin'];
 
-/** The admin's dead-letter API (DESIGN.md §4, role `admin`). */
+/** The admin's dead-letter API (role `admin`). */
 export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
   return [
     defineHttp({

@@ -1,6 +1,6 @@
 // Azure entry point: parse the configuration once, compose, and register the one function table.
 import { app } from '@azure/functions';
-import { loadConfig } from '../shared/config';
+import { loadConfig } from './config';
 import { compose } from './composition';
 import { registerFunctions } from './register';
 
@@ -23,5 +23,6 @@ registerFunctions(app, {
   functions: composition.functions,
   pipeline: composition.pipeline,
   log: composition.services.log,
+  telemetry: composition.services.telemetry,
   ready,
 });

@@ -1,8 +1,6 @@
-import { createJobConsumer, type JobConsumerDeps, type JobHandler } from '../shared/platform/consume-job';
 import type { QueueFunctionDef } from '../shared/function-table';
-
-/** Job handlers by queue, then by job type. */
-export type JobHandlers = Partial<Record<string, Record<string, JobHandler>>>;
+import { createJobConsumer, type JobConsumerDeps, type JobHandler } from '../shared/platform/consume-job';
+import type { JobHandlers } from '../shared/platform/job-handlers';
 
 /** One queue function per queue that has handlers, each behind the shared consumer wrapper. */
 export function jobFunctions(

@@ -3,7 +3,8 @@ import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { toReceivedMessage } from '../shared/adapters/service-bus/messages';
 import { type MessageActions, MessageActionsSettlement } from '../shared/adapters/service-bus/settlement';
 import { invokeQueueFunction } from '../shared/platform/invoke-queue-function';
-import type { Logger } from '../shared/platform/outbox';
+import type { Logger } from '../shared/platform/log';
+import type { Telemetry } from '../shared/platform/telemetry';
 import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../shared/function-table';
 import { toWire } from '../shared/http/pipeline';
 
@@ -34,6 +35,8 @@ export interface RegistrationDeps {
   functions: FunctionDef[];
   pipeline: { handle(def: HttpFunctionDef, request: HttpRequestData): Promise<HttpResponseData> };
   log: Logger;
+  /** Where a queue function's failure goes when the host would see only a success. */
+  telemetry?: Pick<Telemetry, 'exception'>;
   /** Resolves once the instance is ready (tables created); awaited by every invocation. */
   ready: () => Promise<void>;
 }
@@ -84,7 +87,7 @@ export function registerFunctions(app: FunctionsApp, deps: RegistrationDeps): vo
             await deps.ready();
             const { messages, actions } = trigger as SdkBindingTrigger;
             const message = (Array.isArray(messages) ? messages[0] : messages) as ServiceBusReceivedMessage;
-            await invokeQueueFunction(def, toReceivedMessage(message), new MessageActionsSettlement(actions, message), deps.log);
+            await invokeQueueFunction(def, toReceivedMessage(message), new MessageActionsSettlement(actions, message), deps.log, deps.telemetry);
           },
         });
         break;

@@ -1,4 +1,4 @@
-// Order Hub on Azure (DESIGN.md §9): `azd up` deploys this at subscription scope.
+// Order Hub on Azure: `azd up` deploys this at subscription scope.
 // Flex Consumption Function App (Node 22) running as a user-assigned identity, storage, Service Bus
 // with the four job queues, Key Vault for secrets, Log Analytics + Application Insights, alerts.
 targetScope = 'subscription'

@@ -1,5 +1,5 @@
 /**
- * Driver-App sandbox: a local HTTP server standing in for the jockey app (DESIGN.md §3).
+ * Driver-App sandbox: a local HTTP server standing in for the jockey app.
  *
  * - `POST /trips` takes a trip as the real app does: signature checked over the raw body,
  *   de-duplicated by `Idempotency-Key`, answered 201 `{ tripId }` (200 with the same id for a repeat).
@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { DRIVER_STATUSES, driverSchema, statusUpdateSchema, tripSchema, type StatusUpdate } from './driver-sandbox/contract';
 import { baseUrl, listen } from './listen';
 
-/** Default port of the sandbox (DESIGN.md §3, `DRIVER_SANDBOX_PORT`). */
+/** Default port of the sandbox (`DRIVER_SANDBOX_PORT`). */
 export const DEFAULT_DRIVER_SANDBOX_PORT = 7072;
 
 /** Options of `DriverSandbox.start`. */

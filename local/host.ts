@@ -3,7 +3,8 @@ import { Cron } from 'croner';
 import { toReceivedMessage } from '../shared/adapters/service-bus/messages';
 import { ReceiverSettlement } from '../shared/adapters/service-bus/settlement';
 import { invokeQueueFunction } from '../shared/platform/invoke-queue-function';
-import type { Logger } from '../shared/platform/outbox';
+import type { Logger } from '../shared/platform/log';
+import type { Telemetry } from '../shared/platform/telemetry';
 import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData, QueueFunctionDef, TimerFunctionDef } from '../shared/function-table';
 import { startHttpHost } from './http-host';
 
@@ -20,6 +21,8 @@ export interface LocalHostOptions {
   /** Run timers on their schedules; tests turn this off and call `runTimer`. */
   timers?: boolean;
   log: Logger;
+  /** Where a queue function's failure goes when the host would see only a success. */
+  telemetry?: Pick<Telemetry, 'exception'>;
 }
 
 export interface LocalHost {
@@ -87,7 +90,7 @@ function pumpQueue(client: ServiceBusClient, def: QueueFunctionDef, options: Loc
   receiver.subscribe(
     {
       processMessage: (message) =>
-        invokeQueueFunction(def, toReceivedMessage(message), new ReceiverSettlement(receiver, message), options.log),
+        invokeQueueFunction(def, toReceivedMessage(message), new ReceiverSettlement(receiver, message), options.log, options.telemetry),
       processError: async ({ error, errorSource }) => {
         options.log.warn('queue receiver error', { function: def.name, errorSource, error: String(error) });
       },

@@ -29,7 +29,7 @@ export type { FailureKind };
 export type { WriteLogEntry } from './odoo-sandbox/write-log';
 
 export interface OdooSandboxOptions {
-  /** TCP port; 0 picks a free one. Default 8069 (DESIGN.md §3). */
+  /** TCP port; 0 picks a free one. Default 8069 (`ODOO_SANDBOX_PORT`). */
   port?: number;
   host?: string;
   /** The one database. Default `sandbox`. */

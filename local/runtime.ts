@@ -1,7 +1,7 @@
 import { type CompositionOptions, compose, type Composition } from '../functions/composition';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
-import type { Logger } from '../shared/platform/outbox';
-import { type Config, loadConfig } from '../shared/config';
+import type { Logger } from '../shared/platform/log';
+import { type Config, loadConfig } from '../functions/config';
 import type { Role } from '../shared/function-table';
 import { formatApiKeyEntry, generateApiKey } from '../shared/http/auth';
 import { startAzurite } from './azurite';
@@ -12,7 +12,7 @@ import { OdooSandbox } from './odoo-sandbox';
 import { type ReceivedMail, SmtpSandbox } from './smtp-sandbox';
 import { StripeSandbox } from './stripe-sandbox';
 
-/** Ports of the local runtime (DESIGN.md §3); 0 picks a free port (tests). */
+/** Ports of the local runtime (README, "The local runtime"); 0 picks a free port (tests). */
 export interface LocalPorts {
   http: number;
   tables: number;
@@ -149,6 +149,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       timers: options.timers,
       maxLockRenewalMs: options.lockRenewalMs,
       log,
+      telemetry: composition.services.telemetry,
     });
     stops.push(() => host.stop());
     // Like `stripe listen --forward-to`: the sandbox delivers its events to our webhook.

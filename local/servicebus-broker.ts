@@ -100,7 +100,9 @@ export class ServiceBusBroker {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    this.poller = setInterval(() => this.registry.all().forEach((queue) => queue.tick()), pollIntervalMs);
+    this.poller = setInterval(() => {
+      for (const queue of this.registry.all()) queue.tick();
+    }, pollIntervalMs);
     this.poller.unref(); // tests and tools must be able to exit without stop()
   }
 

@@ -24,7 +24,7 @@ export interface ReceivedMail {
 
 /** Options of `SmtpSandbox.start`. */
 export interface SmtpSandboxOptions {
-  /** Default 2525 (DESIGN.md §3); 0 picks a free port. */
+  /** Default 2525 (`SMTP_SANDBOX_PORT`); 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;

@@ -1,6 +1,6 @@
 // `npm start`: the whole system on this machine, offline, until Ctrl-C.
 import { consoleLogger } from '../shared/adapters/telemetry/log';
-import { ConfigError } from '../shared/config';
+import { ConfigError } from '../functions/config';
 import { DEFAULT_PORTS, startLocalRuntime } from './runtime';
 
 const portFrom = (name: string, fallback: number): number => {

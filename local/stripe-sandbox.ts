@@ -34,7 +34,7 @@ export type { DeliveryRecord };
 export { signatureHeader } from './stripe-sandbox/webhooks';
 
 export interface StripeSandboxOptions {
-  /** TCP port; 0 picks a free one. Default 12111 (DESIGN.md §3). */
+  /** TCP port; 0 picks a free one. Default 12111 (`STRIPE_SANDBOX_PORT`). */
   port?: number;
   host?: string;
   /** Signs every webhook (`whsec_…`); the app verifies with the same value. */
@@ -169,7 +169,7 @@ export class StripeSandbox {
       if (body !== '' && !contentType.startsWith('application/x-www-form-urlencoded')) {
         return errorReply(400, {
           type: 'invalid_request_error',
-          message: 'Invalid request: the v1 API takes application/x-www-form-urlencoded bodies (Stripe bracket syntax), not ' + contentType,
+          message: `Invalid request: the v1 API takes application/x-www-form-urlencoded bodies (Stripe bracket syntax), not ${contentType}`,
         });
       }
       form = { ...parseForm(url.search.slice(1)), ...parseForm(body) };

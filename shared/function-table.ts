@@ -8,6 +8,7 @@ import type { Settlement } from './platform/jobs';
  */
 export type FunctionDef = HttpFunctionDef | QueueFunctionDef | TimerFunctionDef;
 
+/** API key roles; `support` reads what `admin` reads and changes nothing. */
 export type Role = 'admin' | 'workshop' | 'orders';
 
 /** A request as both hosts deliver it: the raw body is kept because webhook signatures need it. */
@@ -34,17 +35,23 @@ export interface HttpResponseData {
 export type Caller = { kind: 'anonymous' } | { kind: 'apiKey'; name: string; roles: Role[] };
 
 /** The parsed request a handler sees: body, params and query already validated by their schemas. */
-export interface HttpCall<Body = unknown, Params = Record<string, string>, Query = Record<string, string>> {
+export interface HttpCall<Body = unknown, Params = Record<string, string>, Query = Record<string, string>, Event = undefined> {
   request: HttpRequestData;
   body: Body;
   params: Params;
   query: Query;
   caller: Caller;
+  /** A signed webhook's event, verified over the raw body and parsed (see `HttpFunctionDef.verify`). */
+  event: Event;
   /** Operation id for telemetry, carried into every job the request causes. */
   operationId: string;
 }
 
-export interface HttpFunctionDef<Body = any, Params = any, Query = any> {
+/** What a webhook's verification made of a request: the verified, parsed event, or the answer refusing it. */
+export type Verification<Event> = { ok: true; event: Event } | { ok: false; response: HttpResponseData };
+
+// biome-ignore lint/suspicious/noExplicitAny: the table holds defs of every shape; `defineHttp` types each handler from its schemas.
+export interface HttpFunctionDef<Body = any, Params = any, Query = any, Event = any> {
   kind: 'http';
   name: string;
   /** Route after the `api/` prefix, with `{param}` segments, e.g. `v1/admin/dead-letters/{queue}`. */
@@ -57,9 +64,12 @@ export interface HttpFunctionDef<Body = any, Params = any, Query = any> {
   request?: { body?: ZodType<Body>; params?: ZodType<Params>; query?: ZodType<Query> };
   /** Response schemas by status code, for the OpenAPI document. */
   responses: Record<number, { description: string; schema?: ZodType }>;
-  /** Handled by the function itself (e.g. a webhook signature over the raw body): skip JSON parsing. */
-  rawBody?: boolean;
-  handler(call: HttpCall<Body, Params, Query>): Promise<HttpResponseData>;
+  /**
+   * A signed webhook: checks the signature over the raw bytes (a re-serialised body would not
+   * verify) and parses the event, before the handler runs and instead of JSON body parsing.
+   */
+  verify?: (request: HttpRequestData) => Verification<Event> | Promise<Verification<Event>>;
+  handler(call: HttpCall<Body, Params, Query, Event>): Promise<HttpResponseData>;
 }
 
 /** Metadata of a received queue message, independent of the host that received it. */
@@ -87,9 +97,9 @@ export interface TimerFunctionDef {
   handler(): Promise<void>;
 }
 
-/** Declares an HTTP function with its handler typed from its schemas. */
-export function defineHttp<Body = undefined, Params = Record<string, string>, Query = Record<string, string>>(
-  def: HttpFunctionDef<Body, Params, Query>,
+/** Declares an HTTP function with its handler typed from its schemas (and its webhook verifier). */
+export function defineHttp<Body = undefined, Params = Record<string, string>, Query = Record<string, string>, Event = undefined>(
+  def: HttpFunctionDef<Body, Params, Query, Event>,
 ): HttpFunctionDef {
   return def as HttpFunctionDef;
 }

@@ -1,4 +1,4 @@
-// Alert rules of DESIGN.md §9. Log alerts query the Application Insights resource (classic table
+// Alert rules (infra/README.md). Log alerts query the Application Insights resource (classic table
 // names: requests, traces, customEvents). The app writes JSON-line logs (shared/adapters/telemetry/log.ts)
 // to stdout/stderr; the Functions host forwards them to `traces`, where `message` holds the line.
 // The queries match words in `message` instead of parsing it, so a prefix the host may add does
@@ -106,7 +106,7 @@ union isfuzzy=true
   {
     name: 'stripe-payment-failures'
     displayName: 'Stripe payment failed'
-    description: 'A Stripe payment (booking or finding charge) failed. Needs the app to log "stripe payment failed" or track a custom event whose name contains payment + fail: it does neither yet (infra/README.md, "Known gaps").'
+    description: 'A Stripe payment (booking or finding charge) failed: the app tracks the custom event PaymentFailed with the decline code.'
     severity: 3
     query: '''
 union isfuzzy=true

@@ -52,7 +52,7 @@ resource serviceBus 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
   }
 }
 
-// setting = the app-setting name (DESIGN.md §3 contract), name = the Key Vault secret name.
+// setting = the app-setting name the app reads, name = the Key Vault secret name.
 var optionalSecrets = [
   {
     setting: 'STRIPE_SECRET_KEY'

@@ -1,4 +1,4 @@
-// Log Analytics workspace + workspace-based Application Insights (DESIGN.md §8).
+// Log Analytics workspace + workspace-based Application Insights.
 param logAnalyticsName string
 param applicationInsightsName string
 param location string

@@ -1,5 +1,5 @@
 // Service Bus namespace (Standard: scheduled messages, dead-letter sub-queues) with the four job
-// queues of DESIGN.md §7 (names are the contract in shared/config.ts QUEUE_NAMES).
+// job queues (names as declared once in shared/platform/queues.ts).
 param name string
 param location string
 param tags object

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import type { Config } from '../config';
+import type { PlatformConfig as Config } from '../config';
+import { type Cause, causes } from '../kernel/history';
 import type { Caller, HttpResponseData, Role } from '../function-table';
 import { forbidden, unauthorized } from './problem';
 
@@ -37,11 +38,19 @@ interface KeyEntry {
   hash: Buffer;
 }
 
+/**
+ * Who made a call, as history rows and audit records name it: `api:<key name>` for an API key (never
+ * the key), `customer` for everyone else (the booking's token holder).
+ */
+export function callerCause(caller: Caller): Cause {
+  return caller.kind === 'apiKey' ? causes.api(caller.name) : causes.customer();
+}
+
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 /** The credential of `Authorization: Bearer <credential>` (an API key or a booking access token). */
 export function bearerToken(headers: Record<string, string>): string | undefined {
-  return BEARER.exec(headers['authorization'] ?? '')?.[1] || undefined;
+  return BEARER.exec(headers.authorization ?? '')?.[1] || undefined;
 }
 
 /**

@@ -78,7 +78,7 @@ function operation(def: HttpFunctionDef, method: string, operationId: string, sc
       content: { 'application/json': { schema: toSchema(body, 'input', `${operationId}Body`, schemas) } },
     };
   }
-  op.responses = responses(def, operationId, schemas, Boolean(body && !def.rawBody));
+  op.responses = responses(def, operationId, schemas, Boolean(body && !def.verify));
   return op;
 }
 

@@ -17,7 +17,7 @@ import {
 } from './problem';
 import type { RateLimiter } from './rate-limit';
 
-/** Largest request body the API accepts (DESIGN.md §4). */
+/** Largest request body the API accepts (1 MiB; larger bodies get 413). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The part of a logger the pipeline needs (structurally the app's `Logger`). */
@@ -51,8 +51,8 @@ export interface WireResponse {
 type Step<T> = { ok: true; value: T } | { ok: false; response: HttpResponseData };
 
 /**
- * Builds the request pipeline: size limit, authentication, roles, per-key rate limit, JSON body,
- * schema validation, the handler; every failure is a problem+json response and a thrown error
+ * Builds the request pipeline: size limit, authentication, roles, per-key rate limit, a webhook's
+ * signature, JSON body, schema validation, the handler; every failure is a problem+json response and a thrown error
  * becomes a 500 whose message stays in the log.
  */
 export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
@@ -64,11 +64,13 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
       const caller = deps.auth.authenticate(request.headers);
       const gate = admit(def, caller, deps.rateLimiter);
       if (!gate.ok) return gate.response;
+      const verified = def.verify ? await def.verify(request) : { ok: true as const, event: undefined };
+      if (!verified.ok) return verified.response;
       const body = readBody(def, request);
       if (!body.ok) return body.response;
       const input = validate(def, request, body.value);
       if (!input.ok) return input.response;
-      return await def.handler({ request, caller, operationId, ...input.value });
+      return await def.handler({ request, caller, operationId, event: verified.event, ...input.value });
     } catch (error) {
       deps.log?.error('http handler failed', { operationId, function: def.name, error });
       return internalError(operationId);
@@ -112,9 +114,9 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses the JSON body when the def declares a body schema and reads JSON itself. */
+/** Parses the JSON body when the def declares a body schema (a webhook's verifier reads its own). */
 function readBody(def: HttpFunctionDef, request: HttpRequestData): Step<unknown> {
-  if (def.rawBody || !def.request?.body) return { ok: true, value: undefined };
+  if (def.verify || !def.request?.body) return { ok: true, value: undefined };
   if (!isJsonContentType(request.headers['content-type'])) return { ok: false, response: unsupportedMediaType() };
   let text: string;
   try {
@@ -157,14 +159,14 @@ function validate(def: HttpFunctionDef, request: HttpRequestData, body: unknown)
     params: check(schemas.params, request.params, 'params'),
     // Without a schema handlers get plain strings, as HttpCall's default Query type promises.
     query: schemas.query ? check(schemas.query, queryObject(request.query), 'query') : Object.fromEntries(request.query),
-    body: def.rawBody ? undefined : check(schemas.body, body, 'body'),
+    body: def.verify ? undefined : check(schemas.body, body, 'body'),
   };
   return errors.length > 0 ? { ok: false, response: validationFailed(errors) } : { ok: true, value: parsed };
 }
 
 /** The trace id of a valid W3C `traceparent`, so one operation id spans caller, API and queues. */
 function traceIdOf(headers: Record<string, string>): string | undefined {
-  const match = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(headers['traceparent']?.trim() ?? '');
+  const match = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(headers.traceparent?.trim() ?? '');
   return match?.[1] && !/^0+$/.test(match[1]) ? match[1] : undefined;
 }
 

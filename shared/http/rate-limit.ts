@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { PlatformConfig as Config } from '../config';
 
 /** Whether one more request may pass now, or how long the caller must wait. */
 export type RateDecision = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
@@ -55,7 +55,7 @@ export class FixedWindowRateLimiter implements RateLimiter {
     this.lastSweep = this.now();
   }
 
-  /** The per-API-key limiter of DESIGN.md §4 (default 100 per 15 min). */
+  /** The per-API-key limiter (default 100 per 15 min). */
   static fromConfig(config: Pick<Config, 'rateLimit'>, now?: () => number): FixedWindowRateLimiter {
     return new FixedWindowRateLimiter({ limit: config.rateLimit.perKey, windowMs: config.rateLimit.windowMs, now });
   }

@@ -8,10 +8,10 @@ import {
   type ProcessedJobs,
   type Settlement,
 } from './jobs';
-import type { Logger } from './outbox';
+import type { Logger } from './log';
 import type { Telemetry } from './telemetry';
 
-/** Retry with exponential back-off (DESIGN.md §7); defaults 6 attempts, 10 s base, 15 min cap. */
+/** Retry with exponential back-off; defaults 6 attempts, 10 s base, 15 min cap. */
 export interface RetryPolicy {
   maxAttempts: number;
   baseMs: number;
@@ -52,8 +52,11 @@ export interface JobConsumerDeps {
   log: Logger;
   now?: () => Date;
   random?: () => number;
-  /** Failed attempts and dead letters as custom events (alerts on Odoo sync failures, dead letters). */
-  telemetry?: Pick<Telemetry, 'event'>;
+  /**
+   * Failed attempts and dead letters as custom events (the alerts on sync failures and dead letters
+   * read them), and each failure as an exception: the host sees a handled failure as a success.
+   */
+  telemetry?: Pick<Telemetry, 'event' | 'exception'>;
 }
 
 function describeError(error: unknown): { kind: AttemptError['kind']; code: string; message: string } {
@@ -79,6 +82,7 @@ export function createJobConsumer(deps: JobConsumerDeps) {
     const properties = { [JOB_ERRORS_PROPERTY]: JSON.stringify(errors) };
     const about = { operationId: job.correlation.operationId, queue: deps.queue, type: job.type, subject: job.subject, code: failure.code, kind: failure.kind };
     deps.telemetry?.event('JobFailed', about, { attempt: job.attempt });
+    deps.telemetry?.exception(error, about);
     const deadLettered = (reason: string) => deps.telemetry?.event('JobDeadLettered', { ...about, reason }, { attempt: job.attempt });
 
     if (failure.kind === 'permanent') {

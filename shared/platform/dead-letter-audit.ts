@@ -1,4 +1,4 @@
-/** What an admin did to a dead-lettered message, kept for audit (DESIGN.md §7). */
+/** What an admin did to a dead-lettered message, kept for audit. */
 export interface DeadLetterAuditEntry {
   /** The queue whose dead-letter sub-queue held the message (e.g. `odoo-sync`). */
   queue: string;

@@ -30,7 +30,7 @@ export interface DeadLetterQueues {
   ): Promise<number>;
 }
 
-/** What the admin API shows for one dead letter (DESIGN.md §4). */
+/** What the admin API shows for one dead letter. */
 export interface DeadLetterView {
   id: string;
   type: string | null;

@@ -1,6 +1,7 @@
 import type { QueueFunctionDef, ReceivedMessage } from '../function-table';
 import type { Settlement } from './jobs';
-import type { Logger } from './outbox';
+import type { Logger } from './log';
+import type { Telemetry } from './telemetry';
 
 /**
  * Runs a queue function the same way under both hosts: a handler that returns without settling has
@@ -12,6 +13,8 @@ export async function invokeQueueFunction(
   message: ReceivedMessage,
   settlement: Settlement,
   log: Logger,
+  /** The host sees an abandoned message as a success: the failure is reported as an exception. */
+  telemetry?: Pick<Telemetry, 'exception'>,
 ): Promise<void> {
   let settled = false;
   const once = <A extends unknown[]>(settle: (...args: A) => Promise<void>) =>
@@ -31,6 +34,7 @@ export async function invokeQueueFunction(
     await def.handler(message, tracked);
   } catch (error) {
     log.error('queue function failed', { function: def.name, messageId: message.messageId, error: String(error) });
+    telemetry?.exception(error, { function: def.name, messageId: message.messageId });
     if (!settled) await settlement.abandon();
     return;
   }

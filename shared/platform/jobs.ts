@@ -10,7 +10,7 @@ export const attemptErrorSchema = z.object({
 });
 export type AttemptError = z.infer<typeof attemptErrorSchema>;
 
-/** The job envelope every queue message carries (DESIGN.md §7). */
+/** The job envelope every queue message carries (ARCHITECTURE.md, "Jobs"). */
 export const jobEnvelopeSchema = z.object({
   /** Stable across retries and replays: the idempotency key of the job's effect. */
   id: z.string().min(1).max(200),

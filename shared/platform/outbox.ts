@@ -1,4 +1,5 @@
 import type { JobSender, OutgoingJob } from './jobs';
+import type { Logger } from './log';
 
 /** A job written to the outbox in the same transaction as the state change that caused it. */
 export interface PendingJob {
@@ -15,11 +16,6 @@ export interface OutboxStore {
   remove(jobs: PendingJob[]): Promise<void>;
 }
 
-export interface Logger {
-  info(message: string, data?: Record<string, unknown>): void;
-  warn(message: string, data?: Record<string, unknown>): void;
-  error(message: string, data?: Record<string, unknown>): void;
-}
 
 /**
  * Moves committed jobs from the outbox to the queues. A job is removed from the outbox only after

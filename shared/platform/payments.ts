@@ -61,3 +61,13 @@ export interface PaymentGateway {
   /** Verifies the signature over the raw body; undefined when it does not verify. */
   verifyEvent(rawBody: Buffer, signatureHeader: string | undefined): PaymentEvent | undefined;
 }
+
+/**
+ * Where Stripe events go: each slice names the metadata key its PaymentIntents carry (`bookingId`,
+ * `orderId`), and the one webhook hands an event to the slice whose key it carries.
+ */
+export interface PaymentEventRoute {
+  metadataKey: string;
+  /** Applies the event; the outcome (`applied`, `duplicate`, `unchanged`, `ignored`) is acknowledged to Stripe. */
+  handle(event: PaymentEvent): Promise<string>;
+}

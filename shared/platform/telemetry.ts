@@ -1,4 +1,4 @@
-/** The external systems whose calls are timed as dependencies (DESIGN.md §8). */
+/** The external systems whose calls are timed as dependencies. */
 export type DependencyTarget = 'stripe' | 'odoo' | 'driverApp' | 'serviceBus' | 'tables' | 'smtp';
 
 /** One finished HTTP request, as the pipeline saw it. */

@@ -7,7 +7,7 @@ import Long from 'long';
 import Stripe from 'stripe';
 import { expect } from 'vitest';
 import { FREE_PORTS, LOCAL_SECRETS, type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../../local/runtime';
-import { BOOKINGS_TABLE } from '../../shared/adapters/table-storage/booking-repository';
+import { BOOKINGS_TABLE } from '../../slices/bookings/slice';
 import { consoleLogger } from '../../shared/adapters/telemetry/log';
 import type { JobEnvelope, JobSender, OutgoingJob } from '../../shared/platform/jobs';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem';

@@ -1,99 +1,52 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importsOf, root, RULES, sourceFiles, violations } from '../support/dependency-rules';
 
-// DESIGN.md §2: functions -> shared/app -> shared/domain; adapters implement ports from shared/app;
-// shared/domain imports nothing of the project but itself; nothing imports local/ except local/ and tests/.
-const root = resolve(__dirname, '../..');
-const SDKS = /^(@azure\/|stripe$|xmlrpc$|applicationinsights$|rhea$|nodemailer$)/;
+// The layers and slices of ARCHITECTURE.md, checked on every import of the tree. Biome's
+// `noRestrictedImports` (biome.json) backs the same rules in the editor and in `npm run lint`.
+const files = sourceFiles('functions', 'shared', 'slices', 'local');
+const tree = Object.fromEntries(files.map((file) => [file, importsOf(file)]));
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(join(root, dir)).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(join(root, path)).isDirectory()) return sourceFiles(path);
-    return path.endsWith('.ts') ? [path] : [];
-  });
-}
-
-/** Every module specifier a file imports, re-exports or requires, with relative ones made project paths. */
-function importsOf(file: string): string[] {
-  const text = readFileSync(join(root, file), 'utf8');
-  const specifiers = [
-    ...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/gms),
-    ...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm),
-    ...text.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)/g),
-    ...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
-  ].map((match) => match[1] as string);
-  return specifiers.map((spec) => (spec.startsWith('.') ? relative(root, resolve(root, dirname(file), spec)) : spec));
-}
-
-const layer = (path: string) =>
-  ['shared/domain', 'shared/app', 'shared/adapters', 'shared/http', 'functions', 'local', 'tests', 'bench'].find(
-    (prefix) => path === prefix || path.startsWith(`${prefix}/`),
-  ) ?? (path.startsWith('shared/') ? 'shared' : path);
-
-const production = ['functions', 'shared'];
-
-describe('dependency rule (DESIGN.md §2)', () => {
-  const files = production.flatMap(sourceFiles);
-
+describe('dependency rules', () => {
   it('finds the source files it checks', () => {
-    expect(files.length).toBeGreaterThan(10);
-    expect(importsOf('functions/composition.ts')).toContain('shared/platform/dead-letters');
+    expect(files.length).toBeGreaterThan(50);
+    expect(tree['functions/composition.ts']).toContain('shared/platform/dead-letters');
+    expect(tree['slices/bookings/http/bookings.ts']).toContain('slices/bookings/app/create-booking');
   });
 
-  it('keeps shared/domain free of the project, SDKs and the environment', () => {
-    const violations = files
-      .filter((file) => layer(file) === 'shared/domain')
-      .flatMap((file) => {
-        const bad = importsOf(file).filter((spec) =>
-          spec.startsWith('node:') ? false : spec.includes('/') && !spec.startsWith('@') ? layer(spec) !== 'shared/domain' : spec !== 'zod',
-        );
-        const env = readFileSync(join(root, file), 'utf8').includes('process.env') ? ['process.env'] : [];
-        return [...bad, ...env].map((spec) => `${file} -> ${spec}`);
-      });
-    expect(violations).toEqual([]);
+  it('holds for every import of the tree', () => {
+    expect(violations(tree)).toEqual([]);
   });
 
-  it('keeps use cases in shared/app away from adapters, HTTP, hosts and SDKs', () => {
-    const violations = files
-      .filter((file) => layer(file) === 'shared/app')
-      .flatMap((file) =>
-        importsOf(file)
-          .filter((spec) => SDKS.test(spec) || ['shared/adapters', 'shared/http', 'functions', 'local'].includes(layer(spec)))
-          .map((spec) => `${file} -> ${spec}`),
-      );
-    expect(violations).toEqual([]);
+  // One planted violation per rule: each must be caught, by that rule, so no rule is vacuous.
+  const planted: Record<string, [file: string, spec: string]> = {
+    'the shared kernel is pure: it imports only itself, zod and node:': ['shared/kernel/money.ts', 'shared/platform/jobs'],
+    'a slice domain is pure: it imports only itself, the shared kernel, zod and node:': ['slices/bookings/domain/booking.ts', 'shared/platform/aggregate'],
+    'the platform kit uses no SDK, adapter, HTTP layer or host': ['shared/platform/outbox.ts', '@azure/data-tables'],
+    'use cases use no SDK, adapter, HTTP layer or host': ['slices/bookings/app/cancel-booking.ts', 'slices/bookings/adapters/driver-app-dispatcher'],
+    'adapters and the HTTP layer do not depend on each other': ['shared/adapters/stripe/stripe-gateway.ts', 'shared/http/problem'],
+    'the shared kit knows no slice and no entry point': ['shared/adapters/table-storage/outbox.ts', 'slices/bookings/domain/booking'],
+    'slices do not import each other or the entry points': ['slices/bookings/app/cancel-booking.ts', 'slices/orders/app/refund-payment'],
+    'production code never imports local/': ['functions/composition.ts', 'local/runtime'],
+    'a sandbox owns its contract: it imports no production code': ['local/driver-sandbox.ts', 'slices/bookings/app/driver-app'],
+  };
+
+  it('has a planted violation for every rule', () => {
+    expect(Object.keys(planted).sort()).toEqual(RULES.map((rule) => rule.name).sort());
   });
 
-  it('keeps adapters and the HTTP layer from depending on entry points or each other', () => {
-    const violations = files
-      .filter((file) => ['shared/adapters', 'shared/http'].includes(layer(file)))
-      .flatMap((file) =>
-        importsOf(file)
-          .filter((spec) => {
-            const target = layer(spec);
-            if (target === 'functions' || target === 'local') return true;
-            return layer(file) === 'shared/http' ? target === 'shared/adapters' : target === 'shared/http';
-          })
-          .map((spec) => `${file} -> ${spec}`),
-      );
-    expect(violations).toEqual([]);
+  it.each(Object.entries(planted))('catches a planted violation of "%s"', (rule, [file, spec]) => {
+    const found = violations({ [file]: [spec] });
+    expect(found).toContainEqual(`${file} -> ${spec} (${rule})`);
   });
 
-  it('never lets production code import local/', () => {
-    const violations = files.flatMap((file) =>
-      importsOf(file)
-        .filter((spec) => layer(spec) === 'local')
-        .map((spec) => `${file} -> ${spec}`),
-    );
-    expect(violations).toEqual([]);
+  it('lets the composition root, hosts and tests import across layers', () => {
+    expect(violations({ 'functions/composition.ts': ['slices/bookings/slice', 'shared/adapters/stripe/stripe-gateway'], 'local/runtime.ts': ['functions/composition'] })).toEqual([]);
   });
 
-  it('reads process.env only in the configuration', () => {
-    const readers = files.filter(
-      (file) => file !== 'shared/config.ts' && /process\.env\b/.test(readFileSync(join(root, file), 'utf8')),
-    );
+  it('reads process.env only in the composition root\'s configuration', () => {
+    const readers = files.filter((file) => !file.startsWith('local/') && file !== 'functions/config.ts' && /process\.env\b/.test(readFileSync(join(root, file), 'utf8')));
     expect(readers).toEqual([]);
   });
 });

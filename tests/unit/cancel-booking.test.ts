@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { cancelBooking } from '../../slices/bookings/app/cancel-booking';
-import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../slices/bookings/app/ports';
 import type { PaymentGateway } from '../../shared/platform/payments';
+import { hashToken } from '../../slices/bookings/app/access';
+import { cancelBooking } from '../../slices/bookings/app/cancel-booking';
+import { ACCESS_TOKEN_HASH } from '../../slices/bookings/app/ports';
 import { type Booking, bookingSchema } from '../../slices/bookings/domain/booking';
-import type { BookingStatus, HistoryEntry } from '../../slices/bookings/domain/booking-status';
+import type { BookingStatus } from '../../slices/bookings/domain/booking-status';
+import { MemoryAggregateStore } from '../support/memory-store';
 
 const AT = '2026-11-24T08:00:00.000Z';
+const TOKEN = 'bat_token';
 
-function booking(status: BookingStatus): Booking {
+function booking(status: BookingStatus, version = 2): Booking {
   return bookingSchema.parse({
     id: 'bk-1',
     status,
@@ -23,55 +26,42 @@ function booking(status: BookingStatus): Booking {
     flags: {},
     createdAt: AT,
     updatedAt: AT,
-    version: 2,
+    version,
   });
 }
 
-/** A repository whose booking changes between reads, as when a pick-up report races a cancellation. */
-class SequenceRepository implements BookingRepository {
-  saved: BookingChange[] = [];
-  constructor(private readonly reads: Booking[]) {}
-  async get(): Promise<StoredBooking> {
-    const next = this.reads.length > 1 ? (this.reads.shift() as Booking) : (this.reads[0] as Booking);
-    return { booking: next, etag: `v${next.version}`, accessTokenHash: 'h' };
-  }
-  async history(): Promise<HistoryEntry[]> {
-    return [];
-  }
-  async hasEvent(): Promise<boolean> {
-    return false;
-  }
-  async create(): Promise<void> {}
-  async update(_current: StoredBooking, change: BookingChange): Promise<SaveResult> {
-    this.saved.push(change);
-    return 'saved';
-  }
+/** A store holding booking `bk-1`, and a Stripe whose refund runs `during` before it answers. */
+function setup(status: BookingStatus, during: (store: MemoryAggregateStore<Booking>) => void = () => {}) {
+  const store = new MemoryAggregateStore<Booking>('booking');
+  store.seed(booking(status), { [ACCESS_TOKEN_HASH]: hashToken(TOKEN) });
+  const refunds: string[] = [];
+  const payments = {
+    refund: async ({ idempotencyKey }: { idempotencyKey: string }) => {
+      refunds.push(idempotencyKey);
+      during(store);
+      return { ok: true as const, value: { id: 're_1', status: 'succeeded' } };
+    },
+  } as unknown as PaymentGateway;
+  const deps = { bookings: store, payments, clock: { now: () => new Date(AT), newId: () => 'id' } };
+  return { store, refunds, deps };
 }
-
-const refunds: string[] = [];
-const payments = {
-  refund: async ({ idempotencyKey }: { idempotencyKey: string }) => {
-    refunds.push(idempotencyKey);
-    return { ok: true as const, value: { id: 're_1', status: 'succeeded' } };
-  },
-} as unknown as PaymentGateway;
 
 describe('cancelBooking', () => {
   it('refunds and cancels a paid, confirmed booking with an Odoo sync and an e-mail', async () => {
-    const repo = new SequenceRepository([booking('CONFIRMED')]);
-    const outcome = await cancelBooking({ repo, payments, now: () => new Date(AT), newId: () => 'id' }, 'bk-1', 'customer');
+    const { store, deps } = setup('CONFIRMED');
+    const outcome = await cancelBooking(deps, 'bk-1', { kind: 'customer', token: TOKEN });
     expect(outcome).toMatchObject({ ok: true, refunded: true, booking: { status: 'CANCELLED', payment: { status: 'refunded' } } });
-    expect(repo.saved[0]?.jobs.map((job) => job.envelope.type)).toEqual(['booking.sync', 'booking.cancelled']);
+    expect(store.changes[0]?.jobs.map((job) => job.envelope.type)).toEqual(['booking.sync', 'booking.cancelled']);
   });
 
   it('flags the booking for an admin when the car was picked up while the refund went out', async () => {
-    refunds.length = 0;
-    const repo = new SequenceRepository([booking('CONFIRMED'), booking('IN_WORKSHOP')]);
-    const outcome = await cancelBooking({ repo, payments, now: () => new Date(AT), newId: () => 'id' }, 'bk-1', 'customer');
+    // The pick-up report lands between the refund and the save: the save meets a newer booking.
+    const { store, refunds, deps } = setup('CONFIRMED', (bookings) => bookings.seed(booking('IN_WORKSHOP', 3), { [ACCESS_TOKEN_HASH]: hashToken(TOKEN) }));
+    const outcome = await cancelBooking(deps, 'bk-1', { kind: 'customer', token: TOKEN });
     expect(refunds).toEqual(['booking:bk-1:refund']);
     expect(outcome).toEqual({ ok: false, error: { code: 'NOT_CANCELLABLE', status: 'IN_WORKSHOP' } });
-    expect(repo.saved).toHaveLength(1);
-    expect(repo.saved[0]?.booking).toMatchObject({ status: 'IN_WORKSHOP', payment: { status: 'refunded' }, flags: { needsAttention: true } });
-    expect(repo.saved[0]?.jobs.map((job) => job.envelope.type)).toEqual(['booking.sync']);
+    expect(store.changes).toHaveLength(1);
+    expect(store.changes[0]?.state).toMatchObject({ status: 'IN_WORKSHOP', payment: { status: 'refunded' }, flags: { needsAttention: true } });
+    expect(store.changes[0]?.jobs.map((job) => job.envelope.type)).toEqual(['booking.sync']);
   });
 });

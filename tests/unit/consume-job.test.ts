@@ -34,8 +34,12 @@ function setup(handler: JobHandler, random = () => 0.5) {
   const sent: OutgoingJob[] = [];
   const processed = new MemoryProcessedJobs();
   const events: Array<{ name: string; properties?: Record<string, string> }> = [];
+  const exceptions: Array<{ error: unknown; properties?: Record<string, string> }> = [];
   const consume = createJobConsumer({
-    telemetry: { event: (name, properties) => void events.push({ name, properties }) },
+    telemetry: {
+      event: (name, properties) => void events.push({ name, properties }),
+      exception: (error, properties) => void exceptions.push({ error, properties }),
+    },
     queue: 'odoo-sync',
     handlers: { 'booking.sync': handler },
     sender: { send: async (jobs) => void sent.push(...jobs) },
@@ -51,7 +55,7 @@ function setup(handler: JobHandler, random = () => 0.5) {
     await consume(message, settlement);
     return settlement.outcome;
   };
-  return { run, sent, processed, events };
+  return { run, sent, processed, events, exceptions };
 }
 
 const job = (overrides: Partial<JobEnvelope> = {}): JobEnvelope => ({
@@ -140,13 +144,17 @@ describe('createJobConsumer', () => {
   });
 
   it('dead-letters after the last attempt', async () => {
-    const { run, sent, events } = setup(async () => {
+    const { run, sent, events, exceptions } = setup(async () => {
       throw JobError.transient('TIMEOUT', 'timed out');
     });
     expect(await run(job({ attempt: 3 }))).toMatchObject({ kind: 'deadLetter', reason: DEAD_LETTER_REASONS.exhausted });
     expect(sent).toHaveLength(0);
     // Telemetry: the failure and the dead letter, under the job's operation id.
     expect(events.map((event) => event.name)).toEqual(['JobFailed', 'JobDeadLettered']);
+    // The host sees the settled message as a success: the failure itself is reported as an exception.
+    expect(exceptions).toHaveLength(1);
+    expect(exceptions[0]?.error).toBeInstanceOf(JobError);
+    expect(exceptions[0]?.properties).toMatchObject({ queue: 'odoo-sync', type: 'booking.sync', code: 'TIMEOUT' });
     expect(events[1]?.properties).toMatchObject({ operationId: 'op-1', queue: 'odoo-sync', type: 'booking.sync', reason: 'MaxAttemptsExceeded', code: 'TIMEOUT' });
   });
 

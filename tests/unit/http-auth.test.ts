@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Caller } from '../../shared/function-table';
 import { ApiKeyAuthenticator, authorize, formatApiKeyEntry, generateApiKey, hashApiKey } from '../../shared/http/auth';
-import { loadConfig } from '../../shared/config';
+import { loadConfig } from '../../functions/config';
 
 const entry = (name: string, roles: Array<'admin' | 'workshop' | 'orders'>, key: string) => ({
   name,

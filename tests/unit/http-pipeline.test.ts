@@ -66,12 +66,22 @@ describe('createHttpPipeline', () => {
     expect((await p.handle(open, request({ headers }))).status).toBe(200);
   });
 
-  it('leaves a raw-body def its bytes and skips JSON checks', async () => {
-    const { def: d, seen } = def({ rawBody: true, request: { body: z.object({ a: z.string() }) } });
+  it('leaves a webhook def its bytes and skips JSON checks', async () => {
+    const { def: d, seen } = def({ verify: (req: HttpRequestData) => ({ ok: true, event: req.rawBody.length }), request: { body: z.object({ a: z.string() }) } });
     const response = await pipeline().handle(d, request({ headers: { 'content-type': 'text/plain' }, rawBody: Buffer.from('t=1,v1=abc') }));
     expect(response.status).toBe(200);
     expect(seen[0]?.body).toBeUndefined();
     expect(seen[0]?.request.rawBody.toString()).toBe('t=1,v1=abc');
+  });
+
+  it('hands a webhook handler the verified event, and answers a refused one without running the handler', async () => {
+    const verify = (req: HttpRequestData) =>
+      req.headers['x-signature'] === 'good' ? { ok: true as const, event: { id: 'evt_1' } } : { ok: false as const, response: { status: 401, body: 'refused' } };
+    const { def: d, seen } = def({ verify });
+    expect((await pipeline().handle(d, request({ headers: { 'x-signature': 'bad' } }))).status).toBe(401);
+    expect(seen).toHaveLength(0);
+    expect((await pipeline().handle(d, request({ headers: { 'x-signature': 'good' } }))).status).toBe(200);
+    expect(seen[0]?.event).toEqual({ id: 'evt_1' });
   });
 
   it('rejects invalid UTF-8 as malformed, and accepts a BOM', async () => {

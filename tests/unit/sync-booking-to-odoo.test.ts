@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BookingChange, BookingRepository, SaveResult, StoredBooking } from '../../slices/bookings/app/ports';
+import type { BookingStore, StoredBooking } from '../../slices/bookings/app/ports';
+import type { Change, SaveResult } from '../../shared/platform/aggregate';
 import type {
   CreditNoteDraft,
   Erp,
@@ -12,7 +13,8 @@ import type {
 } from '../../shared/platform/erp';
 import { JobError, type JobEnvelope } from '../../shared/platform/jobs';
 import { customerRef } from '../../shared/kernel/customer-ref';
-import { BOOKING_SYNC_JOB, odooSyncHandlers, syncBookingToErp } from '../../slices/bookings/app/sync-to-erp';
+import { BOOKING_SYNC_JOB } from '../../slices/bookings/app/jobs';
+import { bookingSyncHandlers, syncBookingToErp } from '../../slices/bookings/app/sync-to-erp';
 import type { Booking } from '../../slices/bookings/domain/booking';
 import type { HistoryEntry } from '../../slices/bookings/domain/booking-status';
 import { DEFAULT_CATALOGUE } from '../../slices/bookings/domain/catalogue';
@@ -161,28 +163,28 @@ function finding(id: string, status: Finding['status'], extra: Partial<Finding> 
   return { id, description: `Bremsbeläge vorne (${id})`, priceCents: 8900, currency: 'EUR', status, createdAt: PAID_AT, updatedAt: '2026-03-04T10:00:00.000Z', ...extra };
 }
 
-class MemoryBookings implements BookingRepository {
+class MemoryBookings implements BookingStore {
   constructor(
     public current: Booking | undefined,
     public rows: HistoryEntry[] = [{ from: 'PENDING_PAYMENT', to: 'CONFIRMED', at: PAID_AT, cause: 'stripe:evt_1' }],
   ) {}
   async get(id: string): Promise<StoredBooking | undefined> {
-    return this.current?.id === id ? { booking: this.current, etag: 'e', accessTokenHash: 'h' } : undefined;
+    return this.current?.id === id ? { state: this.current, etag: 'e', attributes: {} } : undefined;
   }
   async history() {
-    return this.rows;
+    return this.rows.map((row) => ({ machine: 'booking', subject: this.current?.id ?? '', ...row }));
   }
   async hasEvent(): Promise<boolean> {
     throw new Error('not used');
   }
-  async create(): Promise<void> {
+  async create(): Promise<'created'> {
     throw new Error('not used');
   }
   /** What the sync wrote back: only the ERP ids, never status, history or jobs. */
-  readonly writes: BookingChange[] = [];
-  async update(_current: StoredBooking, change: BookingChange): Promise<SaveResult> {
+  readonly writes: Array<Change<Booking>> = [];
+  async update(_current: StoredBooking, change: Change<Booking>): Promise<SaveResult> {
     this.writes.push(change);
-    this.current = change.booking;
+    this.current = change.state;
     return 'saved';
   }
 }
@@ -193,8 +195,8 @@ function job(subject = 'bk_1', payload: unknown = { bookingId: subject, reason: 
 
 function setup(current: Booking | undefined, erp = new MemoryErp()) {
   const bookings = new MemoryBookings(current);
-  const deps = { bookings, erp, catalogue: DEFAULT_CATALOGUE, now: () => new Date('2026-03-10T12:00:00Z') };
-  const handle = odooSyncHandlers(deps)[BOOKING_SYNC_JOB] as (job: JobEnvelope) => Promise<void>;
+  const deps = { bookings, erp, catalogue: DEFAULT_CATALOGUE, clock: { now: () => new Date('2026-03-10T12:00:00Z'), newId: () => 'id' } };
+  const handle = bookingSyncHandlers(deps)[BOOKING_SYNC_JOB] as (job: JobEnvelope) => Promise<void>;
   return { erp, bookings, deps, handle };
 }
 
@@ -232,8 +234,14 @@ describe('booking.sync: what a booking owes the books', () => {
     const erp = new MemoryErp();
     const createInvoice = erp.createInvoice.bind(erp);
     const registerPayment = erp.registerPayment.bind(erp);
-    erp.createInvoice = async (draft) => (dates.push(`invoice ${draft.date}`), createInvoice(draft));
-    erp.registerPayment = async (draft) => (dates.push(`payment ${draft.date}`), registerPayment(draft));
+    erp.createInvoice = async (draft) => {
+      dates.push(`invoice ${draft.date}`);
+      return createInvoice(draft);
+    };
+    erp.registerPayment = async (draft) => {
+      dates.push(`payment ${draft.date}`);
+      return registerPayment(draft);
+    };
     await setup(booking(), erp).handle(job());
     expect(dates).toEqual(['invoice 2026-03-02', 'payment 2026-03-02']);
   });
@@ -336,7 +344,10 @@ describe('booking.sync: what a booking owes the books', () => {
     bookings.rows.push({ from: 'CONFIRMED', to: 'CANCELLED', at: '2026-03-02T08:00:00.000Z', cause: 'customer' });
     const dates: string[] = [];
     const create = erp.createCreditNote.bind(erp);
-    erp.createCreditNote = async (draft) => (dates.push(draft.date ?? ''), create(draft));
+    erp.createCreditNote = async (draft) => {
+      dates.push(draft.date ?? '');
+      return create(draft);
+    };
     await handle(job('bk_1', { bookingId: 'bk_1', reason: 'payment succeeded' })); // the old job, delivered late
     await handle(job());
     expect(erp.live().invoices).toHaveLength(1);

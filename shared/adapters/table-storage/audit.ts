@@ -10,7 +10,7 @@ export const DEAD_LETTER_AUDIT_TABLE = 'DeadLetterAudit';
 // "newest first" across all queues for free; a per-queue list filters within it.
 const PARTITION = 'dead-letters';
 // Above any Date's epoch milliseconds (max 8.64e15), so the inverted value is never negative.
-const TIME_CEILING = 9_999_999_999_999_999;
+const TIME_CEILING = 10_000_000_000_000_000;
 // A string property holds at most 64 KiB; a huge body is cut rather than losing the audit record.
 const MAX_BODY_CHARS = 30_000;
 const DEFAULT_LIMIT = 100;

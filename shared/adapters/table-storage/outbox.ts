@@ -1,6 +1,7 @@
 import { odata, type TableClient, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import { jobEnvelopeSchema, type OutgoingJob } from '../../platform/jobs';
-import type { Logger, OutboxRelay, OutboxStore, PendingJob } from '../../platform/outbox';
+import type { OutboxRelay, OutboxStore, PendingJob } from '../../platform/outbox';
+import type { Logger } from '../../platform/log';
 import { isTableError, mapTableError, safeKey, tableCall } from './tables';
 
 /** Table Storage's limit of operations in one entity-group transaction. */

@@ -1,5 +1,5 @@
 import { RestError, TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
-import type { Config } from '../../config';
+import type { PlatformConfig as Config } from '../../config';
 
 /** The closed set of storage outcomes callers act on; anything else is unexpected and thrown as is. */
 export type TableErrorCode = 'duplicate' | 'conflict' | 'notFound';
@@ -54,6 +54,7 @@ export async function tableCall<T>(operation: string, call: () => Promise<T>): P
 
 // Table Storage forbids these in PartitionKey/RowKey (plus control characters). `~` is the escape
 // character, so it is escaped too and the mapping stays one-to-one.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what keys may not hold.
 const UNSAFE_KEY_CHARS = /[/\\#?~\u0000-\u001f\u007f-\u009f]/g;
 
 /** Makes any string usable as a PartitionKey/RowKey, injectively (`/` -> `~2F`, `~` -> `~7E`). */

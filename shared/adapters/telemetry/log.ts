@@ -1,4 +1,4 @@
-import type { Logger } from '../../platform/outbox';
+import type { Logger } from '../../platform/log';
 
 type Level = 'info' | 'warn' | 'error';
 

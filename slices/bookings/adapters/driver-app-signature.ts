@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-// The Driver-App contract (DESIGN.md §4): `X-Webhook-Signature` is the hex HMAC-SHA256 of the raw
+// The Driver-App contract: `X-Webhook-Signature` is the hex HMAC-SHA256 of the raw
 // body, nothing else. `X-Webhook-Timestamp` (unix seconds) travels beside it but is NOT signed, so
 // a replayed body can carry a fresh timestamp: freshness is a cheap first filter, the real replay
 // defence is de-duplicating on the signed content (trip id + sequence).
@@ -42,4 +42,17 @@ export function isFresh(timestampHeader: string | undefined, now: Date, windowSe
 /** The current unix time in seconds, as the timestamp header wants it. */
 export function unixSeconds(now: Date): string {
   return String(Math.floor(now.getTime() / 1000));
+}
+
+/** Whether a request is the Driver-App's: signed with the shared secret, and its timestamp fresh. */
+export function isAuthenticDriverRequest(
+  rawBody: Buffer,
+  headers: Record<string, string>,
+  options: { secret: string | undefined; windowSeconds: number; now: Date },
+): boolean {
+  return (
+    Boolean(options.secret) &&
+    verifySignature(rawBody, headers[SIGNATURE_HEADER.toLowerCase()], options.secret as string) &&
+    isFresh(headers[TIMESTAMP_HEADER.toLowerCase()], options.now, options.windowSeconds)
+  );
 }

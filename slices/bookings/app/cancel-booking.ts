@@ -1,33 +1,34 @@
-import type { Booking } from '../domain/booking';
-import { type Cause, isCancellable, transition } from '../domain/booking-status';
-import { notificationJob } from './notifications';
+import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { PaymentFailure, PaymentGateway } from '../../../shared/platform/payments';
-import { odooSyncJob, toOutgoing } from './jobs';
-import type { BookingClock } from './create-booking';
-import type { BookingRepository } from './ports';
-import { mutateBooking } from '../../../shared/app/bookings/save-with-retry';
+import type { Booking } from '../domain/booking';
+import { isCancellable, transition } from '../domain/booking-status';
+import { type AccessError, type BookingActor, causeOf, readBooking } from './access';
+import { odooSyncJob } from './jobs';
+import { notificationJob } from './notifications';
+import type { BookingContext } from './ports';
 
-export interface CancelBookingDeps extends BookingClock {
-  repo: BookingRepository;
+export interface CancelBookingDeps extends BookingContext {
   payments: PaymentGateway;
 }
 
 export type CancelOutcome =
   | { ok: true; booking: Booking; refunded: boolean }
-  | { ok: false; error: { code: 'NOT_FOUND' } | { code: 'NOT_CANCELLABLE'; status: string } | { code: 'PAYMENT_PROVIDER'; failure: PaymentFailure } };
+  | { ok: false; error: AccessError | { code: 'NOT_CANCELLABLE'; status: string } | { code: 'PAYMENT_PROVIDER'; failure: PaymentFailure } };
 
 /**
- * Cancels a booking until pick-up. A paid booking is refunded first (idempotency key per booking,
- * so a retried cancellation never refunds twice); an unpaid one has its PaymentIntent cancelled so it
- * can no longer be paid. Then CANCELLED is saved with an Odoo sync (the credit note) and an e-mail.
+ * Cancels a booking until pick-up (its customer or an admin). A paid booking is refunded first
+ * (idempotency key per booking, so a retried cancellation never refunds twice); an unpaid one has its
+ * PaymentIntent cancelled so it can no longer be paid. Then CANCELLED is saved with an Odoo sync
+ * (the credit note) and an e-mail.
  */
-export async function cancelBooking(deps: CancelBookingDeps, id: string, cause: Cause, operationId?: string): Promise<CancelOutcome> {
-  const first = await deps.repo.get(id);
-  if (!first) return { ok: false, error: { code: 'NOT_FOUND' } };
-  if (first.booking.status === 'CANCELLED') return { ok: true, booking: first.booking, refunded: first.booking.payment.status === 'refunded' };
-  if (!isCancellable(first.booking.status)) return { ok: false, error: { code: 'NOT_CANCELLABLE', status: first.booking.status } };
+export async function cancelBooking(deps: CancelBookingDeps, id: string, actor: BookingActor, operationId?: string): Promise<CancelOutcome> {
+  const read = await readBooking(deps.bookings, id, actor, ['admin']);
+  if (!read.ok) return read;
+  const first = read.stored.state;
+  if (first.status === 'CANCELLED') return { ok: true, booking: first, refunded: first.payment.status === 'refunded' };
+  if (!isCancellable(first.status)) return { ok: false, error: { code: 'NOT_CANCELLABLE', status: first.status } };
 
-  const payment = first.booking.payment;
+  const payment = first.payment;
   let refunded = false;
   if (payment.status === 'succeeded' && payment.paymentIntentId) {
     const refund = await deps.payments.refund({ paymentIntentId: payment.paymentIntentId, idempotencyKey: `booking:${id}:refund` });
@@ -44,35 +45,33 @@ export async function cancelBooking(deps: CancelBookingDeps, id: string, cause: 
     }
   }
 
-  const outcome = await mutateBooking(deps.repo, id, (current) => {
-    const at = deps.now();
-    if (current.booking.status === 'CANCELLED') return { kind: 'skip', result: current.booking };
-    const cancelled = transition(current.booking, 'CANCELLED', cause, at);
-    if (!cancelled.ok) {
-      if (!refunded) return { kind: 'skip', result: current.booking };
-      // The car was picked up while we refunded: the money is back with the customer, so a human decides.
-      const flagged: Booking = {
-        ...current.booking,
-        payment: { ...current.booking.payment, status: 'refunded' },
-        flags: { needsAttention: true, attentionReason: `refunded by a cancellation that lost a race with ${current.booking.status}` },
-        updatedAt: at.toISOString(),
-      };
-      const jobs = toOutgoing([odooSyncJob(current.booking, 'refunded')], { now: at, newId: deps.newId, operationId });
-      return { kind: 'save', change: { booking: flagged, history: [], jobs }, result: flagged };
-    }
-    const booking: Booking = refunded
-      ? { ...cancelled.booking, payment: { ...cancelled.booking.payment, status: 'refunded' } }
-      : { ...cancelled.booking, payment: { ...cancelled.booking.payment, status: current.booking.payment.status === 'succeeded' ? 'succeeded' : 'canceled' } };
-    const jobs = [
-      ...(refunded ? [odooSyncJob(current.booking, 'cancelled and refunded')] : []),
-      notificationJob('booking.cancelled', current.booking, { refunded }),
-    ];
-    return {
-      kind: 'save',
-      change: { booking, history: [cancelled.history], jobs: toOutgoing(jobs, { now: at, newId: deps.newId, operationId }) },
-      result: booking,
-    };
-  });
+  // The ETag of the first read guards the save: a booking changed meanwhile is read again.
+  const outcome = await mutate<Booking, Booking>(
+    deps.bookings,
+    id,
+    ({ state: booking }) => {
+      const at = deps.clock.now();
+      if (booking.status === 'CANCELLED') return skip(booking);
+      const cancelled = transition(booking, 'CANCELLED', causeOf(actor), at);
+      if (!cancelled.ok) {
+        if (!refunded) return skip(booking);
+        // The car was picked up while we refunded: the money is back with the customer, so a human decides.
+        const flagged: Booking = {
+          ...booking,
+          payment: { ...booking.payment, status: 'refunded' },
+          flags: { needsAttention: true, attentionReason: `refunded by a cancellation that lost a race with ${booking.status}` },
+          updatedAt: at.toISOString(),
+        };
+        return save(flagged, flagged, { jobs: [odooSyncJob(booking, 'refunded')] });
+      }
+      const next: Booking = refunded
+        ? { ...cancelled.booking, payment: { ...cancelled.booking.payment, status: 'refunded' } }
+        : { ...cancelled.booking, payment: { ...cancelled.booking.payment, status: booking.payment.status === 'succeeded' ? 'succeeded' : 'canceled' } };
+      const jobs = [...(refunded ? [odooSyncJob(booking, 'cancelled and refunded')] : []), notificationJob('booking.cancelled', booking, { refunded })];
+      return save(next, next, { history: [cancelled.history], jobs });
+    },
+    { clock: deps.clock, operationId, first: read.stored },
+  );
   if (outcome.kind !== 'done') return { ok: false, error: { code: 'NOT_FOUND' } };
   if (outcome.result.status !== 'CANCELLED') return { ok: false, error: { code: 'NOT_CANCELLABLE', status: outcome.result.status } };
   return { ok: true, booking: outcome.result, refunded };

@@ -1,17 +1,11 @@
-import { createHash } from 'node:crypto';
-import { type Booking, createBooking as createBookingInDomain, type BookingProblem, type CreateBookingRequest } from '../domain/booking';
+import type { PaymentFailure, PaymentGateway } from '../../../shared/platform/payments';
+import { type Booking, type BookingProblem, type CreateBookingRequest, createBooking as createBookingInDomain } from '../domain/booking';
 import type { Catalogue } from '../domain/catalogue';
 import type { OpeningHours, SlotRules } from '../domain/opening-hours';
-import type { PaymentFailure, PaymentGateway } from '../../../shared/platform/payments';
-import type { BookingRepository } from './ports';
+import { hashToken } from './access';
+import { ACCESS_TOKEN_HASH, type BookingContext } from './ports';
 
-export interface BookingClock {
-  now: () => Date;
-  newId: () => string;
-}
-
-export interface CreateBookingDeps extends BookingClock {
-  repo: BookingRepository;
+export interface CreateBookingDeps extends BookingContext {
   payments: PaymentGateway;
   catalogue: Catalogue;
   hours: OpeningHours;
@@ -24,8 +18,6 @@ export type CreateBookingOutcome =
   | { ok: true; booking: Booking; accessToken: string; clientSecret: string }
   | { ok: false; error: { code: 'INVALID_BOOKING'; problems: BookingProblem[] } | { code: 'PAYMENT_PROVIDER'; failure: PaymentFailure } };
 
-export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
-
 /**
  * Creates a booking: validated and priced by the domain, a Stripe customer and a PaymentIntent that
  * saves the card for findings, then stored with its first history row. Stripe comes first: when it
@@ -33,8 +25,8 @@ export const hashToken = (token: string) => createHash('sha256').update(token, '
  */
 export async function createBooking(deps: CreateBookingDeps, request: CreateBookingRequest): Promise<CreateBookingOutcome> {
   const created = createBookingInDomain(request, {
-    id: deps.newId(),
-    now: deps.now(),
+    id: deps.clock.newId(),
+    now: deps.clock.now(),
     catalogue: deps.catalogue,
     hours: deps.hours,
     rules: deps.rules,
@@ -69,6 +61,8 @@ export async function createBooking(deps: CreateBookingDeps, request: CreateBook
     payment: { ...booking.payment, status: 'pending', paymentIntentId: intent.value.id, stripeCustomerId: customer.value.id },
   };
   const accessToken = deps.newAccessToken();
-  await deps.repo.create({ booking: stored, history: [created.history], jobs: [] }, hashToken(accessToken));
+  const saved = await deps.bookings.create({ state: stored, history: [created.history], jobs: [] }, { [ACCESS_TOKEN_HASH]: hashToken(accessToken) });
+  // Ids are fresh UUIDs: a taken one is a bug, not a case to handle.
+  if (saved === 'exists') throw new Error(`booking id ${booking.id} is already taken`);
   return { ok: true, booking: stored, accessToken, clientSecret: intent.value.clientSecret };
 }

@@ -1,17 +1,15 @@
+import { customerRef } from '../../../shared/kernel/customer-ref';
+import { mutate, save, skip } from '../../../shared/platform/aggregate';
+import type { JobHandler } from '../../../shared/platform/consume-job';
+import { JobError } from '../../../shared/platform/jobs';
+import type { Logger } from '../../../shared/platform/log';
 import type { Booking } from '../domain/booking';
 import type { TripLeg } from '../domain/trip';
-import type { JobHandler } from '../../../shared/platform/consume-job';
-import { customerRef } from '../../../shared/kernel/customer-ref';
 import type { B2CTrip, TripDispatcher } from './driver-app';
-import { JobError } from '../../../shared/platform/jobs';
-import type { Logger } from '../../../shared/platform/outbox';
-import type { BookingRepository } from './ports';
-import { mutateBooking } from '../../../shared/app/bookings/save-with-retry';
+import type { BookingContext } from './ports';
 
-export interface DispatchDeps {
-  repo: BookingRepository;
+export interface DispatchDeps extends BookingContext {
   dispatcher: TripDispatcher;
-  now: () => Date;
   /** Records when the Driver-App last took a trip (health's `lastSync.driverApp`). */
   recordSync?: (at: Date) => Promise<void>;
   log?: Logger;
@@ -19,7 +17,6 @@ export interface DispatchDeps {
 
 /** Booking statuses in which a leg's trip is still wanted; otherwise the job is stale and does nothing. */
 const WANTED: Record<TripLeg, Booking['status']> = { pickup: 'CONFIRMED', delivery: 'READY_FOR_DELIVERY' };
-
 
 /** The seed's B2CTrip for one leg of a booking. */
 export function toTrip(booking: Booking, leg: TripLeg, now: Date): B2CTrip {
@@ -47,22 +44,28 @@ export function toTrip(booking: Booking, leg: TripLeg, now: Date): B2CTrip {
 export function dispatchHandlers(deps: DispatchDeps): Record<string, JobHandler> {
   const handle = (leg: TripLeg): JobHandler =>
     async function dispatch(job) {
-      const stored = await deps.repo.get(job.subject);
+      const stored = await deps.bookings.get(job.subject);
       if (!stored) throw JobError.permanent('BOOKING_NOT_FOUND', `booking ${job.subject} does not exist`);
-      const { booking } = stored;
+      const booking = stored.state;
       if (booking.status !== WANTED[leg] || booking.trips?.[leg]?.tripId) {
         deps.log?.info('trip not dispatched: no longer wanted', { jobId: job.id, bookingId: booking.id, status: booking.status });
         return;
       }
-      const sent = await deps.dispatcher.send(toTrip(booking, leg, deps.now()), job.id);
-      await deps.recordSync?.(deps.now());
+      const sent = await deps.dispatcher.send(toTrip(booking, leg, deps.clock.now()), job.id);
+      await deps.recordSync?.(deps.clock.now());
       if (!sent.tripId) return;
       // Keep the trip id so status reports can be matched; a report may already have recorded it.
-      await mutateBooking(deps.repo, booking.id, (current) => {
-        if (current.booking.trips?.[leg]?.tripId) return { kind: 'skip', result: undefined };
-        const trips = { ...current.booking.trips, [leg]: { ...current.booking.trips?.[leg], tripId: sent.tripId, status: current.booking.trips?.[leg]?.status ?? 'dispatched' } };
-        return { kind: 'save', change: { booking: { ...current.booking, trips, updatedAt: deps.now().toISOString() }, history: [], jobs: [] }, result: undefined };
-      });
+      await mutate(
+        deps.bookings,
+        booking.id,
+        ({ state }) => {
+          const trip = state.trips?.[leg];
+          if (trip?.tripId) return skip(undefined);
+          const trips = { ...state.trips, [leg]: { ...trip, tripId: sent.tripId, status: trip?.status ?? 'dispatched' } };
+          return save({ ...state, trips, updatedAt: deps.clock.now().toISOString() }, undefined);
+        },
+        { clock: deps.clock, first: stored },
+      );
     };
   return { 'trip.pickup': handle('pickup'), 'trip.delivery': handle('delivery') };
 }

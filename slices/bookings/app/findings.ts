@@ -1,69 +1,96 @@
-import type { Booking } from '../domain/booking';
-import { addFinding as addInDomain, approveFinding as approveInDomain, declineFinding as declineInDomain, type Finding, type FindingError, type FindingPaymentOutcome, type FindingRequest, recordFindingPayment } from '../domain/finding';
-import { notificationJob } from './notifications';
+import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { PaymentFailure, PaymentGateway } from '../../../shared/platform/payments';
-import { odooSyncJob, toOutgoing } from './jobs';
-import type { BookingClock } from './create-booking';
-import type { BookingRepository } from './ports';
-import { mutateBooking } from '../../../shared/app/bookings/save-with-retry';
+import type { Booking } from '../domain/booking';
+import {
+  addFinding as addInDomain,
+  approveFinding as approveInDomain,
+  declineFinding as declineInDomain,
+  type Finding,
+  type FindingError,
+  type FindingPaymentOutcome,
+  type FindingRequest,
+  recordFindingPayment,
+} from '../domain/finding';
+import { type AccessError, type BookingActor, readBooking } from './access';
+import { odooSyncJob } from './jobs';
+import { notificationJob } from './notifications';
+import type { BookingContext, StoredBooking } from './ports';
 
-export interface FindingDeps extends BookingClock {
-  repo: BookingRepository;
+export interface FindingDeps extends BookingContext {
   payments: PaymentGateway;
 }
 
 export type FindingOutcome =
   | { ok: true; finding: Finding; clientSecret?: string }
-  | { ok: false; error: FindingError | { code: 'BOOKING_NOT_FOUND' } | { code: 'NO_SAVED_CARD' } | { code: 'PAYMENT_PROVIDER'; failure: PaymentFailure } };
+  | {
+      ok: false;
+      error:
+        | FindingError
+        | AccessError
+        | { code: 'NO_SAVED_CARD' }
+        | { code: 'PAYMENT_PROVIDER'; failure: PaymentFailure }
+        /** The saved card was declined: the finding is PAYMENT_FAILED (the customer may still pay it on-session). */
+        | { code: 'CARD_DECLINED'; finding: Finding };
+    };
 
 type Mutation = { ok: true; booking: Booking; finding: Finding } | { ok: false; error: FindingError };
 
-async function mutateFinding(deps: FindingDeps, bookingId: string, mutate: (booking: Booking, at: Date) => Mutation, jobsFor: (before: Booking, finding: Finding) => ReturnType<typeof notificationJob>[], operationId?: string): Promise<FindingOutcome> {
-  const outcome = await mutateBooking<Mutation>(deps.repo, bookingId, (current) => {
-    const at = deps.now();
-    const result = mutate(current.booking, at);
-    if (!result.ok) return { kind: 'skip', result };
-    const jobs = toOutgoing(jobsFor(current.booking, result.finding), { now: at, newId: deps.newId, operationId });
-    return { kind: 'save', change: { booking: result.booking, history: [], jobs }, result };
-  });
-  if (outcome.kind !== 'done') return { ok: false, error: { code: 'BOOKING_NOT_FOUND' } };
+async function mutateFinding(
+  deps: FindingDeps,
+  bookingId: string,
+  change: (booking: Booking, at: Date) => Mutation,
+  jobsFor: (before: Booking, finding: Finding) => ReturnType<typeof notificationJob>[],
+  context: { operationId?: string; first?: StoredBooking } = {},
+): Promise<FindingOutcome> {
+  const outcome = await mutate<Booking, Mutation>(
+    deps.bookings,
+    bookingId,
+    ({ state }) => {
+      const result = change(state, deps.clock.now());
+      return result.ok ? save(result.booking, result, { jobs: jobsFor(state, result.finding) }) : skip(result);
+    },
+    { clock: deps.clock, ...context },
+  );
+  if (outcome.kind !== 'done') return { ok: false, error: { code: 'NOT_FOUND' } };
   return outcome.result.ok ? { ok: true, finding: outcome.result.finding } : outcome.result;
 }
 
 /** The workshop adds a finding; the customer is asked by e-mail to approve it. */
 export function addFinding(deps: FindingDeps, bookingId: string, input: FindingRequest, operationId?: string): Promise<FindingOutcome> {
-  const id = deps.newId();
+  const id = deps.clock.newId();
   return mutateFinding(
     deps,
     bookingId,
     (booking, now) => addInDomain(booking, input, { id, now }),
     (before, finding) => [notificationJob('finding.added', before, { findingId: finding.id })],
-    operationId,
+    { operationId },
   );
 }
 
-/** The customer declines a finding. */
-export function declineFinding(deps: FindingDeps, bookingId: string, findingId: string): Promise<FindingOutcome> {
-  return mutateFinding(deps, bookingId, (booking, at) => declineInDomain(booking, findingId, at), () => []);
+/** The customer (or an admin) declines a finding. */
+export async function declineFinding(deps: FindingDeps, bookingId: string, findingId: string, actor: BookingActor): Promise<FindingOutcome> {
+  const read = await readBooking(deps.bookings, bookingId, actor, ['admin']);
+  if (!read.ok) return read;
+  return mutateFinding(deps, bookingId, (booking, at) => declineInDomain(booking, findingId, at), () => [], { first: read.stored });
 }
 
 /**
- * The customer approves: APPROVED is saved first (with the ETag, so of two approvals at once only
+ * The customer (or an admin) approves: APPROVED is saved first (with the ETag, so of two approvals at once only
  * one gets past this point), then the saved card is charged off-session with an idempotency key per
  * finding, and the outcome recorded: PAID (with an Odoo sync), REQUIRES_ACTION (with the client
  * secret for an on-session confirmation, completed by the webhook) or PAYMENT_FAILED.
  */
-export async function approveFinding(deps: FindingDeps, bookingId: string, findingId: string, operationId?: string): Promise<FindingOutcome> {
-  const current = await deps.repo.get(bookingId);
-  if (!current) return { ok: false, error: { code: 'BOOKING_NOT_FOUND' } };
-  const { stripeCustomerId, paymentMethodId } = current.booking.payment;
+export async function approveFinding(deps: FindingDeps, bookingId: string, findingId: string, actor: BookingActor, operationId?: string): Promise<FindingOutcome> {
+  const read = await readBooking(deps.bookings, bookingId, actor, ['admin']);
+  if (!read.ok) return read;
+  const { stripeCustomerId, paymentMethodId } = read.stored.state.payment;
   if (!stripeCustomerId || !paymentMethodId) {
-    const finding = current.booking.findings.find((candidate) => candidate.id === findingId);
+    const finding = read.stored.state.findings.find((candidate) => candidate.id === findingId);
     if (!finding) return { ok: false, error: { code: 'FINDING_NOT_FOUND', findingId } };
     return { ok: false, error: { code: 'NO_SAVED_CARD' } };
   }
 
-  const approved = await mutateFinding(deps, bookingId, (booking, at) => approveInDomain(booking, findingId, at), () => [], operationId);
+  const approved = await mutateFinding(deps, bookingId, (booking, at) => approveInDomain(booking, findingId, at), () => [], { operationId, first: read.stored });
   let finding: Finding;
   if (approved.ok) finding = approved.finding;
   else if (approved.error.code === 'ALREADY_APPROVED' && approved.error.finding.status === 'APPROVED') {
@@ -73,7 +100,7 @@ export async function approveFinding(deps: FindingDeps, bookingId: string, findi
     finding = approved.error.finding;
   } else if (approved.error.code === 'ALREADY_APPROVED') {
     // The outcome is recorded already: answer with the finding as it stands, never charge again.
-    return { ok: true, finding: approved.error.finding, ...(await secretFor(deps, approved.error.finding)) };
+    return answer(approved.error.finding, await secretFor(deps, approved.error.finding));
   } else return approved;
 
   const charge = await deps.payments.chargeOffSession({
@@ -102,12 +129,18 @@ export async function approveFinding(deps: FindingDeps, bookingId: string, findi
         : updated.status === 'REQUIRES_ACTION'
           ? [notificationJob('finding.requires-action', before, { findingId })]
           : [],
-    operationId,
+    { operationId },
   );
   // The webhook may have recorded the outcome first; either way the finding is as Stripe says.
-  if (!recorded.ok && 'finding' in recorded.error) return { ok: true, finding: recorded.error.finding, ...(clientSecret ? { clientSecret } : {}) };
+  if (!recorded.ok && 'finding' in recorded.error) return answer(recorded.error.finding, clientSecret);
   if (!recorded.ok) return recorded;
-  return { ok: true, finding: recorded.finding, ...(clientSecret ? { clientSecret } : {}) };
+  return answer(recorded.finding, clientSecret);
+}
+
+/** The approval's answer: the finding as it stands, a declined card as an error value. */
+function answer(finding: Finding, clientSecret: string | undefined): FindingOutcome {
+  if (finding.status === 'PAYMENT_FAILED') return { ok: false, error: { code: 'CARD_DECLINED', finding } };
+  return { ok: true, finding, ...(clientSecret ? { clientSecret } : {}) };
 }
 
 type ChargeResult = Awaited<ReturnType<PaymentGateway['chargeOffSession']>>;
@@ -129,8 +162,8 @@ function chargeOutcome(charge: ChargeResult): { outcome: FindingPaymentOutcome; 
 }
 
 /** A finding waiting for 3-D Secure: its client secret is fetched again, never stored. */
-async function secretFor(deps: FindingDeps, finding: Finding): Promise<{ clientSecret?: string }> {
-  if (finding.status !== 'REQUIRES_ACTION' || !finding.paymentIntentId) return {};
+async function secretFor(deps: FindingDeps, finding: Finding): Promise<string | undefined> {
+  if (finding.status !== 'REQUIRES_ACTION' || !finding.paymentIntentId) return undefined;
   const intent = await deps.payments.retrievePaymentIntent(finding.paymentIntentId);
-  return intent.ok ? { clientSecret: intent.value.clientSecret } : {};
+  return intent.ok ? intent.value.clientSecret : undefined;
 }

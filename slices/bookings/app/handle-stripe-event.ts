@@ -1,18 +1,16 @@
+import { mutate, save, skip } from '../../../shared/platform/aggregate';
+import type { JobRequest } from '../../../shared/platform/jobs';
+import type { PaymentEvent } from '../../../shared/platform/payments';
+import type { Telemetry } from '../../../shared/platform/telemetry';
 import type { Booking, PaymentStatus } from '../domain/booking';
 import { causes, type HistoryEntry, transition } from '../domain/booking-status';
 import { recordFindingPayment } from '../domain/finding';
-import type { JobRequest } from '../../../shared/platform/jobs';
+import { odooSyncJob, tripJob } from './jobs';
 import { notificationJob } from './notifications';
-import type { PaymentEvent } from '../../../shared/platform/payments';
-import type { Telemetry } from '../../../shared/platform/telemetry';
-import { odooSyncJob, toOutgoing, tripJob } from './jobs';
-import type { BookingClock } from './create-booking';
-import type { BookingRepository } from './ports';
-import { type Decision, mutateBooking } from '../../../shared/app/bookings/save-with-retry';
+import type { BookingContext } from './ports';
 
-export interface StripeEventDeps extends BookingClock {
-  repo: BookingRepository;
-  /** `BookingConfirmed` events (DESIGN.md §8). */
+export interface StripeEventDeps extends BookingContext {
+  /** `BookingConfirmed` and `PaymentFailed` events (the alerts on Stripe payment failures read them). */
   telemetry?: Pick<Telemetry, 'event'>;
 }
 
@@ -38,33 +36,23 @@ export async function handleStripeEvent(deps: StripeEventDeps, event: PaymentEve
   const intent = event.paymentIntent;
   const bookingId = intent?.metadata.bookingId;
   if (!intent || !bookingId) return 'ignored';
-  const eventId = `stripe:${event.id}`;
-  if (await deps.repo.hasEvent(bookingId, eventId)) return 'duplicate';
-
-  const outcome = await mutateBooking<StripeEventOutcome>(deps.repo, bookingId, (current) => {
-    const at = new Date(deps.now());
-    const decision = intent.metadata.findingId
-      ? decideFinding(current.booking, intent.metadata.findingId, event, at)
-      : decideBooking(current.booking, event, at);
-    if (!decision) return { kind: 'skip', result: 'unchanged' };
-    return {
-      kind: 'save',
-      change: {
-        booking: decision.booking,
-        history: decision.history,
-        jobs: toOutgoing(decision.jobs, { now: at, newId: deps.newId }),
-        eventId,
-      },
-      result: 'applied',
-    } satisfies Decision<StripeEventOutcome>;
-  });
+  const outcome = await mutate<Booking, StripeEventOutcome>(
+    deps.bookings,
+    bookingId,
+    ({ state }) => {
+      const at = deps.clock.now();
+      const decision = intent.metadata.findingId ? decideFinding(state, intent.metadata.findingId, event, at) : decideBooking(state, event, at);
+      return decision ? save(decision.booking, 'applied', decision) : skip('unchanged');
+    },
+    { clock: deps.clock, eventId: `stripe:${event.id}` },
+  );
   if (outcome.kind === 'not-found') return 'ignored';
   if (outcome.kind === 'duplicate-event') return 'duplicate';
   if (outcome.saved && event.type === 'payment_intent.succeeded' && !intent.metadata.findingId) {
     deps.telemetry?.event('BookingConfirmed', { bookingId, stripeEvent: event.id });
   }
   if (outcome.saved && event.type === 'payment_intent.payment_failed') {
-    // No card data: the decline code only (alerts on Stripe payment failures, DESIGN.md §9).
+    // No card data: the decline code only.
     deps.telemetry?.event('PaymentFailed', { bookingId, code: intent.lastError?.declineCode ?? intent.lastError?.code ?? 'unknown' });
   }
   return outcome.result;
@@ -141,7 +129,7 @@ function decideFinding(booking: Booking, findingId: string, event: PaymentEvent,
         ? ({ status: 'REQUIRES_ACTION', paymentIntentId: intentId } as const)
         : event.type === 'payment_intent.payment_failed'
           ? event.paymentIntent?.lastError?.code === 'authentication_required'
-            // The off-session charge needs 3-D Secure: not a failure, the customer confirms on-session (DESIGN.md §5).
+            // The off-session charge needs 3-D Secure: not a failure, the customer confirms on-session.
             ? ({ status: 'REQUIRES_ACTION', paymentIntentId: intentId } as const)
             : ({ status: 'PAYMENT_FAILED', paymentIntentId: intentId, failureReason: event.paymentIntent?.lastError?.code ?? 'payment failed' } as const)
           : undefined;

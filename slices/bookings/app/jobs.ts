@@ -1,15 +1,16 @@
-import type { Booking } from '../domain/booking';
 import type { JobRequest } from '../../../shared/platform/jobs';
-export { toOutgoing } from '../../../shared/platform/jobs';
+import { QUEUES } from '../../../shared/platform/queues';
+import type { Booking } from '../domain/booking';
+import type { TripLeg } from '../domain/trip';
 
-export const ODOO_SYNC_QUEUE = 'odoo-sync';
-export const DRIVER_DISPATCH_QUEUE = 'driver-dispatch';
+/** The job type on `odoo-sync` that reconciles one booking with the ERP. */
+export const BOOKING_SYNC_JOB = 'booking.sync';
 
 /** Reconcile the booking with Odoo. One per booking version: a later change syncs again, a repeat does not. */
 export function odooSyncJob(booking: Booking, reason: string): JobRequest {
   return {
-    queue: ODOO_SYNC_QUEUE,
-    type: 'booking.sync',
+    queue: QUEUES.odooSync,
+    type: BOOKING_SYNC_JOB,
     subject: booking.id,
     id: `odoo:${booking.id}:v${booking.version + 1}`,
     payload: { bookingId: booking.id, reason },
@@ -17,12 +18,12 @@ export function odooSyncJob(booking: Booking, reason: string): JobRequest {
 }
 
 /** Hand a trip to the Driver-App: exactly one pick-up and one delivery per booking. */
-export function tripJob(booking: Booking, trip: 'pickup' | 'delivery'): JobRequest {
+export function tripJob(booking: Booking, leg: TripLeg): JobRequest {
   return {
-    queue: DRIVER_DISPATCH_QUEUE,
-    type: `trip.${trip}`,
+    queue: QUEUES.driverDispatch,
+    type: `trip.${leg}`,
     subject: booking.id,
-    id: `trip:${trip}:${booking.id}`,
-    payload: { bookingId: booking.id, trip },
+    id: `trip:${leg}:${booking.id}`,
+    payload: { bookingId: booking.id, trip: leg },
   };
 }

@@ -3,15 +3,14 @@ import type { Booking } from '../domain/booking';
 import type { BookingStatus } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
 import type { Finding } from '../domain/finding';
-import type { BookingRepository } from './ports';
+import { TRIP_LEGS } from '../domain/trip';
+import type { BookingStore } from './ports';
 import type { JobHandler } from '../../../shared/platform/consume-job';
 import { type JobEnvelope, JobError, type JobRequest } from '../../../shared/platform/jobs';
+import { QUEUES } from '../../../shared/platform/queues';
 import type { Mailer } from '../../../shared/platform/mailer';
 import { languageOf, type Notice, renderNotification } from './notification-templates';
-import type { Logger } from '../../../shared/platform/outbox';
-
-/** The queue customer e-mails go through (DESIGN.md §7). */
-export const NOTIFICATIONS_QUEUE = 'notifications';
+import type { Logger } from '../../../shared/platform/log';
 
 const findingIdSchema = z.string().min(1).max(100);
 
@@ -27,11 +26,11 @@ export const notificationPayloadSchemas = {
   /** Asks the customer to confirm the finding's payment on-session (3-D Secure). */
   'finding.requires-action': z.object({ findingId: findingIdSchema }),
   /** A booking has two trips, so which one the driver was assigned to is part of the notice. */
-  'trip.assigned': z.object({ leg: z.enum(['pickup', 'delivery']) }),
+  'trip.assigned': z.object({ leg: z.enum(TRIP_LEGS) }),
   'trip.pickup-completed': z.object({}),
   'trip.delivered': z.object({}),
   /** A trip failed (e.g. nobody at the door): the customer hears that we will get in touch. */
-  'trip.failed': z.object({ leg: z.enum(['pickup', 'delivery']) }),
+  'trip.failed': z.object({ leg: z.enum(TRIP_LEGS) }),
 } as const;
 
 /** A notification job type. */
@@ -65,7 +64,7 @@ export function notificationJob<T extends NotificationType>(
   // The types already guarantee the shape; parsing drops anything extra a caller spread in.
   const parsed = notificationPayloadSchemas[type].parse(payload) as NotificationPayload<T>;
   const request: JobRequest = {
-    queue: NOTIFICATIONS_QUEUE,
+    queue: QUEUES.notifications,
     type,
     subject: booking.id,
     payload: parsed,
@@ -78,7 +77,7 @@ export function notificationJob<T extends NotificationType>(
 /** What the notification handlers need. */
 export interface NotificationDeps {
   mailer: Mailer;
-  bookings: Pick<BookingRepository, 'get'>;
+  bookings: Pick<BookingStore, 'get'>;
   catalogue: Catalogue;
   /** Told when a stale job is completed without a mail, so "why did no mail go out" has an answer. */
   log?: Pick<Logger, 'info'>;
@@ -169,7 +168,7 @@ export function notificationHandlers(deps: NotificationDeps): Record<Notificatio
       const payload = validPayload(job, type);
       const stored = await deps.bookings.get(job.subject);
       if (!stored) throw JobError.permanent('BOOKING_NOT_FOUND', `booking ${job.subject} does not exist`);
-      const { booking } = stored;
+      const booking = stored.state;
       const decision = decide(type, payload, booking);
       if ('skip' in decision) {
         deps.log?.info('notification not sent: no longer applies', { jobId: job.id, type, bookingId: booking.id, reason: decision.skip });

@@ -1,34 +1,25 @@
+import type { AggregateStore, Stored } from '../../../shared/platform/aggregate';
+import type { Clock } from '../../../shared/platform/clock';
 import type { Booking } from '../domain/booking';
-import type { HistoryEntry } from '../domain/booking-status';
-import type { OutgoingJob } from '../../../shared/platform/jobs';
+import { bookingMachine, type HistoryEntry, historyEntrySchema } from '../domain/booking-status';
 
-/** A booking as stored, with what optimistic concurrency and customer auth need. */
-export interface StoredBooking {
-  booking: Booking;
-  /** The storage version the next save must match (Table Storage ETag). */
-  etag: string;
-  /** SHA-256 hex of the booking's access token (the token itself is never stored). */
-  accessTokenHash: string;
+/** Bookings: one partition per booking holds it, its history, the events it applied and its outbox. */
+export type BookingStore = AggregateStore<Booking>;
+
+/** A booking as stored, with its ETag and the hash of its access token. */
+export type StoredBooking = Stored<Booking>;
+
+/** The stored attribute holding the SHA-256 hex of the booking's access token (never the token). */
+export const ACCESS_TOKEN_HASH = 'accessTokenHash';
+
+/** What every booking use case works with. */
+export interface BookingContext {
+  bookings: BookingStore;
+  clock: Clock;
 }
 
-/** One state change: the new booking, the history rows and jobs it causes, and the event it applies. */
-export interface BookingChange {
-  booking: Booking;
-  history: HistoryEntry[];
-  jobs: OutgoingJob[];
-  /** A webhook event id (`stripe:evt_…`) recorded with the change, so the event is applied once. */
-  eventId?: string;
-}
-
-export type SaveResult = 'saved' | 'conflict' | 'duplicate-event';
-
-/** Bookings in Table Storage: one partition per booking holds it, its history, events and outbox. */
-export interface BookingRepository {
-  get(id: string): Promise<StoredBooking | undefined>;
-  history(id: string): Promise<HistoryEntry[]>;
-  /** Whether an event was already applied to this booking. */
-  hasEvent(id: string, eventId: string): Promise<boolean>;
-  create(change: BookingChange, accessTokenHash: string): Promise<void>;
-  /** Saves if nobody changed the booking since `current` was read; jobs are relayed after the commit. */
-  update(current: StoredBooking, change: BookingChange): Promise<SaveResult>;
+/** A booking's status history, oldest first, as the booking's own machine wrote it. */
+export async function bookingHistory(bookings: Pick<BookingStore, 'history'>, id: string): Promise<HistoryEntry[]> {
+  const records = await bookings.history(id, { machine: bookingMachine.name });
+  return records.map(({ from, to, at, cause }) => historyEntrySchema.parse({ from, to, at, cause }));
 }

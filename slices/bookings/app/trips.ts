@@ -1,16 +1,14 @@
-import type { Booking } from '../domain/booking';
-import { type BookingStatus, type Cause, causes, type HistoryEntry, transition } from '../domain/booking-status';
-import { applyTripUpdate, isNewer, type TripLeg, type TripUpdate } from '../domain/trip';
+import type { Cause } from '../../../shared/kernel/history';
+import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { JobRequest } from '../../../shared/platform/jobs';
+import type { Booking } from '../domain/booking';
+import { type BookingStatus, type HistoryEntry, transition } from '../domain/booking-status';
+import { applyTripUpdate, isNewer, type TripLeg, type TripUpdate } from '../domain/trip';
+import { tripJob } from './jobs';
 import { notificationJob } from './notifications';
-import { toOutgoing, tripJob } from './jobs';
-import type { BookingClock } from './create-booking';
-import type { BookingRepository } from './ports';
-import { mutateBooking } from '../../../shared/app/bookings/save-with-retry';
+import type { BookingContext } from './ports';
 
-export interface TripDeps extends BookingClock {
-  repo: BookingRepository;
-}
+export type TripDeps = BookingContext;
 
 export type TripUpdateOutcome = 'applied' | 'ignored' | 'duplicate' | 'not-found' | 'wrong-state';
 
@@ -48,30 +46,32 @@ function noticesFor(booking: Booking, update: TripUpdate): JobRequest[] {
  * applied report leaves a history row and may e-mail the customer.
  */
 export async function recordTripUpdate(deps: TripDeps, bookingId: string, update: TripUpdate, cause: Cause, eventId?: string): Promise<TripUpdateOutcome> {
-  if (eventId && (await deps.repo.hasEvent(bookingId, eventId))) return 'duplicate';
-  const outcome = await mutateBooking<TripUpdateOutcome>(deps.repo, bookingId, (current) => {
-    const booking = current.booking;
-    if (!LEG_STATES[update.leg].includes(booking.status)) return { kind: 'skip', result: 'wrong-state' };
-    const trip = booking.trips?.[update.leg];
-    if (!isNewer(trip, update)) return { kind: 'skip', result: 'ignored' };
+  const outcome = await mutate<Booking, TripUpdateOutcome>(
+    deps.bookings,
+    bookingId,
+    ({ state: booking }) => {
+      if (!LEG_STATES[update.leg].includes(booking.status)) return skip('wrong-state');
+      const trip = booking.trips?.[update.leg];
+      if (!isNewer(trip, update)) return skip('ignored');
 
-    const at = deps.now();
-    let next: Booking = { ...booking, trips: { ...booking.trips, [update.leg]: applyTripUpdate(trip, update) }, updatedAt: at.toISOString() };
-    let history: HistoryEntry = { from: booking.status, to: booking.status, at: at.toISOString(), cause };
-    const completes = COMPLETES[update.status];
-    if (completes && completes.leg === update.leg && booking.status === completes.from) {
-      const moved = transition(next, completes.to, cause, at);
-      if (moved.ok) {
-        next = moved.booking;
-        history = moved.history;
+      const at = deps.clock.now();
+      let next: Booking = { ...booking, trips: { ...booking.trips, [update.leg]: applyTripUpdate(trip, update) }, updatedAt: at.toISOString() };
+      let history: HistoryEntry = { from: booking.status, to: booking.status, at: at.toISOString(), cause };
+      const completes = COMPLETES[update.status];
+      if (completes && completes.leg === update.leg && booking.status === completes.from) {
+        const moved = transition(next, completes.to, cause, at);
+        if (moved.ok) {
+          next = moved.booking;
+          history = moved.history;
+        }
       }
-    }
-    if (update.status === 'failed') {
-      next = { ...next, flags: { needsAttention: true, attentionReason: `${update.leg} trip failed: ${update.reason ?? 'no reason given'}`.slice(0, 500) } };
-    }
-    const jobs = toOutgoing(noticesFor(booking, update), { now: at, newId: deps.newId });
-    return { kind: 'save', change: { booking: next, history: [history], jobs, eventId }, result: 'applied' };
-  });
+      if (update.status === 'failed') {
+        next = { ...next, flags: { needsAttention: true, attentionReason: `${update.leg} trip failed: ${update.reason ?? 'no reason given'}`.slice(0, 500) } };
+      }
+      return save(next, 'applied', { history: [history], jobs: noticesFor(booking, update) });
+    },
+    { clock: deps.clock, eventId },
+  );
   if (outcome.kind === 'not-found') return 'not-found';
   if (outcome.kind === 'duplicate-event') return 'duplicate';
   return outcome.result;
@@ -81,19 +81,21 @@ export type ReadyOutcome = { ok: true; booking: Booking } | { ok: false; error: 
 
 /** The workshop marks the car ready: READY_FOR_DELIVERY, and the delivery trip is queued (once). */
 export async function markReady(deps: TripDeps, bookingId: string, cause: Cause, operationId?: string): Promise<ReadyOutcome> {
-  const outcome = await mutateBooking<ReadyOutcome>(deps.repo, bookingId, (current) => {
-    const booking = current.booking;
-    if (booking.status === 'READY_FOR_DELIVERY') return { kind: 'skip', result: { ok: true, booking } };
-    const at = deps.now();
-    const ready = transition(booking, 'READY_FOR_DELIVERY', cause, at);
-    if (!ready.ok) return { kind: 'skip', result: { ok: false, error: 'WRONG_STATE', status: booking.status } };
-    const jobs = toOutgoing([tripJob(booking, 'delivery')], { now: at, newId: deps.newId, operationId });
-    return { kind: 'save', change: { booking: ready.booking, history: [ready.history], jobs }, result: { ok: true, booking: ready.booking } };
-  });
+  const outcome = await mutate<Booking, ReadyOutcome>(
+    deps.bookings,
+    bookingId,
+    ({ state: booking }) => {
+      if (booking.status === 'READY_FOR_DELIVERY') return skip({ ok: true, booking });
+      const ready = transition(booking, 'READY_FOR_DELIVERY', cause, deps.clock.now());
+      if (!ready.ok) return skip({ ok: false, error: 'WRONG_STATE', status: booking.status });
+      return save(ready.booking, { ok: true, booking: ready.booking }, { history: [ready.history], jobs: [tripJob(booking, 'delivery')] });
+    },
+    { clock: deps.clock, operationId },
+  );
   return outcome.kind === 'done' ? outcome.result : { ok: false, error: 'NOT_FOUND' };
 }
 
 /** Without a Driver-App an admin assigns the jockey: recorded as the trip's `assigned` report. */
-export function assignJockey(deps: TripDeps, bookingId: string, leg: TripLeg, jockey: { name: string; phone?: string }, keyName: string): Promise<TripUpdateOutcome> {
-  return recordTripUpdate(deps, bookingId, { leg, status: 'assigned', occurredAt: deps.now().toISOString(), jockey }, causes.api(keyName));
+export function assignJockey(deps: TripDeps, bookingId: string, leg: TripLeg, jockey: { name: string; phone?: string }, cause: Cause): Promise<TripUpdateOutcome> {
+  return recordTripUpdate(deps, bookingId, { leg, status: 'assigned', occurredAt: deps.clock.now().toISOString(), jockey }, cause);
 }

@@ -87,7 +87,7 @@ export const bookingPaymentSchema = z.object({
   paymentMethodId: z.string().optional(),
 });
 
-/** Everything a booking is, as stored (one partition per booking, DESIGN.md §6). */
+/** Everything a booking is, as stored (one partition per booking). */
 export const bookingSchema = z.object({
   id: z.string().min(1).max(100),
   status: bookingStatusSchema,
@@ -132,7 +132,7 @@ export type PaymentStatus = BookingPayment['status'];
 /** A booking (the aggregate). */
 export type Booking = z.infer<typeof bookingSchema>;
 
-// ---- The HTTP request (DESIGN.md §4, contract): strict objects, so unknown fields are refused.
+// ---- The HTTP request (a public contract): strict objects, so unknown fields are refused.
 
 /** An address in a request: coordinates are ours to find, not the client's to send. */
 export const addressRequestSchema = z.strictObject(addressSchema.pick({ street: true, zip: true, city: true }).shape);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Booking } from './booking';
 import type { BookingStatus } from './booking-status';
 import { centsSchema, currencySchema, MIN_CHARGE_CENTS } from '../../../shared/kernel/money';
+import { canMove, defineMachine } from '../../../shared/kernel/state-machine';
 
 /**
  * Statuses of a finding (extra work the workshop found). APPROVED means "approved, charge under way":
@@ -18,21 +19,16 @@ export const findingStatusSchema = z.enum(FINDING_STATUSES);
 export type FindingStatus = z.infer<typeof findingStatusSchema>;
 
 /** The finding machine: the only edges a finding may take. */
-export const FINDING_TRANSITIONS: Readonly<Record<FindingStatus, readonly FindingStatus[]>> = {
+export const findingMachine = defineMachine<FindingStatus>('finding', {
   PENDING_APPROVAL: ['APPROVED', 'DECLINED'],
   APPROVED: ['PAID', 'REQUIRES_ACTION', 'PAYMENT_FAILED'],
   REQUIRES_ACTION: ['PAID', 'PAYMENT_FAILED'],
   PAYMENT_FAILED: ['PAID'],
   PAID: [],
   DECLINED: [],
-};
+});
 
-/** Whether the finding machine has the edge `from -> to`. */
-export function canTransitionFinding(from: FindingStatus, to: FindingStatus): boolean {
-  return FINDING_TRANSITIONS[from].includes(to);
-}
-
-/** Body of `POST /api/v1/bookings/{id}/findings` (DESIGN.md §4). */
+/** Body of `POST /api/v1/bookings/{id}/findings`. */
 export const findingRequestSchema = z.strictObject({
   description: z.string().trim().min(1).max(1000),
   // It is charged off-session by card, so it must be an amount Stripe can charge.
@@ -139,7 +135,7 @@ export function recordFindingPayment(booking: Booking, findingId: string, outcom
   const finding = booking.findings.find((candidate) => candidate.id === findingId);
   if (!finding) return { ok: false, error: { code: 'FINDING_NOT_FOUND', findingId } };
   if (finding.status === outcome.status) return { ok: false, error: { code: 'ALREADY_IN_STATE', finding } };
-  if (!canTransitionFinding(finding.status, outcome.status)) {
+  if (!canMove(findingMachine, finding.status, outcome.status)) {
     return { ok: false, error: { code: 'FORBIDDEN_FINDING_TRANSITION', from: finding.status, to: outcome.status } };
   }
   const next: Finding = { ...finding, status: outcome.status };

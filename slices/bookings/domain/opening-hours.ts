@@ -38,7 +38,7 @@ export type DayHours = z.infer<typeof dayHoursSchema>;
 
 const WORKDAY = { open: '07:00', close: '19:00' };
 
-/** Mon–Sat 07:00–19:00 Europe/Berlin (DESIGN.md §4). */
+/** Mon–Sat 07:00–19:00 Europe/Berlin. */
 export const DEFAULT_OPENING_HOURS: OpeningHours = {
   timeZone: DEFAULT_TIME_ZONE,
   days: { mon: WORKDAY, tue: WORKDAY, wed: WORKDAY, thu: WORKDAY, fri: WORKDAY, sat: WORKDAY, sun: null },

@@ -1,26 +1,26 @@
-import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { cancelBooking, type CancelBookingDeps } from '../app/cancel-booking';
-import { createBooking, type CreateBookingDeps, hashToken } from '../app/create-booking';
-import { addFinding, approveFinding, declineFinding, type FindingDeps, type FindingOutcome } from '../app/findings';
-import type { BookingRepository, StoredBooking } from '../app/ports';
-import type { PaymentFailure } from '../../../shared/platform/payments';
-import { type Booking, createBookingRequestSchema } from '../domain/booking';
-import { bookingStatusSchema, causes } from '../domain/booking-status';
-import type { Catalogue } from '../domain/catalogue';
-import { findingRequestSchema, findingStatusSchema } from '../domain/finding';
-import { type Caller, defineHttp, type HttpCall, type HttpFunctionDef, type HttpResponseData } from '../../../shared/function-table';
+import { defineHttp, type HttpCall, type HttpFunctionDef, type HttpResponseData } from '../../../shared/function-table';
 import { bearerToken } from '../../../shared/http/auth';
 import { conflict, forbidden, notFound, problem, tooManyRequests, unauthorized } from '../../../shared/http/problem';
 import type { RateLimiter } from '../../../shared/http/rate-limit';
+import type { PaymentFailure } from '../../../shared/platform/payments';
+import { type AccessError, type BookingActor, readBooking } from '../app/access';
+import { cancelBooking, type CancelBookingDeps } from '../app/cancel-booking';
+import { createBooking, type CreateBookingDeps } from '../app/create-booking';
+import { addFinding, approveFinding, declineFinding, type FindingDeps, type FindingOutcome } from '../app/findings';
+import { type BookingStore, bookingHistory } from '../app/ports';
+import { type Booking, createBookingRequestSchema } from '../domain/booking';
+import { bookingStatusSchema } from '../domain/booking-status';
+import type { Catalogue } from '../domain/catalogue';
+import { findingRequestSchema, findingStatusSchema } from '../domain/finding';
 
 export interface BookingFunctionDeps {
-  repo: BookingRepository;
+  bookings: BookingStore;
   create: CreateBookingDeps;
   cancel: CancelBookingDeps;
   findings: FindingDeps;
   catalogue: Catalogue;
-  /** Booking creation per client address (DESIGN.md §4: 60 per 15 min). */
+  /** Booking creation per client address (default 60 per 15 min). */
   creationLimiter: RateLimiter;
 }
 
@@ -77,21 +77,23 @@ function toView(booking: Booking) {
   };
 }
 
-/** Staff keys of these roles, or the booking's own access token. */
-function hasAccess(call: HttpCall<unknown, unknown, unknown>, stored: StoredBooking, staffRoles: Array<'admin' | 'workshop'>): 'ok' | 'missing' | 'denied' {
-  const caller = call.caller;
-  if (caller.kind === 'apiKey') return caller.roles.some((role) => staffRoles.includes(role as 'admin' | 'workshop')) ? 'ok' : 'denied';
-  const token = bearerToken(call.request.headers);
-  if (!token) return 'missing';
-  const presented = Buffer.from(hashToken(token), 'hex');
-  const expected = Buffer.from(stored.accessTokenHash, 'hex');
-  return presented.length === expected.length && timingSafeEqual(presented, expected) ? 'ok' : 'denied';
+/** The booking's actor: a staff API key, or whoever presents a bearer token (the booking's own, or not). */
+export function actorOf(call: HttpCall<unknown, unknown, unknown, unknown>): BookingActor {
+  const { caller } = call;
+  return caller.kind === 'apiKey' ? { kind: 'staff', name: caller.name, roles: caller.roles } : { kind: 'customer', token: bearerToken(call.request.headers) };
 }
 
-const accessProblem = (access: 'missing' | 'denied') =>
-  access === 'missing' ? unauthorized('The booking access token (or a staff API key) is required: Authorization: Bearer <token>.') : forbidden('This token does not grant access to this booking.');
-
-const causeOf = (caller: Caller) => (caller.kind === 'apiKey' ? causes.api(caller.name) : causes.customer());
+/** The answer to a booking the caller may not see: 404, 401 without a credential, 403 with a wrong one. */
+export function accessProblem(error: AccessError): HttpResponseData {
+  switch (error.code) {
+    case 'NOT_FOUND':
+      return notFound('No booking with this id.');
+    case 'UNAUTHENTICATED':
+      return unauthorized('The booking access token (or a staff API key) is required: Authorization: Bearer <token>.');
+    case 'FORBIDDEN':
+      return forbidden('This token does not grant access to this booking.');
+  }
+}
 
 function paymentProblem(failure: PaymentFailure): HttpResponseData {
   if (failure.code === 'unavailable') return { ...problem(503, 'Payment provider unavailable', 'Stripe could not be reached; nothing was changed. Try again shortly.'), headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '5' } };
@@ -105,8 +107,14 @@ function findingResponse(outcome: FindingOutcome, created = false): HttpResponse
   }
   const error = outcome.error;
   switch (error.code) {
-    case 'BOOKING_NOT_FOUND':
-      return notFound('No booking with this id.');
+    case 'NOT_FOUND':
+    case 'UNAUTHENTICATED':
+    case 'FORBIDDEN':
+      return accessProblem(error);
+    case 'CARD_DECLINED':
+      return problem(402, 'Card declined', 'The saved card was declined; the finding is not paid.', {
+        members: { findingId: error.finding.id, findingStatus: error.finding.status },
+      });
     case 'FINDING_NOT_FOUND':
       return notFound('No finding with this id on this booking.');
     case 'BOOKING_NOT_IN_WORKSHOP':
@@ -124,14 +132,8 @@ function findingResponse(outcome: FindingOutcome, created = false): HttpResponse
   }
 }
 
-/** The booking endpoints of DESIGN.md §4. */
+/** The booking endpoints: catalogue, create, read, history, cancel, findings. */
 export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
-  const load = async (call: HttpCall<unknown, { id: string }, unknown>, staffRoles: Array<'admin' | 'workshop'>) => {
-    const stored = await deps.repo.get(call.params.id);
-    if (!stored) return { response: notFound('No booking with this id.') };
-    const access = hasAccess(call, stored, staffRoles);
-    return access === 'ok' ? { stored } : { response: accessProblem(access) };
-  };
   const tags = ['bookings'];
 
   return [
@@ -192,8 +194,8 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       request: { params: idParams },
       responses: { 200: { description: 'The booking', schema: bookingView }, 404: { description: 'Unknown booking' } },
       handler: async (call) => {
-        const loaded = await load(call, ['admin', 'workshop']);
-        return loaded.response ?? { status: 200, body: toView(loaded.stored.booking) };
+        const read = await readBooking(deps.bookings, call.params.id, actorOf(call), ['admin', 'workshop']);
+        return read.ok ? { status: 200, body: toView(read.stored.state) } : accessProblem(read.error);
       },
     }),
     defineHttp({
@@ -206,8 +208,8 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       request: { params: idParams },
       responses: { 200: { description: 'History', schema: historyView } },
       handler: async (call) => {
-        const loaded = await load(call, ['admin', 'workshop']);
-        return loaded.response ?? { status: 200, body: { items: await deps.repo.history(call.params.id) } };
+        const read = await readBooking(deps.bookings, call.params.id, actorOf(call), ['admin', 'workshop']);
+        return read.ok ? { status: 200, body: { items: await bookingHistory(deps.bookings, call.params.id) } } : accessProblem(read.error);
       },
     }),
     defineHttp({
@@ -220,13 +222,12 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       request: { params: idParams },
       responses: { 200: { description: 'Cancelled', schema: bookingView }, 409: { description: 'Past pick-up' } },
       handler: async (call) => {
-        const loaded = await load(call, ['admin']);
-        if (loaded.response) return loaded.response;
-        const outcome = await cancelBooking(deps.cancel, call.params.id, causeOf(call.caller), call.operationId);
+        const outcome = await cancelBooking(deps.cancel, call.params.id, actorOf(call), call.operationId);
         if (outcome.ok) return { status: 200, body: toView(outcome.booking) };
-        if (outcome.error.code === 'NOT_FOUND') return notFound('No booking with this id.');
-        if (outcome.error.code === 'PAYMENT_PROVIDER') return paymentProblem(outcome.error.failure);
-        return conflict(`A booking can be cancelled until pick-up; this one is ${outcome.error.status}.`);
+        const { error } = outcome;
+        if (error.code === 'PAYMENT_PROVIDER') return paymentProblem(error.failure);
+        if (error.code === 'NOT_CANCELLABLE') return conflict(`A booking can be cancelled until pick-up; this one is ${error.status}.`);
+        return accessProblem(error);
       },
     }),
     defineHttp({
@@ -250,15 +251,7 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       tags,
       request: { params: findingParams },
       responses: { 200: { description: 'PAID, or REQUIRES_ACTION with a client secret', schema: findingAnswerView } },
-      handler: async (call) => {
-        const loaded = await load(call, ['admin']);
-        if (loaded.response) return loaded.response;
-        const outcome = await approveFinding(deps.findings, call.params.id, call.params.findingId, call.operationId);
-        if (outcome.ok && outcome.finding.status === 'PAYMENT_FAILED') {
-          return problem(402, 'Card declined', 'The saved card was declined; the finding is not paid.', { members: { findingId: outcome.finding.id, findingStatus: outcome.finding.status } });
-        }
-        return findingResponse(outcome);
-      },
+      handler: async (call) => findingResponse(await approveFinding(deps.findings, call.params.id, call.params.findingId, actorOf(call), call.operationId)),
     }),
     defineHttp({
       kind: 'http',
@@ -269,11 +262,7 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       tags,
       request: { params: findingParams },
       responses: { 200: { description: 'Declined', schema: findingAnswerView } },
-      handler: async (call) => {
-        const loaded = await load(call, ['admin']);
-        if (loaded.response) return loaded.response;
-        return findingResponse(await declineFinding(deps.findings, call.params.id, call.params.findingId));
-      },
+      handler: async (call) => findingResponse(await declineFinding(deps.findings, call.params.id, call.params.findingId, actorOf(call))),
     }),
   ];
 }

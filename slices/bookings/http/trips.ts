@@ -1,28 +1,36 @@
 import { z } from 'zod';
+import { causes } from '../../../shared/kernel/history';
+import { defineHttp, type HttpFunctionDef, type HttpRequestData, type HttpResponseData, type Verification } from '../../../shared/function-table';
+import { callerCause } from '../../../shared/http/auth';
+import { conflict, notFound, unauthorized } from '../../../shared/http/problem';
+import { parseSignedJson } from '../../../shared/http/webhook';
+import { type DriverStatusUpdate, driverStatusUpdateSchema } from '../app/driver-app';
 import { assignJockey, markReady, recordTripUpdate, type TripDeps, type TripUpdateOutcome } from '../app/trips';
-import { driverStatusUpdateSchema } from '../app/driver-app';
-import { causes } from '../domain/booking-status';
-import { TRIP_STATUSES } from '../domain/trip';
-import { type Caller, defineHttp, type HttpFunctionDef, type HttpResponseData } from '../../../shared/function-table';
-import { conflict, notFound, problem, unauthorized } from '../../../shared/http/problem';
+import { TRIP_LEGS, TRIP_STATUSES } from '../domain/trip';
 
 export interface DriverAppFunctionDeps {
   trips: TripDeps;
-  /** Checks the webhook's signature over the raw body and its timestamp window. */
-  verify: (rawBody: Buffer, headers: Record<string, string>) => boolean;
+  /** Whether a webhook request is the Driver-App's: its signature over the raw body and its timestamp window. */
+  isAuthentic: (rawBody: Buffer, headers: Record<string, string>) => boolean;
 }
 
 const idParams = z.object({ id: z.string().min(1).max(100) });
-const legParams = idParams.extend({ leg: z.enum(['pickup', 'delivery']) });
+const legParams = idParams.extend({ leg: z.enum(TRIP_LEGS) });
 const jockeyBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   phone: z.string().trim().max(32).optional(),
-  leg: z.enum(['pickup', 'delivery']).default('pickup'),
+  leg: z.enum(TRIP_LEGS).default('pickup'),
 });
 const statusBody = z.strictObject({ status: z.enum(TRIP_STATUSES), reason: z.string().max(1000).optional() });
 const outcomeView = z.object({ outcome: z.enum(['applied', 'ignored', 'duplicate']) });
 
-const keyName = (caller: Caller) => (caller.kind === 'apiKey' ? caller.name : 'unknown');
+/** A Driver-App status update: signed and fresh (401 otherwise), JSON (400), a status update (422). */
+function verifyStatusUpdate(deps: DriverAppFunctionDeps, request: HttpRequestData): Verification<DriverStatusUpdate> {
+  if (!deps.isAuthentic(request.rawBody, request.headers)) {
+    return { ok: false, response: unauthorized('The X-Webhook-Signature does not verify against this body, or X-Webhook-Timestamp is outside the window.') };
+  }
+  return parseSignedJson(request.rawBody, driverStatusUpdateSchema);
+}
 
 function outcomeResponse(outcome: TripUpdateOutcome): HttpResponseData {
   if (outcome === 'not-found') return notFound('No booking with this id.');
@@ -30,7 +38,7 @@ function outcomeResponse(outcome: TripUpdateOutcome): HttpResponseData {
   return { status: 200, body: { outcome } };
 }
 
-/** The Driver-App webhook, the workshop's "ready" and the admin's manual fallback (DESIGN.md §4, §5). */
+/** The Driver-App webhook, the workshop's "ready" and the admin's manual fallback without a Driver-App. */
 export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef[] {
   const tags = ['driver-app'];
   return [
@@ -45,7 +53,7 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
       request: { params: idParams },
       responses: { 200: { description: 'Ready', schema: z.object({ id: z.string(), status: z.string() }) }, 409: { description: 'Not in the workshop' } },
       handler: async ({ params, caller, operationId }) => {
-        const ready = await markReady(deps.trips, params.id, causes.api(keyName(caller)), operationId);
+        const ready = await markReady(deps.trips, params.id, callerCause(caller), operationId);
         if (ready.ok) return { status: 200, body: { id: ready.booking.id, status: ready.booking.status } };
         if (ready.error === 'NOT_FOUND') return notFound('No booking with this id.');
         return conflict(`Only a car in the workshop can be marked ready; this booking is ${ready.status}.`);
@@ -62,7 +70,7 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
       request: { params: idParams, body: jockeyBody },
       responses: { 200: { description: 'Recorded', schema: outcomeView } },
       handler: async ({ params, body, caller }) =>
-        outcomeResponse(await assignJockey(deps.trips, params.id, body.leg, { name: body.name, phone: body.phone }, keyName(caller))),
+        outcomeResponse(await assignJockey(deps.trips, params.id, body.leg, { name: body.name, phone: body.phone }, callerCause(caller))),
     }),
     defineHttp({
       kind: 'http',
@@ -79,8 +87,8 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
           await recordTripUpdate(
             deps.trips,
             params.id,
-            { leg: params.leg, status: body.status, occurredAt: deps.trips.now().toISOString(), reason: body.reason },
-            causes.api(keyName(caller)),
+            { leg: params.leg, status: body.status, occurredAt: deps.trips.clock.now().toISOString(), reason: body.reason },
+            callerCause(caller),
           ),
         ),
     }),
@@ -91,25 +99,14 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
       methods: ['POST'],
       summary: 'Driver-App status updates (X-Webhook-Signature: hex HMAC-SHA256 of the raw body; X-Webhook-Timestamp)',
       tags: ['webhooks'],
-      rawBody: true,
-      responses: { 200: { description: 'Acknowledged', schema: outcomeView }, 401: { description: 'Unsigned, tampered or stale' } },
-      handler: async ({ request }) => {
-        if (!deps.verify(request.rawBody, request.headers)) {
-          return unauthorized('The X-Webhook-Signature does not verify against this body, or X-Webhook-Timestamp is outside the window.');
-        }
-        let json: unknown;
-        try {
-          json = JSON.parse(request.rawBody.toString('utf8'));
-        } catch {
-          return problem(400, 'Malformed JSON', 'The request body is not valid JSON.');
-        }
-        const parsed = driverStatusUpdateSchema.safeParse(json);
-        if (!parsed.success) {
-          return problem(422, 'Validation failed', 'The status update does not match the expected schema.', {
-            errors: parsed.error.issues.map((issue) => ({ in: 'body' as const, path: issue.path.join('.'), message: issue.message })),
-          });
-        }
-        const update = parsed.data;
+      verify: (request) => verifyStatusUpdate(deps, request),
+      responses: {
+        200: { description: 'Acknowledged', schema: outcomeView },
+        400: { description: 'Not JSON' },
+        401: { description: 'Unsigned, tampered or stale' },
+        422: { description: 'Not a status update' },
+      },
+      handler: async ({ event: update }) => {
         const leg = update.type === 'b2c_pickup' ? 'pickup' : 'delivery';
         // One event id per report: the same report delivered twice is recognised in the booking's partition.
         const eventId = `driver:${update.tripId}:${update.sequence ?? update.occurredAt}:${update.status}`;

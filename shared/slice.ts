@@ -1,0 +1,23 @@
+import type { FunctionDef } from './function-table';
+import type { JobHandlers } from './platform/job-handlers';
+import type { PaymentEventRoute } from './platform/payments';
+
+/**
+ * A vertical slice (bookings, orders): its own domain, use cases, ports and HTTP contract. The
+ * composition root creates the tables a slice declares, builds the slice with the platform's ports
+ * and serves what it hands back. Slices never import each other; what two need lives in `shared/`.
+ */
+export interface SliceDefinition<Deps> {
+  name: string;
+  /** Tables holding the slice's aggregates (their outbox rows are swept by the relay timer). */
+  aggregateTables: readonly string[];
+  build(deps: Deps): Slice;
+}
+
+/** What a built slice hands the composition root. */
+export interface Slice {
+  functions: FunctionDef[];
+  jobHandlers: JobHandlers;
+  /** Stripe events about the slice's aggregates, by the metadata key their PaymentIntents carry. */
+  paymentEvents?: PaymentEventRoute[];
+}
