@@ -166,7 +166,9 @@ async function httpLoad(worker: LoadWorker, spec: HttpLoadSpec): Promise<LoadRes
   const bad = Object.entries(reply.statuses).filter(([status]) => !status.startsWith('2'));
   if (reply.errors > 0 || bad.length > 0) {
     const sample = reply.bodies.find((body) => !body.includes('"id"') && !body.includes('"received"'));
-    throw new Error(`${spec.path}: ${reply.errors} network errors (${reply.lastError ?? '-'}), statuses ${JSON.stringify(reply.statuses)}; e.g. ${sample ?? ''}`);
+    throw new Error(
+      `${spec.path}: ${reply.errors} network errors (${reply.lastError ?? '-'}), statuses ${JSON.stringify(reply.statuses)}; e.g. ${sample ?? ''}`,
+    );
   }
   return { requests: reply.latenciesMs.length, seconds: reply.seconds, latenciesMs: reply.latenciesMs, mainBusyMs, cpuMs, reply };
 }
@@ -179,7 +181,11 @@ async function directLoad(
 ): Promise<LoadResult> {
   const latenciesMs: number[] = [];
   let next = 0;
-  const { value: seconds, mainBusyMs, cpuMs } = await withUsage(async () => {
+  const {
+    value: seconds,
+    mainBusyMs,
+    cpuMs,
+  } = await withUsage(async () => {
     const started = performance.now();
     const deadline = bound.durationMs ? started + bound.durationMs : Number.POSITIVE_INFINITY;
     const client = async () => {
@@ -339,7 +345,13 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     const N = '__N__';
     const createPath = '/api/v1/bookings';
     const createLoad = (emailPrefix: string, clients: number, bound: { durationMs?: number; maxRequests: number }) =>
-      httpLoad(worker, { origin, path: createPath, concurrency: clients, ...bound, template: { body: bookingRequestTemplate(N, emailPrefix), placeholder: N, start: 0 } });
+      httpLoad(worker, {
+        origin,
+        path: createPath,
+        concurrency: clients,
+        ...bound,
+        template: { body: bookingRequestTemplate(N, emailPrefix), placeholder: N, start: 0 },
+      });
     const createdIds = (bodies: string[]) =>
       bodies.map((body) => {
         const parsed = JSON.parse(body) as { id: string; payment: { paymentIntentId: string } };
@@ -359,8 +371,7 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
       const email = `${emailPrefix}-${n}@example.com`;
       const existing = await stripe.customers.list({ email, limit: 1 });
       const customer =
-        existing.data[0] ??
-        (await stripe.customers.create({ email, name: `Ada Bench ${n}`, phone: '+491711234567' }, { idempotencyKey: `customer:${email}` }));
+        existing.data[0] ?? (await stripe.customers.create({ email, name: `Ada Bench ${n}`, phone: '+491711234567' }, { idempotencyKey: `customer:${email}` }));
       const id = randomUUID();
       const intent = await stripe.paymentIntents.create(
         {
@@ -412,7 +423,12 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     const createdSerial = await createLoad('serial', 1, { durationMs: SERIAL_MAX_MS, maxRequests: SERIAL_REQUESTS });
     const createFramework1 = summarize('create', 'framework', 1, createdSerial);
     emit(createFramework1);
-    const createFloor1 = summarize('create', 'floor', 1, await directLoad(1, { durationMs: SERIAL_MAX_MS, maxRequests: SERIAL_REQUESTS }, createFloorOnce('floorserial')));
+    const createFloor1 = summarize(
+      'create',
+      'floor',
+      1,
+      await directLoad(1, { durationMs: SERIAL_MAX_MS, maxRequests: SERIAL_REQUESTS }, createFloorOnce('floorserial')),
+    );
     emit(createFloor1);
     emit(ratio('create', createFramework1, createFloor1));
     const bookings = frameworkRuns.flatMap((run) => createdIds(run.reply.bodies));
@@ -448,10 +464,24 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     const warmCount = Math.min(WEBHOOK_WARMUP, Math.floor(M / 2));
     const warmHooks = await httpLoad(worker, { origin, path: hookPath, concurrency, maxRequests: warmCount, list: sign(paying.slice(0, warmCount)) });
     const measuredHooks = sign(paying.slice(warmCount, M));
-    const hooks = await httpLoad(worker, { origin, path: hookPath, concurrency, durationMs: webhookMs, maxRequests: measuredHooks.length, list: measuredHooks });
+    const hooks = await httpLoad(worker, {
+      origin,
+      path: hookPath,
+      concurrency,
+      durationMs: webhookMs,
+      maxRequests: measuredHooks.length,
+      list: measuredHooks,
+    });
     const hookFramework = summarize('webhook', 'framework', concurrency, hooks);
     emit(hookFramework);
-    const hooksSerial = await httpLoad(worker, { origin, path: hookPath, concurrency: 1, durationMs: SERIAL_MAX_MS, maxRequests: serialBookings.length, list: sign(serialBookings) });
+    const hooksSerial = await httpLoad(worker, {
+      origin,
+      path: hookPath,
+      concurrency: 1,
+      durationMs: SERIAL_MAX_MS,
+      maxRequests: serialBookings.length,
+      list: sign(serialBookings),
+    });
     const hookFramework1 = summarize('webhook', 'framework', 1, hooksSerial);
     emit(hookFramework1);
 
@@ -467,7 +497,8 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     for (const id of checked) {
       const row = await appTable.getEntity<{ data: string }>(id, 'booking');
       let historyRows = 0;
-      for await (const _ of appTable.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey ge 'history|' and RowKey lt 'history}'` } })) historyRows++;
+      for await (const _ of appTable.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey ge 'history|' and RowKey lt 'history}'` } }))
+        historyRows++;
       if ((JSON.parse(row.data) as { status: string }).status === 'CONFIRMED' && historyRows === 2) confirmed++;
     }
     emit({ figure: 'webhook check', eventsPosted: posted.length, ...outcomes, bookingsChecked: checked.length, confirmedWithTwoHistoryRows: confirmed });
@@ -501,14 +532,38 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
       }));
       const outboxKeys = envelopes.map((envelope, i) => `~outbox|${JOB_QUEUES[i] as string}|${envelope.id}`);
       const actions: TransactionAction[] = [
-        ['update', { partitionKey: id, rowKey: 'booking', status: 'CONFIRMED', data: row.data.replace('"PENDING_PAYMENT"', '"CONFIRMED"'), accessTokenHash: row.accessTokenHash, version }, 'Replace', { etag: row.etag }],
-        ['create', { partitionKey: id, rowKey: `history|${String(version).padStart(8, '0')}|00`, from: 'PENDING_PAYMENT', to: 'CONFIRMED', at, cause: `stripe:${eventId}` }],
-        ['create', { partitionKey: id, rowKey: `event|stripe:${eventId}`, appliedAt: at }],
-        ...envelopes.map((envelope, i): TransactionAction => [
-          'upsert',
-          { partitionKey: id, rowKey: outboxKeys[i] as string, queue: JOB_QUEUES[i] as string, envelope: JSON.stringify(envelope), storedAt: new Date(at) },
+        [
+          'update',
+          {
+            partitionKey: id,
+            rowKey: 'booking',
+            status: 'CONFIRMED',
+            data: row.data.replace('"PENDING_PAYMENT"', '"CONFIRMED"'),
+            accessTokenHash: row.accessTokenHash,
+            version,
+          },
           'Replace',
-        ]),
+          { etag: row.etag },
+        ],
+        [
+          'create',
+          {
+            partitionKey: id,
+            rowKey: `history|${String(version).padStart(8, '0')}|00`,
+            from: 'PENDING_PAYMENT',
+            to: 'CONFIRMED',
+            at,
+            cause: `stripe:${eventId}`,
+          },
+        ],
+        ['create', { partitionKey: id, rowKey: `event|stripe:${eventId}`, appliedAt: at }],
+        ...envelopes.map(
+          (envelope, i): TransactionAction => [
+            'upsert',
+            { partitionKey: id, rowKey: outboxKeys[i] as string, queue: JOB_QUEUES[i] as string, envelope: JSON.stringify(envelope), storedAt: new Date(at) },
+            'Replace',
+          ],
+        ),
       ];
       await floorTable.submitTransaction(actions);
       const messages: ServiceBusMessage[] = envelopes.map((envelope) => ({
@@ -529,10 +584,20 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     ];
     for (const variant of floorVariants) {
       await directLoad(concurrency, { maxRequests: warmCount }, hookFloorOnce(variant.sends, 0));
-      const floor = summarize('webhook', variant.path, concurrency, await directLoad(concurrency, { durationMs: webhookMs, maxRequests: hooks.requests }, hookFloorOnce(variant.sends, warmCount)));
+      const floor = summarize(
+        'webhook',
+        variant.path,
+        concurrency,
+        await directLoad(concurrency, { durationMs: webhookMs, maxRequests: hooks.requests }, hookFloorOnce(variant.sends, warmCount)),
+      );
       floor.serviceBusSends = variant.serviceBusSends;
       emit(floor);
-      const floor1 = summarize('webhook', variant.path, 1, await directLoad(1, { durationMs: SERIAL_MAX_MS, maxRequests: hooksSerial.requests }, hookFloorOnce(variant.sends, warmCount + hooks.requests)));
+      const floor1 = summarize(
+        'webhook',
+        variant.path,
+        1,
+        await directLoad(1, { durationMs: SERIAL_MAX_MS, maxRequests: hooksSerial.requests }, hookFloorOnce(variant.sends, warmCount + hooks.requests)),
+      );
       floor1.serviceBusSends = variant.serviceBusSends;
       emit(floor1);
       emit(ratio('webhook', hookFramework, floor, variant.path));

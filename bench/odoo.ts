@@ -125,7 +125,9 @@ async function start(concurrency: number): Promise<{ runtime: LocalRuntime; hold
 /** Jobs of odoo-sync marked processed. */
 async function processedSyncs(runtime: LocalRuntime): Promise<number> {
   let count = 0;
-  const rows = runtime.composition.services.tables.client('ProcessedJobs').listEntities({ queryOptions: { filter: odata`type eq 'booking.sync'`, select: ['PartitionKey'] } });
+  const rows = runtime.composition.services.tables
+    .client('ProcessedJobs')
+    .listEntities({ queryOptions: { filter: odata`type eq 'booking.sync'`, select: ['PartitionKey'] } });
   for await (const _ of rows) count += 1;
   return count;
 }
@@ -147,7 +149,11 @@ async function measureCalls(): Promise<Record<string, string | number>> {
     const first = await bookAndPay(runtime, stripe, email);
     await until(() => holding.held.length === 1, 10_000, 'sync job not queued');
     const firstSync = await sync();
-    const repeat = newEnvelope({ queue: QUEUE, type: 'booking.sync', subject: first, payload: { bookingId: first, reason: 'bench repeat' } }, new Date(), randomUUID);
+    const repeat = newEnvelope(
+      { queue: QUEUE, type: 'booking.sync', subject: first, payload: { bookingId: first, reason: 'bench repeat' } },
+      new Date(),
+      randomUUID,
+    );
     await runtime.composition.services.sender.send([{ queue: QUEUE, envelope: repeat }]);
     const repeatSync = await sync();
     await bookAndPay(runtime, stripe, email);

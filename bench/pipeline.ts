@@ -37,11 +37,7 @@ export async function benchPipeline(concurrency: number, jobs: number): Promise<
     for (let sent = 0; sent < jobs; sent += 50) {
       const batch: OutgoingJob[] = [];
       for (let i = sent; i < Math.min(jobs, sent + 50); i++) {
-        const envelope = newEnvelope(
-          { queue: QUEUE, type: 'bench.noop', subject: `s-${i}`, payload: { sentAt: Date.now() } },
-          new Date(),
-          randomUUID,
-        );
+        const envelope = newEnvelope({ queue: QUEUE, type: 'bench.noop', subject: `s-${i}`, payload: { sentAt: Date.now() } }, new Date(), randomUUID);
         batch.push({ queue: QUEUE, envelope });
       }
       await sender.send(batch);

@@ -45,7 +45,10 @@ function requireTime(file: string, runs: number, env: NodeJS.ProcessEnv): number
       });
       samples.push(Number(out.toString().trim().split('\n').at(-1)));
     }
-    return percentile(samples.sort((a, b) => a - b), 50);
+    return percentile(
+      samples.sort((a, b) => a - b),
+      50,
+    );
   };
   return Math.round(measure(`require(${JSON.stringify(file)})`));
 }
@@ -69,4 +72,3 @@ app.http('hello', { route: 'hello', handler: async () => ({ body: 'hi' }) });`,
     bareFunctionsAppImportMs: requireTime(floor, runs, env),
   };
 }
-

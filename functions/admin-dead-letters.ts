@@ -6,9 +6,7 @@ import { problem } from '../shared/http/problem';
 const queueParams = z.object({ queue: z.string().min(1).max(100) });
 const messageParams = queueParams.extend({ messageId: z.string().min(1).max(200) });
 const listQuery = z.object({ max: z.coerce.number().int().min(1).max(500).optional() });
-const replayManyBody = z
-  .object({ type: z.string().min(1).max(100).optional(), subject: z.string().min(1).max(200).optional() })
-  .strict();
+const replayManyBody = z.object({ type: z.string().min(1).max(100).optional(), subject: z.string().min(1).max(200).optional() }).strict();
 const discardBody = z.object({ reason: z.string().trim().min(3).max(1000) }).strict();
 
 const attemptErrorView = z.object({
@@ -128,12 +126,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       request: { params: messageParams, body: discardBody },
       responses: { 200: { description: 'Discarded', schema: z.object({ discarded: z.number().int() }) } },
       handler: async ({ params, body, caller }) =>
-        resultResponse(
-          await admin.discard(params.queue, params.messageId, body.reason, actorOf(caller)),
-          params.queue,
-          params.messageId,
-          { discarded: 1 },
-        ),
+        resultResponse(await admin.discard(params.queue, params.messageId, body.reason, actorOf(caller)), params.queue, params.messageId, { discarded: 1 }),
     }),
   ];
 }

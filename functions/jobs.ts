@@ -3,10 +3,7 @@ import { createJobConsumer, type JobConsumerDeps, type JobHandler } from '../sha
 import type { JobHandlers } from '../shared/platform/job-handlers';
 
 /** One queue function per queue that has handlers, each behind the shared consumer wrapper. */
-export function jobFunctions(
-  handlers: JobHandlers,
-  deps: Omit<JobConsumerDeps, 'queue' | 'handlers'>,
-): QueueFunctionDef[] {
+export function jobFunctions(handlers: JobHandlers, deps: Omit<JobConsumerDeps, 'queue' | 'handlers'>): QueueFunctionDef[] {
   return Object.entries(handlers)
     .filter((entry): entry is [string, Record<string, JobHandler>] => Boolean(entry[1]))
     .map(([queue, byType]) => ({

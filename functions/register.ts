@@ -10,7 +10,10 @@ import { toWire } from '../shared/http/pipeline';
 
 /** The part of `@azure/functions`' `app` the registration uses (tests pass a recorder). */
 export interface FunctionsApp {
-  http(name: string, options: { route: string; methods: HttpFunctionDef['methods']; authLevel: 'anonymous'; handler: (request: HttpRequest) => Promise<HttpResponseInit> }): void;
+  http(
+    name: string,
+    options: { route: string; methods: HttpFunctionDef['methods']; authLevel: 'anonymous'; handler: (request: HttpRequest) => Promise<HttpResponseInit> },
+  ): void;
   serviceBusQueue(
     name: string,
     options: {

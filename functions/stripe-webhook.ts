@@ -23,7 +23,11 @@ export function stripeWebhookFunction(deps: { payments: Pick<PaymentGateway, 've
         ? { ok: true, event }
         : {
             ok: false,
-            response: problem(400, 'Invalid signature', 'The Stripe-Signature header does not verify against this body (or is older than 300 s), or the body is not a Stripe event.'),
+            response: problem(
+              400,
+              'Invalid signature',
+              'The Stripe-Signature header does not verify against this body (or is older than 300 s), or the body is not a Stripe event.',
+            ),
           };
     },
     responses: {

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
-export const AZURITE_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 /** A running in-process Azurite Table service. */
 export interface AzuriteTables {
@@ -45,10 +44,7 @@ function azuriteClasses(): NonNullable<typeof classes> {
 
 /** The connection string an app uses to reach an Azurite Table service at host:port. */
 export function azuriteConnectionString(host: string, port: number): string {
-  return (
-    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-    `TableEndpoint=http://${host}:${port}/${AZURITE_ACCOUNT};`
-  );
+  return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` + `TableEndpoint=http://${host}:${port}/${AZURITE_ACCOUNT};`;
 }
 
 /**

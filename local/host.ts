@@ -60,10 +60,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       log.error('timer function failed', { function: def.name, error: String(error) });
     }
   };
-  const crons =
-    options.timers === false
-      ? []
-      : timerDefs.map((def) => new Cron(def.schedule, { protect: true }, () => runTimer(def)));
+  const crons = options.timers === false ? [] : timerDefs.map((def) => new Cron(def.schedule, { protect: true }, () => runTimer(def)));
 
   return {
     url: http.url,

@@ -13,14 +13,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { messagesOfTransfer, withMessageId } from './servicebus-broker/message-codec';
 import { LinkConsumer } from './servicebus-broker/link-consumer';
 import { handleManagementRequest, type ManagementReply } from './servicebus-broker/management';
-import {
-  BrokerError,
-  type Disposition,
-  type MessageSnapshot,
-  type Queue,
-  type QueueOptions,
-  type QueueStats,
-} from './servicebus-broker/queue';
+import { BrokerError, type Disposition, type MessageSnapshot, type Queue, type QueueOptions, type QueueStats } from './servicebus-broker/queue';
 import { classifyAddress, QueueRegistry } from './servicebus-broker/registry';
 import {
   type AmqpMessage,
@@ -250,9 +243,7 @@ export class ServiceBusBroker {
     // snd_settle_mode 1 (settled) is how the SDK asks for receive-and-delete.
     const mode = sender.snd_settle_mode === 1 ? 'receiveAndDelete' : 'peekLock';
     const queue = this.registry.resolve(endpoint.entity);
-    const consumer = new LinkConsumer(sender, queue, mode, (delivery, lockToken) =>
-      this.lockedDeliveries.set(delivery, { queue, lockToken }),
-    );
+    const consumer = new LinkConsumer(sender, queue, mode, (delivery, lockToken) => this.lockedDeliveries.set(delivery, { queue, lockToken }));
     this.consumers.set(sender, consumer);
     queue.addConsumer(consumer);
   }
@@ -306,9 +297,7 @@ export class ServiceBusBroker {
     } else {
       const request = asAmqpMessage(message);
       const reply =
-        endpoint.kind === 'cbs'
-          ? cbsReply(request)
-          : managementReplyMessage(handleManagementRequest(this.registry.resolve(endpoint.entity), request));
+        endpoint.kind === 'cbs' ? cbsReply(request) : managementReplyMessage(handleManagementRequest(this.registry.resolve(endpoint.entity), request));
       this.reply(receiver, request, reply);
     }
   }
@@ -316,9 +305,7 @@ export class ServiceBusBroker {
   /** Replies on the connection's link for reply_to, else on the link reading from the request's node. */
   private reply(requestLink: Link, request: AmqpMessage, reply: AmqpMessage): void {
     const links = this.replyLinks.get(requestLink.connection);
-    const link =
-      (request.reply_to === undefined ? undefined : links?.get(request.reply_to)) ??
-      links?.get(nodeKey(remoteTargetAddress(requestLink) ?? ''));
+    const link = (request.reply_to === undefined ? undefined : links?.get(request.reply_to)) ?? links?.get(nodeKey(remoteTargetAddress(requestLink) ?? ''));
     if (link !== undefined) sendMessage(link, { ...reply, correlation_id: request.message_id, to: request.reply_to });
   }
 
@@ -335,9 +322,7 @@ export class ServiceBusBroker {
       // message-lock-lost becomes ServiceBusError code "MessageLockLost" in the SDK; anything
       // else is a broker fault, still answered so the client does not wait out its timeout.
       const known = error instanceof BrokerError;
-      const rejection = known
-        ? rejectedOutcome(error.condition, error.message)
-        : rejectedOutcome('amqp:internal-error', String(error));
+      const rejection = known ? rejectedOutcome(error.condition, error.message) : rejectedOutcome('amqp:internal-error', String(error));
       settleOutgoing(delivery, rejection);
       if (!known) throw error;
     }

@@ -164,11 +164,7 @@ export class SmtpSandbox {
     await closed;
   }
 
-  private receive(
-    stream: SMTPServerDataStream,
-    session: SMTPServerSession,
-    callback: (error?: Error | null) => void,
-  ): void {
+  private receive(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error?: Error | null) => void): void {
     // Taken when DATA starts, so the order of sends decides which message fails, not parse time.
     const fault = this.faults.shift();
     if (fault !== undefined) {

@@ -26,7 +26,14 @@ async function main(): Promise<void> {
       driver: portFrom('DRIVER_SANDBOX_PORT', DEFAULT_PORTS.driver),
       odoo: portFrom('ODOO_SANDBOX_PORT', DEFAULT_PORTS.odoo),
     },
-    onMail: (mail) => console.log(`\n[mail] to ${mail.to.join(', ')}: ${mail.subject}\n${mail.text.trim().split('\n').map((line) => `  | ${line}`).join('\n')}`),
+    onMail: (mail) =>
+      console.log(
+        `\n[mail] to ${mail.to.join(', ')}: ${mail.subject}\n${mail.text
+          .trim()
+          .split('\n')
+          .map((line) => `  | ${line}`)
+          .join('\n')}`,
+      ),
     log: consoleLogger({ minLevel: process.env.LOG_LEVEL === 'info' ? 'info' : 'warn' }),
   });
 

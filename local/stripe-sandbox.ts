@@ -255,10 +255,7 @@ function apiKeyOf(request: http.IncomingMessage): string | undefined {
 
 const redact = (key: string): string => `${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}`;
 
-function authenticate(
-  request: http.IncomingMessage,
-  access: NonNullable<Route['access']>,
-): { type: HandlerContext['keyType'] } | { error: ErrorBody } {
+function authenticate(request: http.IncomingMessage, access: NonNullable<Route['access']>): { type: HandlerContext['keyType'] } | { error: ErrorBody } {
   if (access === 'open') return { type: 'none' };
   const key = apiKeyOf(request);
   if (!key) {

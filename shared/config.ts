@@ -58,7 +58,12 @@ const apiKeyEntrySchema = z
 const apiKeysSchema = z
   .string()
   .default('')
-  .transform((text) => text.split(',').map((part) => part.trim()).filter(Boolean))
+  .transform((text) =>
+    text
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(apiKeyEntrySchema));
 
 export const platformConcerns = {
@@ -69,7 +74,10 @@ export const platformConcerns = {
   tables: z
     .object({
       TABLES_CONNECTION: z.string().min(1, 'a Table Storage connection string is required'),
-      TABLE_PREFIX: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,30}$/).default('hub'),
+      TABLE_PREFIX: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9]{0,30}$/)
+        .default('hub'),
     })
     .transform((e) => ({ connectionString: e.TABLES_CONNECTION, prefix: e.TABLE_PREFIX })),
   jobs: z
@@ -90,7 +98,12 @@ export const platformConcerns = {
   stripe: z
     .object({ STRIPE_SECRET_KEY: optionalText, STRIPE_PUBLISHABLE_KEY: optionalText, STRIPE_WEBHOOK_SECRET: optionalText, STRIPE_API_BASE: z.url().optional() })
     .superRefine((e, ctx) =>
-      requireThat(ctx, Boolean(e.STRIPE_SECRET_KEY) === Boolean(e.STRIPE_WEBHOOK_SECRET), 'STRIPE_WEBHOOK_SECRET', 'Stripe needs both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET'),
+      requireThat(
+        ctx,
+        Boolean(e.STRIPE_SECRET_KEY) === Boolean(e.STRIPE_WEBHOOK_SECRET),
+        'STRIPE_WEBHOOK_SECRET',
+        'Stripe needs both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET',
+      ),
     )
     .transform((e) =>
       e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
@@ -110,10 +123,23 @@ export const platformConcerns = {
         .string()
         .regex(/^\s*(\d+\s*(,\s*\d+\s*)*)?$/, 'expected comma-separated Odoo tax ids, e.g. 1,4')
         .optional()
-        .transform((text) => (text === undefined ? undefined : text.split(',').map((part) => part.trim()).filter(Boolean).map(Number))),
+        .transform((text) =>
+          text === undefined
+            ? undefined
+            : text
+                .split(',')
+                .map((part) => part.trim())
+                .filter(Boolean)
+                .map(Number),
+        ),
     })
     .superRefine((e, ctx) =>
-      requireThat(ctx, !e.ODOO_URL || Boolean(e.ODOO_DB && e.ODOO_USERNAME && e.ODOO_PASSWORD), 'ODOO_DB', 'ODOO_URL needs ODOO_DB, ODOO_USERNAME and ODOO_PASSWORD'),
+      requireThat(
+        ctx,
+        !e.ODOO_URL || Boolean(e.ODOO_DB && e.ODOO_USERNAME && e.ODOO_PASSWORD),
+        'ODOO_DB',
+        'ODOO_URL needs ODOO_DB, ODOO_USERNAME and ODOO_PASSWORD',
+      ),
     )
     .transform((e) =>
       e.ODOO_URL && e.ODOO_DB && e.ODOO_USERNAME && e.ODOO_PASSWORD
@@ -134,7 +160,12 @@ export const platformConcerns = {
     .transform((e) => (e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM } : undefined)),
   /** What health reports for each integration. */
   integrations: z
-    .object({ STRIPE_API_BASE: z.string().optional(), STRIPE_SECRET_KEY: optionalText, ODOO_URL: z.string().optional(), DRIVER_APP_WEBHOOK_URL: z.string().optional() })
+    .object({
+      STRIPE_API_BASE: z.string().optional(),
+      STRIPE_SECRET_KEY: optionalText,
+      ODOO_URL: z.string().optional(),
+      DRIVER_APP_WEBHOOK_URL: z.string().optional(),
+    })
     .transform((e) => ({
       stripe: integrationTarget(e.STRIPE_API_BASE, Boolean(e.STRIPE_SECRET_KEY)),
       odoo: integrationTarget(e.ODOO_URL, false),

@@ -111,7 +111,11 @@ export function computeFields(env: Env, model: string, row: Row): Record<string,
         ...base,
         new_move_ids: (row._new_move_ids as number[] | undefined) ?? [],
         residual: only ? moveResidual(store, only) : 0,
-        move_type: only ? String(only.move_type) : moves.some((move) => ['out_invoice', 'in_invoice'].includes(String(move.move_type))) ? 'some_invoice' : false,
+        move_type: only
+          ? String(only.move_type)
+          : moves.some((move) => ['out_invoice', 'in_invoice'].includes(String(move.move_type)))
+            ? 'some_invoice'
+            : false,
       };
     }
     default:

@@ -190,11 +190,14 @@ function like(value: string | undefined, operator: string, operand: unknown): bo
   const kind = operator.replace('not ', '');
   const pattern = isUnset(operand) ? '' : String(operand);
   const wrapped = kind === 'like' || kind === 'ilike' ? `%${pattern}%` : pattern;
-  const source = wrapped.replace(/\\(.)|([%_])|([.*+?^${}()|[\]\\/])/g, (_match, escaped: string | undefined, wildcard: string | undefined, special: string | undefined) => {
-    if (escaped !== undefined) return escaped.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    if (wildcard !== undefined) return wildcard === '%' ? '[\\s\\S]*' : '[\\s\\S]';
-    return `\\${special}`;
-  });
+  const source = wrapped.replace(
+    /\\(.)|([%_])|([.*+?^${}()|[\]\\/])/g,
+    (_match, escaped: string | undefined, wildcard: string | undefined, special: string | undefined) => {
+      if (escaped !== undefined) return escaped.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      if (wildcard !== undefined) return wildcard === '%' ? '[\\s\\S]*' : '[\\s\\S]';
+      return `\\${special}`;
+    },
+  );
   const found = new RegExp(`^${source}$`, kind.includes('ilike') ? 'i' : '').test(value);
   return negative ? !found : found;
 }

@@ -42,9 +42,7 @@ export const missingError = (model: string, ids: readonly number[], uid: number)
 
 /** What Odoo 17 turns a NOT NULL / foreign-key violation into (a ValidationError). */
 export function integrityError(detail: string, model: { name: string; description: string }, field: { name: string; string: string }): OdooFault {
-  return userError(
-    `The operation cannot be completed: ${detail}\n\nModel: ${model.description} (${model.name})\nField: ${field.string} (${field.name})`,
-  );
+  return userError(`The operation cannot be completed: ${detail}\n\nModel: ${model.description} (${model.name})\nField: ${field.string} (${field.name})`);
 }
 
 const DIST = '/usr/lib/python3/dist-packages/odoo';

@@ -6,7 +6,7 @@ import type { Settings } from './env';
 import type { Row, Store } from './store';
 
 /** Currency rounding of EUR (0.01), half away from zero as Odoo's float_round. */
-export const round2 = (value: number): number => Math.sign(value) * Math.round(Math.abs(value) * 100 + 1e-9) / 100;
+export const round2 = (value: number): number => (Math.sign(value) * Math.round(Math.abs(value) * 100 + 1e-9)) / 100;
 export const isZero = (value: number): boolean => Math.abs(value) < 0.005;
 
 const SALE_TYPES = new Set(['out_invoice', 'out_refund', 'out_receipt']);

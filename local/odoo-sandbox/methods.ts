@@ -40,7 +40,14 @@ export interface OrmMethod {
 
 export const ORM_METHODS: Record<string, OrmMethod> = {
   create: { model: true, writes: true, parameters: [{ name: 'vals_list' }] },
-  read: { model: false, writes: false, parameters: [{ name: 'fields', default: null }, { name: 'load', default: '_classic_read' }] },
+  read: {
+    model: false,
+    writes: false,
+    parameters: [
+      { name: 'fields', default: null },
+      { name: 'load', default: '_classic_read' },
+    ],
+  },
   write: { model: false, writes: true, parameters: [{ name: 'vals' }] },
   unlink: { model: false, writes: true, parameters: [] },
   search: {
@@ -60,7 +67,14 @@ export const ORM_METHODS: Record<string, OrmMethod> = {
     ],
   },
   search_count: { model: true, writes: false, parameters: [{ name: 'domain' }, { name: 'limit', default: null }] },
-  fields_get: { model: true, writes: false, parameters: [{ name: 'allfields', default: null }, { name: 'attributes', default: null }] },
+  fields_get: {
+    model: true,
+    writes: false,
+    parameters: [
+      { name: 'allfields', default: null },
+      { name: 'attributes', default: null },
+    ],
+  },
 };
 
 /** The ORM methods' behaviour, given the model and bound arguments. */

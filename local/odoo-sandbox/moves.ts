@@ -11,7 +11,17 @@ import type { Row } from './store';
 
 const PURCHASE_TYPES = new Set(['in_invoice', 'in_refund', 'in_receipt']);
 /** What a posted entry no longer lets a client change (amounts, parties, dates, the document type). */
-const LOCKED_WHEN_POSTED = ['partner_id', 'invoice_line_ids', 'line_ids', 'move_type', 'journal_id', 'currency_id', 'invoice_date', 'date', 'reversed_entry_id'];
+const LOCKED_WHEN_POSTED = [
+  'partner_id',
+  'invoice_line_ids',
+  'line_ids',
+  'move_type',
+  'journal_id',
+  'currency_id',
+  'invoice_date',
+  'date',
+  'reversed_entry_id',
+];
 
 function journalType(moveType: unknown): string {
   if (isSaleDocument(moveType)) return 'sale';
@@ -78,7 +88,8 @@ export function postMoves(env: Env, moves: Row[]): void {
           : "The field 'Vendor' is required, please complete it to validate the Vendor Bill.",
       );
     }
-    if (PURCHASE_TYPES.has(String(move.move_type)) && move.invoice_date === false) throw userError('The Bill/Refund date is required to validate this document.');
+    if (PURCHASE_TYPES.has(String(move.move_type)) && move.invoice_date === false)
+      throw userError('The Bill/Refund date is required to validate this document.');
   }
   for (const move of moves) {
     if (move.state === 'posted' || move.state === 'cancel') throw userError(`The entry ${String(move.name)} (id ${move.id}) must be in draft.`);

@@ -113,7 +113,8 @@ function findReferrer(env: Env, model: string, id: number, cascades: { model: st
 }
 
 const asValues = (vals: unknown): Values => {
-  if (typeof vals !== 'object' || vals === null || Array.isArray(vals)) throw valueError(`Invalid values ${pyRepr(vals)}: expected a dictionary of field values`);
+  if (typeof vals !== 'object' || vals === null || Array.isArray(vals))
+    throw valueError(`Invalid values ${pyRepr(vals)}: expected a dictionary of field values`);
   return vals as Values;
 };
 

@@ -30,7 +30,12 @@ export interface Parameter {
  * Binds positional and keyword arguments to a method's parameters as Python does, with Python's
  * TypeError messages. `qualname` is e.g. `BaseModel.search`; `self` counts in the positional total.
  */
-export function bindArguments(qualname: string, parameters: readonly Parameter[], args: readonly unknown[], kwargs: Record<string, unknown>): Record<string, unknown> {
+export function bindArguments(
+  qualname: string,
+  parameters: readonly Parameter[],
+  args: readonly unknown[],
+  kwargs: Record<string, unknown>,
+): Record<string, unknown> {
   const bound: Record<string, unknown> = {};
   if (args.length > parameters.length) {
     const required = parameters.filter((parameter) => !('default' in parameter)).length;

@@ -13,7 +13,6 @@ import type { Row } from './store';
 
 type Values = Record<string, unknown>;
 
-
 /** Records as `read` returns them: many2one as `[id, display_name]`, unset as false. */
 export function readRecords(env: Env, model: string, ids: readonly number[], fields: unknown, load: unknown = '_classic_read'): Values[] {
   const def = modelDef(model);
@@ -117,7 +116,10 @@ const invalidOrder = (order: unknown) =>
 
 /** `fields_get`: the field descriptions clients use to check a model. */
 export function fieldsGet(def: ModelDef, allfields: unknown, attributes: unknown): Record<string, Values> {
-  const names = Array.isArray(allfields) && allfields.length > 0 ? fieldNames(def, allfields).filter((name) => name !== 'id' || allfields.includes('id')) : Object.keys(def.fields);
+  const names =
+    Array.isArray(allfields) && allfields.length > 0
+      ? fieldNames(def, allfields).filter((name) => name !== 'id' || allfields.includes('id'))
+      : Object.keys(def.fields);
   const wanted = Array.isArray(attributes) && attributes.length > 0 ? (attributes as string[]) : undefined;
   return Object.fromEntries(
     names.map((name) => {

@@ -72,7 +72,19 @@ export class OdooDatabase {
     // The company's own partner exists in every database.
     store.insert(
       'res.partner',
-      { name: 'My Company', email: false, phone: false, ref: false, is_company: true, active: true, customer_rank: 0, supplier_rank: 0, type: 'contact', lang: 'en_US', parent_id: false },
+      {
+        name: 'My Company',
+        email: false,
+        phone: false,
+        ref: false,
+        is_company: true,
+        active: true,
+        customer_rank: 0,
+        supplier_rank: 0,
+        type: 'contact',
+        lang: 'en_US',
+        parent_id: false,
+      },
       1,
     );
   }
@@ -81,7 +93,10 @@ export class OdooDatabase {
   records(model: string): Record<string, unknown>[] {
     if (!MODEL_DEFS.has(model)) throw new Error(`OdooSandbox: no model ${model} (serves ${[...MODEL_DEFS.keys()].join(', ')})`);
     const env: Env = { store: this.store, uid: 1, context: { active_test: false }, settings: this.options.settings, hooks: HOOKS };
-    const ids = this.store.all(model).map((row) => row.id).sort((a, b) => a - b);
+    const ids = this.store
+      .all(model)
+      .map((row) => row.id)
+      .sort((a, b) => a - b);
     return readRecords(env, model, ids, null);
   }
 
@@ -94,7 +109,12 @@ export class OdooDatabase {
       case 'authenticate':
       case 'login': {
         const names = method === 'authenticate' ? ['db', 'login', 'password', 'user_agent_env'] : ['db', 'login', 'password'];
-        const bound = bindArguments(`exp_${method}`, names.map((name) => ({ name })), params, {});
+        const bound = bindArguments(
+          `exp_${method}`,
+          names.map((name) => ({ name })),
+          params,
+          {},
+        );
         this.checkDatabase(bound.db);
         const account = this.accounts.find((candidate) => candidate.login === bound.login);
         return account && this.passwordMatches(account, bound.password) ? account.uid : false;
@@ -113,7 +133,8 @@ export class OdooDatabase {
     const [db, rawUid, password, model, name, ...rest] = params as [unknown, unknown, unknown, unknown, unknown, ...unknown[]];
     this.checkDatabase(db);
     const account = this.authorize(rawUid, password);
-    if (typeof name !== 'string' || typeof model !== 'string') throw typeError(`execute_kw(): model and method must be strings, got ${pyRepr(model)}, ${pyRepr(name)}`);
+    if (typeof name !== 'string' || typeof model !== 'string')
+      throw typeError(`execute_kw(): model and method must be strings, got ${pyRepr(model)}, ${pyRepr(name)}`);
     if (name.startsWith('_')) throw accessError(`Private methods (such as ${model}.${name}) cannot be called remotely.`);
     const def = MODEL_DEFS.get(model);
     if (!def) throw userError(`Object ${model} doesn't exist`);

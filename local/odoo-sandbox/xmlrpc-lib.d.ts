@@ -8,10 +8,7 @@ declare module 'xmlrpc/lib/serializer.js' {
 declare module 'xmlrpc/lib/deserializer.js' {
   class Deserializer {
     constructor(encoding?: string);
-    deserializeMethodCall(
-      stream: NodeJS.ReadableStream,
-      callback: (error: Error | null | undefined, methodName?: string, params?: unknown[]) => void,
-    ): void;
+    deserializeMethodCall(stream: NodeJS.ReadableStream, callback: (error: Error | null | undefined, methodName?: string, params?: unknown[]) => void): void;
   }
   export = Deserializer;
 }

@@ -2,13 +2,7 @@
  * The `<entity>/$management` request/response operations the SDK uses for peeking, lock renewal,
  * scheduling, deferred messages and settlement of messages whose receive link is gone.
  */
-import {
-  encodeForDelivery,
-  lockTokenFromWire,
-  sequenceNumberFromWire,
-  uuidBytes,
-  withMessageId,
-} from './message-codec';
+import { encodeForDelivery, lockTokenFromWire, sequenceNumberFromWire, uuidBytes, withMessageId } from './message-codec';
 import { BrokerError, type Disposition, type Queue } from './queue';
 import { type AmqpMessage, amqpTypes, decodeMessage } from './rhea-interop';
 

@@ -55,9 +55,7 @@ function dataSections(envelope: AmqpMessage): Buffer[] {
  * always assigns one, so the broker does too.
  */
 export function withMessageId(message: AmqpMessage): AmqpMessage {
-  return message.message_id === undefined || message.message_id === null
-    ? { ...message, message_id: randomUUID().replace(/-/g, '') }
-    : message;
+  return message.message_id === undefined || message.message_id === null ? { ...message, message_id: randomUUID().replace(/-/g, '') } : message;
 }
 
 export function scheduledEnqueueTime(message: AmqpMessage): number | undefined {
@@ -82,10 +80,7 @@ export function encodeForDelivery(view: DeliveryView): Buffer {
   });
 }
 
-export function withApplicationProperties(
-  message: AmqpMessage,
-  properties: Record<string, unknown>,
-): AmqpMessage {
+export function withApplicationProperties(message: AmqpMessage, properties: Record<string, unknown>): AmqpMessage {
   return { ...message, application_properties: { ...message.application_properties, ...properties } };
 }
 

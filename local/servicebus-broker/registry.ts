@@ -8,10 +8,7 @@ import { Queue, type QueueOptions } from './queue';
 const DEAD_LETTER_SUFFIX = '/$deadletterqueue';
 const MANAGEMENT_SUFFIX = '/$management';
 
-export type Endpoint =
-  | { kind: 'cbs' }
-  | { kind: 'management'; entity: string }
-  | { kind: 'entity'; entity: string };
+export type Endpoint = { kind: 'cbs' } | { kind: 'management'; entity: string } | { kind: 'entity'; entity: string };
 
 export function classifyAddress(address: string): Endpoint {
   const path = address.replace(/^[a-z]+:\/\/[^/]+\//i, '').replace(/^\/+/, '');
@@ -63,9 +60,7 @@ export class QueueRegistry {
 
   /** Main queues and their dead-letter queues. */
   all(): Queue[] {
-    return [...this.queues.values()].flatMap((queue) =>
-      queue.deadLetterQueue === undefined ? [queue] : [queue, queue.deadLetterQueue],
-    );
+    return [...this.queues.values()].flatMap((queue) => (queue.deadLetterQueue === undefined ? [queue] : [queue, queue.deadLetterQueue]));
   }
 }
 

@@ -164,7 +164,5 @@ function plainRecord(value: unknown): Record<string, unknown> | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   // rhea sometimes hands back a still-wrapped map; unwrap() is a no-op on plain objects.
   const unwrapped: unknown = amqpTypes.unwrap(value as Typed);
-  return unwrapped !== null && typeof unwrapped === 'object'
-    ? (unwrapped as Record<string, unknown>)
-    : undefined;
+  return unwrapped !== null && typeof unwrapped === 'object' ? (unwrapped as Record<string, unknown>) : undefined;
 }

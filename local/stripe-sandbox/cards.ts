@@ -25,8 +25,24 @@ const declined = (declineCode: string, message: string): CardBehaviour => ({ kin
 
 const CARDS: readonly TestCard[] = [
   { token: 'pm_card_visa', brand: 'visa', last4: '4242', funding: 'credit', country: 'US', fingerprint: 'sbxVisa4242aaaaa', behaviour: { kind: 'succeed' } },
-  { token: 'pm_card_visa_debit', brand: 'visa', last4: '5556', funding: 'debit', country: 'US', fingerprint: 'sbxVisaDeb5556aa', behaviour: { kind: 'succeed' } },
-  { token: 'pm_card_mastercard', brand: 'mastercard', last4: '4444', funding: 'credit', country: 'US', fingerprint: 'sbxMc4444aaaaaaa', behaviour: { kind: 'succeed' } },
+  {
+    token: 'pm_card_visa_debit',
+    brand: 'visa',
+    last4: '5556',
+    funding: 'debit',
+    country: 'US',
+    fingerprint: 'sbxVisaDeb5556aa',
+    behaviour: { kind: 'succeed' },
+  },
+  {
+    token: 'pm_card_mastercard',
+    brand: 'mastercard',
+    last4: '4444',
+    funding: 'credit',
+    country: 'US',
+    fingerprint: 'sbxMc4444aaaaaaa',
+    behaviour: { kind: 'succeed' },
+  },
   {
     token: 'pm_card_chargeDeclined',
     brand: 'visa',

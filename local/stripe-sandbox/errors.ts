@@ -53,8 +53,7 @@ export function invalidRequest(message: string, options: InvalidOptions = {}): A
 }
 
 /** A parameter problem: 400, not saved for idempotency. */
-export const badParam = (message: string, param: string, code?: string): ApiError =>
-  invalidRequest(message, { param, code, beforeExecution: true });
+export const badParam = (message: string, param: string, code?: string): ApiError => invalidRequest(message, { param, code, beforeExecution: true });
 
 /** `No such customer: 'cus_x'`: 404 for the object in the path, 400 for one named in a parameter. */
 export function noSuch(resource: string, id: string, param: string, inPath: boolean): ApiError {

@@ -37,11 +37,7 @@ export class IdempotencyStore {
   /** The saved response for a replay, undefined for a new key; throws on misuse of a key. */
   lookup(key: string, endpoint: string, params: FormObject): SavedResponse | undefined {
     if (key.length > MAX_KEY_LENGTH) {
-      throw new ApiError(
-        400,
-        { type: 'invalid_request_error', message: `Idempotency-Key must be at most ${MAX_KEY_LENGTH} characters long.` },
-        false,
-      );
+      throw new ApiError(400, { type: 'invalid_request_error', message: `Idempotency-Key must be at most ${MAX_KEY_LENGTH} characters long.` }, false);
     }
     this.prune();
     const entry = this.entries.get(key);

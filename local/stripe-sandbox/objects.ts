@@ -166,7 +166,10 @@ export interface RefundObject {
   currency: string;
   customer: string | null;
   customer_account: null;
-  destination_details: { card: { reference: string; reference_status: 'available'; reference_type: 'acquirer_reference_number'; type: 'refund' }; type: 'card' };
+  destination_details: {
+    card: { reference: string; reference_status: 'available'; reference_type: 'acquirer_reference_number'; type: 'refund' };
+    type: 'card';
+  };
   metadata: Metadata;
   payment_intent: string | null;
   payment_method: string | null;

@@ -119,7 +119,7 @@ export class Params {
 
   /** Paths to expand (`expand[]=latest_charge`). */
   expand(): string[] {
-    return this.has('expand') ? this.stringArray('expand') ?? [] : [];
+    return this.has('expand') ? (this.stringArray('expand') ?? []) : [];
   }
 
   private scalar(name: string): string | undefined {

@@ -12,12 +12,7 @@ import type { StoredPaymentMethod } from './store';
 
 const docUrl = (code: string): string => `https://stripe.com/docs/error-codes/${code.replaceAll('_', '-')}`;
 
-export function attemptPayment(
-  context: HandlerContext,
-  intent: PaymentIntentObject,
-  method: StoredPaymentMethod,
-  options: { offSession: boolean },
-): void {
+export function attemptPayment(context: HandlerContext, intent: PaymentIntentObject, method: StoredPaymentMethod, options: { offSession: boolean }): void {
   const behaviour = method.card.behaviour;
   if (behaviour.kind === 'succeed') return succeed(context, intent, method, false);
   if (behaviour.kind === 'decline') return decline(context, intent, method, 'card_declined', behaviour.declineCode, behaviour.message);
@@ -36,12 +31,7 @@ export function attemptPayment(
 }
 
 /** The customer passed (or failed) the 3-D Secure challenge of an intent in `requires_action`. */
-export function completeAuthentication(
-  context: HandlerContext,
-  intent: PaymentIntentObject,
-  method: StoredPaymentMethod,
-  outcome: 'succeed' | 'fail',
-): void {
+export function completeAuthentication(context: HandlerContext, intent: PaymentIntentObject, method: StoredPaymentMethod, outcome: 'succeed' | 'fail'): void {
   if (outcome === 'succeed') return succeed(context, intent, method, true);
   const code = 'payment_intent_authentication_failure';
   Object.assign(intent, {
@@ -80,14 +70,7 @@ function succeed(context: HandlerContext, intent: PaymentIntentObject, method: S
   context.store.emit('payment_intent.succeeded', intent, context.request);
 }
 
-function decline(
-  context: HandlerContext,
-  intent: PaymentIntentObject,
-  method: StoredPaymentMethod,
-  code: string,
-  declineCode: string,
-  message: string,
-): never {
+function decline(context: HandlerContext, intent: PaymentIntentObject, method: StoredPaymentMethod, code: string, declineCode: string, message: string): never {
   const charge = newCharge({ intent, method: method.object, failure: { code, declineCode, message }, threeDSecure: false });
   context.store.charges.set(charge.id, charge);
   const error: LastPaymentError = {

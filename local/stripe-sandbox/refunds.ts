@@ -21,7 +21,8 @@ function chargeToRefund(context: HandlerContext, params: Params): ChargeObject {
     if (intentId !== undefined && charge.payment_intent !== intentId) {
       throw badParam(`Charge ${chargeId} does not belong to PaymentIntent ${intentId}.`, 'charge');
     }
-    if (charge.status !== 'succeeded') throw invalidRequest(`Charge ${chargeId} has not succeeded and cannot be refunded.`, { param: 'charge', code: 'charge_not_refundable' });
+    if (charge.status !== 'succeeded')
+      throw invalidRequest(`Charge ${chargeId} has not succeeded and cannot be refunded.`, { param: 'charge', code: 'charge_not_refundable' });
     return charge;
   }
   const intent = context.store.paymentIntents.get(intentId as string);

@@ -148,7 +148,11 @@ function objectProperties(schema: ZodType | undefined, owner: string, schemas: R
  * the whole document.
  */
 function toSchema(schema: ZodType, io: 'input' | 'output', owner: string, schemas: Record<string, Json>): Json {
-  const { $schema: _dialect, $defs, ...json } = z.toJSONSchema(schema, {
+  const {
+    $schema: _dialect,
+    $defs,
+    ...json
+  } = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io,
     unrepresentable: 'any',

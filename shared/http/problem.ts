@@ -93,12 +93,10 @@ export const unauthorized = (detail = 'A valid API key is required: Authorizatio
   problem(401, 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer' } });
 
 /** 403: the caller is known but lacks every role the operation accepts. */
-export const forbidden = (detail = 'The API key does not have a role this operation requires.'): HttpResponseData =>
-  problem(403, 'Forbidden', detail);
+export const forbidden = (detail = 'The API key does not have a role this operation requires.'): HttpResponseData => problem(403, 'Forbidden', detail);
 
 /** 404 for an unknown route or a missing resource. */
-export const notFound = (detail = 'No resource exists at this address.'): HttpResponseData =>
-  problem(404, 'Not found', detail);
+export const notFound = (detail = 'No resource exists at this address.'): HttpResponseData => problem(404, 'Not found', detail);
 
 /** 405 with the `Allow` header listing the methods the route does accept. */
 export function methodNotAllowed(allowed: readonly string[]): HttpResponseData {
@@ -110,8 +108,7 @@ export function methodNotAllowed(allowed: readonly string[]): HttpResponseData {
 export const conflict = (detail: string): HttpResponseData => problem(409, 'Conflict', detail);
 
 /** 413 for a body over the limit. */
-export const payloadTooLarge = (limitBytes: number): HttpResponseData =>
-  problem(413, 'Payload too large', `The request body exceeds ${limitBytes} bytes.`);
+export const payloadTooLarge = (limitBytes: number): HttpResponseData => problem(413, 'Payload too large', `The request body exceeds ${limitBytes} bytes.`);
 
 /** 415 when the body is not in the media type the operation reads. */
 export const unsupportedMediaType = (expected = 'application/json'): HttpResponseData =>
@@ -142,8 +139,7 @@ const MAX_MESSAGE = 200;
 const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 // Path segments can be client-chosen (record keys, unknown keys): bound them.
-const joinPath = (path: readonly PropertyKey[]): string =>
-  path.map((segment) => clip(String(segment), MAX_SEGMENT)).join('.');
+const joinPath = (path: readonly PropertyKey[]): string => path.map((segment) => clip(String(segment), MAX_SEGMENT)).join('.');
 
 /**
  * Turns zod issues into field errors. Messages come from our schemas (zod's defaults name types and

@@ -13,9 +13,7 @@ export interface StateMachine<S extends string> {
 }
 
 /** Why a status may not move: it is there already (a repeat), or the machine has no such edge. */
-export type TransitionRefusal<S extends string> =
-  | { code: 'ALREADY_IN_STATE'; from: S; to: S }
-  | { code: 'FORBIDDEN_TRANSITION'; from: S; to: S };
+export type TransitionRefusal<S extends string> = { code: 'ALREADY_IN_STATE'; from: S; to: S } | { code: 'FORBIDDEN_TRANSITION'; from: S; to: S };
 
 /** Declares a machine; every status must be listed as a key, so a forgotten one does not compile. */
 export function defineMachine<S extends string>(name: string, transitions: Readonly<Record<S, readonly S[]>>): StateMachine<S> {

@@ -55,9 +55,7 @@ export interface AggregateStore<T extends AggregateState> {
 }
 
 /** What a mutation decides after reading the current state: save a change, or leave it as it is. */
-export type Decision<T, R> =
-  | { kind: 'save'; state: T; history?: HistoryInput[]; jobs?: JobRequest[]; result: R }
-  | { kind: 'skip'; result: R };
+export type Decision<T, R> = { kind: 'save'; state: T; history?: HistoryInput[]; jobs?: JobRequest[]; result: R } | { kind: 'skip'; result: R };
 
 /** Decides to save `state` (with its history rows and jobs) and answer `result`. */
 export function save<T, R>(state: T, result: R, effects: { history?: HistoryInput[]; jobs?: JobRequest[] } = {}): Decision<T, R> {

@@ -1,13 +1,5 @@
 import type { ReceivedMessage } from '../function-table';
-import {
-  type AttemptError,
-  type JobEnvelope,
-  JobError,
-  type JobSender,
-  jobEnvelopeSchema,
-  type ProcessedJobs,
-  type Settlement,
-} from './jobs';
+import { type AttemptError, type JobEnvelope, JobError, type JobSender, jobEnvelopeSchema, type ProcessedJobs, type Settlement } from './jobs';
 import type { Logger } from './log';
 import type { Telemetry } from './telemetry';
 

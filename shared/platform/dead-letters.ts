@@ -22,12 +22,7 @@ export interface DeadLetterQueues {
    * Locks the dead letters `select` picks (up to `max`) and hands each to `act`; a letter is removed
    * when `act` resolves and released when it throws. Returns how many were removed.
    */
-  take(
-    queue: string,
-    select: (letter: DeadLetter) => boolean,
-    act: (letter: DeadLetter) => Promise<void>,
-    max: number,
-  ): Promise<number>;
+  take(queue: string, select: (letter: DeadLetter) => boolean, act: (letter: DeadLetter) => Promise<void>, max: number): Promise<number>;
 }
 
 /** What the admin API shows for one dead letter. */

@@ -17,7 +17,8 @@ export async function invokeQueueFunction(
   telemetry?: Pick<Telemetry, 'exception'>,
 ): Promise<void> {
   let settled = false;
-  const once = <A extends unknown[]>(settle: (...args: A) => Promise<void>) =>
+  const once =
+    <A extends unknown[]>(settle: (...args: A) => Promise<void>) =>
     async (...args: A): Promise<void> => {
       if (settled) throw new Error(`message ${message.messageId} is already settled`);
       settled = true;
@@ -25,9 +26,7 @@ export async function invokeQueueFunction(
     };
   const tracked: Settlement = {
     complete: once(() => settlement.complete()),
-    deadLetter: once((reason: string, description: string, properties?: Record<string, string>) =>
-      settlement.deadLetter(reason, description, properties),
-    ),
+    deadLetter: once((reason: string, description: string, properties?: Record<string, string>) => settlement.deadLetter(reason, description, properties)),
     abandon: once(() => settlement.abandon()),
   };
   try {

@@ -16,7 +16,6 @@ export interface OutboxStore {
   remove(jobs: PendingJob[]): Promise<void>;
 }
 
-
 /**
  * Moves committed jobs from the outbox to the queues. A job is removed from the outbox only after
  * the send succeeded, so a crash between the two re-sends it: consumers de-duplicate by job id.

@@ -168,7 +168,9 @@ async function ensurePayments(erp: Erp, held: Map<BillableDocument, HeldInvoice>
     for (const payment of document.payments) {
       if (known.has(payment.memo)) continue;
       if (payment.amountCents > invoice.residualCents) {
-        report.warnings.push(`payment ${payment.memo} (${euros(payment.amountCents)}) exceeds what is open on invoice ${invoice.id} (${euros(invoice.residualCents)})`);
+        report.warnings.push(
+          `payment ${payment.memo} (${euros(payment.amountCents)}) exceeds what is open on invoice ${invoice.id} (${euros(invoice.residualCents)})`,
+        );
       }
       let id: number | undefined;
       try {
@@ -215,7 +217,10 @@ async function ensureCreditNotes(erp: Erp, held: Map<BillableDocument, HeldInvoi
       if (!winner) throw JobError.transient(ERP_ERROR_CODES.concurrentSync, `the credit note for invoice ${invoice.id} is not there after creating it`);
       if (id !== undefined && winner.id !== id) {
         // Lost a race: remove ours and let the winner's run finish its own.
-        await undoOrEscalate(() => erp.discardInvoice(id), `credit notes ${winner.id} and ${id} both reverse invoice ${invoice.id} (${document.ref}); cancel ${id} in the ERP`);
+        await undoOrEscalate(
+          () => erp.discardInvoice(id),
+          `credit notes ${winner.id} and ${id} both reverse invoice ${invoice.id} (${document.ref}); cancel ${id} in the ERP`,
+        );
         if (winner.state === 'draft') {
           throw JobError.transient(ERP_ERROR_CODES.concurrentSync, `another run is creating credit note ${winner.id} for ${document.ref}`);
         }
@@ -233,18 +238,18 @@ async function ensureCreditNotes(erp: Erp, held: Map<BillableDocument, HeldInvoi
 }
 
 /** The money that went back to the customer, registered against the credit note once (found by memo). */
-async function ensureRefundPayment(
-  erp: Erp,
-  creditNoteId: number,
-  reversal: NonNullable<BillableDocument['reversal']>,
-  report: SyncReport,
-): Promise<void> {
+async function ensureRefundPayment(erp: Erp, creditNoteId: number, reversal: NonNullable<BillableDocument['reversal']>, report: SyncReport): Promise<void> {
   if (!reversal.refundMemo || !reversal.refundCents) return;
   const note = await erp.readInvoice(creditNoteId);
   if (!note || note.amountResidualCents <= 0) return;
   if ((await erp.findPayments([reversal.refundMemo])).length > 0) return;
   try {
-    await erp.registerPayment({ invoiceId: creditNoteId, amountCents: Math.min(reversal.refundCents, note.amountResidualCents), date: reversal.date, memo: reversal.refundMemo });
+    await erp.registerPayment({
+      invoiceId: creditNoteId,
+      amountCents: Math.min(reversal.refundCents, note.amountResidualCents),
+      date: reversal.date,
+      memo: reversal.refundMemo,
+    });
   } catch (error) {
     // A concurrent run may have registered it since the look-up.
     if ((await erp.findPayments([reversal.refundMemo])).length > 0) return;
@@ -282,4 +287,3 @@ export function perKeySerializer() {
     }
   };
 }
-

@@ -40,7 +40,9 @@ export const bookingsConcerns = {
       DRIVER_APP_TIMEOUT_MS: intFromEnv(10_000, 1),
       DRIVER_APP_SIGNATURE_WINDOW_S: intFromEnv(300, 1),
     })
-    .superRefine((e, ctx) => requireThat(ctx, !e.DRIVER_APP_WEBHOOK_URL || Boolean(e.DRIVER_APP_SECRET), 'DRIVER_APP_SECRET', 'required with DRIVER_APP_WEBHOOK_URL'))
+    .superRefine((e, ctx) =>
+      requireThat(ctx, !e.DRIVER_APP_WEBHOOK_URL || Boolean(e.DRIVER_APP_SECRET), 'DRIVER_APP_SECRET', 'required with DRIVER_APP_WEBHOOK_URL'),
+    )
     .transform((e) => ({
       webhookUrl: e.DRIVER_APP_WEBHOOK_URL,
       secret: e.DRIVER_APP_SECRET,

@@ -107,7 +107,14 @@ describe('bookings over HTTP (local host, Stripe and SMTP sandboxes)', () => {
     expect(paid.status).toBe('succeeded');
 
     const view = await getBooking(runtime, booking);
-    expect(view).toMatchObject({ id: booking.id, status: 'CONFIRMED', priceCents: 14_900, currency: 'EUR', payment: { status: 'succeeded', paymentIntentId: booking.paymentIntentId }, findings: [] });
+    expect(view).toMatchObject({
+      id: booking.id,
+      status: 'CONFIRMED',
+      priceCents: 14_900,
+      currency: 'EUR',
+      payment: { status: 'succeeded', paymentIntentId: booking.paymentIntentId },
+      findings: [],
+    });
     const [succeeded] = await eventsOf(stripe, booking.paymentIntentId, 'payment_intent.succeeded');
     expect(succeeded).toBeDefined();
     expect(await getHistory(runtime, booking)).toEqual([
@@ -153,11 +160,17 @@ describe('bookings over HTTP (local host, Stripe and SMTP sandboxes)', () => {
   it('adds a finding with the workshop key and charges it once when the customer approves twice at once', async () => {
     const booking = await confirmedBooking();
     // Before pick-up there are no findings.
-    const early = await api(runtime, 'POST', `/v1/bookings/${booking.id}/findings`, { token: workshopKey(), body: { description: 'Zu früh', priceCents: 5_000 } });
+    const early = await api(runtime, 'POST', `/v1/bookings/${booking.id}/findings`, {
+      token: workshopKey(),
+      body: { description: 'Zu früh', priceCents: 5_000 },
+    });
     expectProblem(early, 409);
     await moveToWorkshop(runtime, booking.id);
     // Only staff add findings: the customer's own token is not enough.
-    expectProblem(await api(runtime, 'POST', `/v1/bookings/${booking.id}/findings`, { token: booking.accessToken, body: { description: 'x', priceCents: 5_000 } }), 401);
+    expectProblem(
+      await api(runtime, 'POST', `/v1/bookings/${booking.id}/findings`, { token: booking.accessToken, body: { description: 'x', priceCents: 5_000 } }),
+      401,
+    );
 
     const findingId = await addFinding(booking);
     const syncsBefore = recorder.jobs(booking.id, 'odoo-sync').length;
@@ -210,7 +223,10 @@ describe('bookings over HTTP (local host, Stripe and SMTP sandboxes)', () => {
     const waiting = await getBooking(runtime, booking);
     expect(waiting.status).toBe('IN_WORKSHOP');
     expect(waiting.findings).toEqual([{ id: findingId, description: 'Zahnriemen erneuern', priceCents: 38_900, status: 'REQUIRES_ACTION' }]);
-    const asking = await smtp().waitFor((mail) => mail.to.includes(booking.email) && mail.subject === 'Bitte bestätigen Sie Ihre Zahlung für die Zusatzarbeiten', 10_000);
+    const asking = await smtp().waitFor(
+      (mail) => mail.to.includes(booking.email) && mail.subject === 'Bitte bestätigen Sie Ihre Zahlung für die Zusatzarbeiten',
+      10_000,
+    );
     expect(asking.language).toBe('de');
 
     // The customer's app confirms the finding's intent on-session with the client secret and the saved card.
@@ -265,7 +281,9 @@ describe('bookings over HTTP (local host, Stripe and SMTP sandboxes)', () => {
     expect(voided.status).toBe(200);
     expect(voided.body).toMatchObject({ status: 'CANCELLED', payment: { status: 'canceled' } });
     expect((await stripe.paymentIntents.retrieve(unpaid.paymentIntentId)).status).toBe('canceled');
-    await expect(stripe.paymentIntents.confirm(unpaid.paymentIntentId, { payment_method: 'pm_card_visa' })).rejects.toMatchObject({ code: 'payment_intent_unexpected_state' });
+    await expect(stripe.paymentIntents.confirm(unpaid.paymentIntentId, { payment_method: 'pm_card_visa' })).rejects.toMatchObject({
+      code: 'payment_intent_unexpected_state',
+    });
     expect(recorder.jobs(unpaid.id, 'odoo-sync')).toEqual([]);
     await sandbox().idle();
     expect((await getBooking(runtime, unpaid)).status).toBe('CANCELLED');

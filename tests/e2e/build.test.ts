@@ -16,18 +16,14 @@ describe('npm run build (the deployable bundle)', () => {
 
   beforeAll(() => {
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'pipe' });
-    const output = execFileSync(
-      process.execPath,
-      ['-r', resolve(__dirname, '../support/record-registrations.cjs'), '-e', "require('./dist/index.js')"],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          SERVICEBUS_CONNECTION: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=x;SharedAccessKey=y;UseDevelopmentEmulator=true',
-          TABLES_CONNECTION: 'UseDevelopmentStorage=true',
-        },
+    const output = execFileSync(process.execPath, ['-r', resolve(__dirname, '../support/record-registrations.cjs'), '-e', "require('./dist/index.js')"], {
+      cwd: root,
+      env: {
+        ...process.env,
+        SERVICEBUS_CONNECTION: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=x;SharedAccessKey=y;UseDevelopmentEmulator=true',
+        TABLES_CONNECTION: 'UseDevelopmentStorage=true',
       },
-    ).toString();
+    }).toString();
     registered = JSON.parse(output.split('REGISTERED ')[1] as string) as Registration[];
   }, 60_000);
 

@@ -163,10 +163,7 @@ describe('local HTTP host over real HTTP', () => {
 
   it('answers 415 for a body that is not declared JSON', async () => {
     await expectProblem(await post('v1/echo', JSON.stringify({ name: 'x', quantity: 1 }), { 'content-type': 'text/plain' }), 415);
-    await expectProblem(
-      await post('v1/echo', JSON.stringify({ name: 'x', quantity: 1 }), { 'content-type': 'application/json; charset=latin1' }),
-      415,
-    );
+    await expectProblem(await post('v1/echo', JSON.stringify({ name: 'x', quantity: 1 }), { 'content-type': 'application/json; charset=latin1' }), 415);
   });
 
   it('answers 422 listing every invalid field', async () => {

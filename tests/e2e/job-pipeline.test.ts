@@ -189,10 +189,13 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
   it('dead-letters after the last attempt, keeping every attempt’s error; bulk replay and discard with audit', async () => {
     const first = await send('test.always-down');
     const second = await send('test.always-down');
-    await waitFor(async () => {
-      const list = (await (await admin(`/${QUEUE}`)).json()) as { items: Array<{ jobId: string }> };
-      return [first, second].every((job) => list.items.some((entry) => entry.jobId === job.id));
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      async () => {
+        const list = (await (await admin(`/${QUEUE}`)).json()) as { items: Array<{ jobId: string }> };
+        return [first, second].every((job) => list.items.some((entry) => entry.jobId === job.id));
+      },
+      { timeoutMs: 15_000 },
+    );
     const list = (await (await admin(`/${QUEUE}`)).json()) as {
       items: Array<{ id: string; jobId: string; reason: string; attempts: number; errors: Array<{ attempt: number }> }>;
     };
@@ -223,9 +226,7 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
     const envelope = newEnvelope({ queue: QUEUE, type: 'test.effect', subject: 'order-1', payload: {} }, new Date(), randomUUID);
 
     faulty.failing = true;
-    await committer.commit(table, 'order-1', [['create', { partitionKey: 'order-1', rowKey: 'state', status: 'paid' }]], [
-      { queue: QUEUE, envelope },
-    ]);
+    await committer.commit(table, 'order-1', [['create', { partitionKey: 'order-1', rowKey: 'state', status: 'paid' }]], [{ queue: QUEUE, envelope }]);
     faulty.failing = false;
 
     // The state change is committed, the job is not lost: it waits in the outbox.

@@ -40,7 +40,11 @@ describe('the booking journey with the Driver-App', () => {
     });
   const trips = async () => ((await (await fetch(`${runtime.driver?.url}/trips`)).json()) as { items: TripView[] }).items;
   const report = (tripId: string, status: string) =>
-    fetch(`${runtime.driver?.url}/trips/${tripId}/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status }) });
+    fetch(`${runtime.driver?.url}/trips/${tripId}/status`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status }),
+    });
 
   async function bookAndPay(email: string) {
     const created = await api('/v1/bookings', {
@@ -122,11 +126,24 @@ describe('the booking journey with the Driver-App', () => {
     expect(await statusOf(booking.id, token)).toBe('DELIVERED');
 
     // Exactly two trips for the journey.
-    expect((await trips()).filter((trip) => trip.bookingId === booking.id).map((trip) => trip.type).sort()).toEqual(['b2c_delivery', 'b2c_pickup']);
+    expect(
+      (await trips())
+        .filter((trip) => trip.bookingId === booking.id)
+        .map((trip) => trip.type)
+        .sort(),
+    ).toEqual(['b2c_delivery', 'b2c_pickup']);
 
-    const history = (await (await api(`/v1/bookings/${booking.id}/history`, { token })).json()) as { items: Array<{ from: string | null; to: string; cause: string }> };
+    const history = (await (await api(`/v1/bookings/${booking.id}/history`, { token })).json()) as {
+      items: Array<{ from: string | null; to: string; cause: string }>;
+    };
     const moves = history.items.filter((item) => item.from !== item.to).map((item) => `${item.from}->${item.to}`);
-    expect(moves).toEqual(['null->PENDING_PAYMENT', 'PENDING_PAYMENT->CONFIRMED', 'CONFIRMED->IN_WORKSHOP', 'IN_WORKSHOP->READY_FOR_DELIVERY', 'READY_FOR_DELIVERY->DELIVERED']);
+    expect(moves).toEqual([
+      'null->PENDING_PAYMENT',
+      'PENDING_PAYMENT->CONFIRMED',
+      'CONFIRMED->IN_WORKSHOP',
+      'IN_WORKSHOP->READY_FOR_DELIVERY',
+      'READY_FOR_DELIVERY->DELIVERED',
+    ]);
     expect(history.items.filter((item) => item.cause.startsWith('driver:')).length).toBe(4);
 
     await mailed('Ihr Fahrzeug wurde zurückgebracht');
@@ -136,7 +153,14 @@ describe('the booking journey with the Driver-App', () => {
     const booking = await bookAndPay('signed@example.com');
     await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id));
     const trip = (await trips()).find((candidate) => candidate.bookingId === booking.id) as TripView;
-    const body = JSON.stringify({ tripId: trip.tripId, bookingId: booking.id, type: 'b2c_pickup', status: 'pickup_completed', occurredAt: new Date().toISOString(), sequence: 99 });
+    const body = JSON.stringify({
+      tripId: trip.tripId,
+      bookingId: booking.id,
+      type: 'b2c_pickup',
+      status: 'pickup_completed',
+      occurredAt: new Date().toISOString(),
+      sequence: 99,
+    });
     const sign = (text: string) => createHmac('sha256', LOCAL_SECRETS.driverAppSecret).update(text).digest('hex');
     const now = String(Math.floor(Date.now() / 1000));
     const post = (payload: string, headers: Record<string, string>) =>
@@ -165,14 +189,20 @@ describe('the booking journey with the Driver-App', () => {
     runtime.driver?.failNext(100, 503);
     const booking = await bookAndPay('down@example.com');
     const admin = (path: string, init: RequestInit = {}) =>
-      fetch(`${runtime.url}/v1/admin/dead-letters${path}`, { ...init, headers: { authorization: `Bearer ${runtime.apiKeys.admin}`, 'content-type': 'application/json' } });
+      fetch(`${runtime.url}/v1/admin/dead-letters${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${runtime.apiKeys.admin}`, 'content-type': 'application/json' },
+      });
     let letterId = '';
-    await waitFor(async () => {
-      const list = (await (await admin('/driver-dispatch')).json()) as { items: Array<{ id: string; subject: string; reason: string; attempts: number }> };
-      const letter = list.items.find((item) => item.subject === booking.id);
-      letterId = letter?.id ?? '';
-      return letter?.reason === 'MaxAttemptsExceeded' && letter.attempts === 3;
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      async () => {
+        const list = (await (await admin('/driver-dispatch')).json()) as { items: Array<{ id: string; subject: string; reason: string; attempts: number }> };
+        const letter = list.items.find((item) => item.subject === booking.id);
+        letterId = letter?.id ?? '';
+        return letter?.reason === 'MaxAttemptsExceeded' && letter.attempts === 3;
+      },
+      { timeoutMs: 15_000 },
+    );
     expect((await trips()).some((trip) => trip.bookingId === booking.id)).toBe(false);
 
     runtime.driver?.reset();
@@ -232,15 +262,21 @@ describe('the manual fallback without a Driver-App', () => {
     await mailed('Your booking is confirmed: Oil change');
 
     expect((await call(`/v1/bookings/${created.id}/jockey`, runtime.apiKeys.workshop, { name: 'Jonas' })).status).toBe(403);
-    expect(await (await call(`/v1/bookings/${created.id}/jockey`, runtime.apiKeys.admin, { name: 'Jonas', phone: '+49 151 000' })).json()).toEqual({ outcome: 'applied' });
+    expect(await (await call(`/v1/bookings/${created.id}/jockey`, runtime.apiKeys.admin, { name: 'Jonas', phone: '+49 151 000' })).json()).toEqual({
+      outcome: 'applied',
+    });
     await mailed('Your pick-up driver has been assigned');
-    expect(await (await call(`/v1/bookings/${created.id}/trips/pickup/status`, runtime.apiKeys.admin, { status: 'pickup_completed' })).json()).toEqual({ outcome: 'applied' });
+    expect(await (await call(`/v1/bookings/${created.id}/trips/pickup/status`, runtime.apiKeys.admin, { status: 'pickup_completed' })).json()).toEqual({
+      outcome: 'applied',
+    });
     expect(await status()).toBe('IN_WORKSHOP');
     await mailed('Your car has been picked up');
     expect((await call(`/v1/bookings/${created.id}/ready`, runtime.apiKeys.workshop, {})).status).toBe(200);
     await call(`/v1/bookings/${created.id}/jockey`, runtime.apiKeys.admin, { name: 'Jonas', leg: 'delivery' });
     await mailed('Your car is ready and on its way back');
-    expect(await (await call(`/v1/bookings/${created.id}/trips/delivery/status`, runtime.apiKeys.admin, { status: 'delivery_completed' })).json()).toEqual({ outcome: 'applied' });
+    expect(await (await call(`/v1/bookings/${created.id}/trips/delivery/status`, runtime.apiKeys.admin, { status: 'delivery_completed' })).json()).toEqual({
+      outcome: 'applied',
+    });
     expect(await status()).toBe('DELIVERED');
     await mailed('Your car has been returned');
 

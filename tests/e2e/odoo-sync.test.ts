@@ -9,7 +9,17 @@ import { OdooSandbox } from '../../local/odoo-sandbox';
 import type { LocalRuntime } from '../../local/runtime';
 import { TableProcessedJobs } from '../../shared/adapters/table-storage/processed-jobs';
 import { type JobEnvelope, newEnvelope } from '../../shared/platform/jobs';
-import { api, type CreatedBooking, createBooking, getBooking, moveToWorkshop, peekJobs, RecordingSender, startBookingRuntime, stripeClient } from '../support/bookings';
+import {
+  api,
+  type CreatedBooking,
+  createBooking,
+  getBooking,
+  moveToWorkshop,
+  peekJobs,
+  RecordingSender,
+  startBookingRuntime,
+  stripeClient,
+} from '../support/bookings';
 import { waitFor } from '../support/wait';
 
 const QUEUE = 'odoo-sync';
@@ -69,7 +79,18 @@ function rpc(client: xmlrpc.Client, method: string, params: unknown[]): Promise<
   return new Promise((resolve, reject) => client.methodCall(method, params, (error, value) => (error ? reject(error) : resolve(value))));
 }
 
-const MOVE_FIELDS = ['name', 'move_type', 'state', 'ref', 'partner_id', 'amount_total', 'amount_residual', 'payment_state', 'invoice_date', 'reversed_entry_id'];
+const MOVE_FIELDS = [
+  'name',
+  'move_type',
+  'state',
+  'ref',
+  'partner_id',
+  'amount_total',
+  'amount_residual',
+  'payment_state',
+  'invoice_date',
+  'reversed_entry_id',
+];
 
 /** Logs in over `/xmlrpc/2/common` and reads with `execute_kw` on `/xmlrpc/2/object`. */
 class OdooReader {
@@ -96,15 +117,36 @@ class OdooReader {
 
   /** Customer invoices whose ref is one of ours. */
   invoices(...refs: string[]): Promise<OdooMove[]> {
-    return this.searchRead('account.move', [['move_type', '=', 'out_invoice'], ['ref', 'in', refs]], MOVE_FIELDS);
+    return this.searchRead(
+      'account.move',
+      [
+        ['move_type', '=', 'out_invoice'],
+        ['ref', 'in', refs],
+      ],
+      MOVE_FIELDS,
+    );
   }
 
   invoicesOf(partnerId: number): Promise<OdooMove[]> {
-    return this.searchRead('account.move', [['move_type', '=', 'out_invoice'], ['partner_id', '=', partnerId]], MOVE_FIELDS);
+    return this.searchRead(
+      'account.move',
+      [
+        ['move_type', '=', 'out_invoice'],
+        ['partner_id', '=', partnerId],
+      ],
+      MOVE_FIELDS,
+    );
   }
 
   creditNotesFor(invoiceId: number): Promise<OdooMove[]> {
-    return this.searchRead('account.move', [['move_type', '=', 'out_refund'], ['reversed_entry_id', '=', invoiceId]], MOVE_FIELDS);
+    return this.searchRead(
+      'account.move',
+      [
+        ['move_type', '=', 'out_refund'],
+        ['reversed_entry_id', '=', invoiceId],
+      ],
+      MOVE_FIELDS,
+    );
   }
 
   lines(moveId: number): Promise<OdooLine[]> {
@@ -112,7 +154,11 @@ class OdooReader {
   }
 
   payments(memo: string): Promise<OdooPayment[]> {
-    return this.searchRead('account.payment', [['memo', '=', memo]], ['memo', 'ref', 'amount', 'state', 'payment_type', 'partner_id', 'reconciled_invoice_ids']);
+    return this.searchRead(
+      'account.payment',
+      [['memo', '=', memo]],
+      ['memo', 'ref', 'amount', 'state', 'payment_type', 'partner_id', 'reconciled_invoice_ids'],
+    );
   }
 }
 
@@ -393,7 +439,9 @@ describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
     expectBackoff(booking.id, [2, 3, 4, 5]);
     expect(await reader.invoices(booking.id)).toEqual([]);
 
-    const replay = await api(runtime, 'POST', `/v1/admin/dead-letters/${QUEUE}/${encodeURIComponent(letter?.id as string)}/replay`, { token: runtime.apiKeys.admin });
+    const replay = await api(runtime, 'POST', `/v1/admin/dead-letters/${QUEUE}/${encodeURIComponent(letter?.id as string)}/replay`, {
+      token: runtime.apiKeys.admin,
+    });
     expect(replay.status).toBe(200);
     const invoice = await paidInvoice(booking.id);
     expect(invoice).toMatchObject({ state: 'posted', amount_total: 149, amount_residual: 0 });
@@ -401,7 +449,9 @@ describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
     await waitFor(() => wasProcessed(letter?.jobId as string));
     expect(await reader.invoices(booking.id)).toEqual([invoice]);
     expect(await deadLetters(runtime, booking.id)).toEqual([]);
-    const again = await api(runtime, 'POST', `/v1/admin/dead-letters/${QUEUE}/${encodeURIComponent(letter?.id as string)}/replay`, { token: runtime.apiKeys.admin });
+    const again = await api(runtime, 'POST', `/v1/admin/dead-letters/${QUEUE}/${encodeURIComponent(letter?.id as string)}/replay`, {
+      token: runtime.apiKeys.admin,
+    });
     expect(again.status).toBe(404);
   });
 
@@ -423,7 +473,13 @@ describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
 
     const findingInvoice = await paidInvoice(findingId);
     const partnerId = (bookingInvoice.partner_id as [number, string])[0];
-    expect(findingInvoice).toMatchObject({ state: 'posted', ref: findingId, amount_total: 89, amount_residual: 0, partner_id: [partnerId, 'Erika Mustermann'] });
+    expect(findingInvoice).toMatchObject({
+      state: 'posted',
+      ref: findingId,
+      amount_total: 89,
+      amount_residual: 0,
+      partner_id: [partnerId, 'Erika Mustermann'],
+    });
     expect((await reader.lines(findingInvoice.id)).map((line) => [line.name, line.price_unit])).toEqual([['Bremsbeläge vorne verschlissen', 89]]);
     expect(await reader.payments(findingIntent?.id as string)).toEqual([expect.objectContaining({ amount: 89, reconciled_invoice_ids: [findingInvoice.id] })]);
     // The booking's own invoice and payment are untouched: two invoices, two payments for this customer.

@@ -67,7 +67,9 @@ describe('Stripe webhook (local host, Stripe sandbox)', () => {
     for (const outcome of outcomes) expect(['applied', 'duplicate', 'unchanged']).toContain(outcome);
 
     const history = await getHistory(runtime, booking);
-    expect(history.filter((row) => row.to === 'CONFIRMED')).toEqual([{ from: 'PENDING_PAYMENT', to: 'CONFIRMED', at: expect.any(String), cause: `stripe:${event.id}` }]);
+    expect(history.filter((row) => row.to === 'CONFIRMED')).toEqual([
+      { from: 'PENDING_PAYMENT', to: 'CONFIRMED', at: expect.any(String), cause: `stripe:${event.id}` },
+    ]);
     expect(history).toHaveLength(2);
     expect(recorder.about(booking.id)).toEqual(['driver-dispatch trip.pickup', 'notifications booking.confirmed', 'odoo-sync booking.sync']);
     expect((await peekJobs(runtime, 'odoo-sync', booking.id)).map((job) => job.type)).toEqual(['booking.sync']);
@@ -85,7 +87,11 @@ describe('Stripe webhook (local host, Stripe sandbox)', () => {
     const intent = succeeded.data.object as Stripe.PaymentIntent;
     // Events of the intent's earlier states, as Stripe would have sent them before the success.
     const earlier = (type: string, suffix: string, object: Record<string, unknown>) =>
-      JSON.stringify({ ...succeeded, id: `${succeeded.id}_${suffix}`, type, created: succeeded.created - 1, data: { object: { ...intent, ...object } } }, null, 2);
+      JSON.stringify(
+        { ...succeeded, id: `${succeeded.id}_${suffix}`, type, created: succeeded.created - 1, data: { object: { ...intent, ...object } } },
+        null,
+        2,
+      );
     const late = [
       earlier('payment_intent.processing', 'processing', { status: 'processing' }),
       earlier('payment_intent.requires_action', 'action', { status: 'requires_action', next_action: { type: 'use_stripe_sdk', use_stripe_sdk: {} } }),
@@ -130,7 +136,11 @@ describe('Stripe webhook (local host, Stripe sandbox)', () => {
     }
 
     const after = await getBooking(runtime, booking);
-    expect({ status: after.status, updatedAt: after.updatedAt, payment: after.payment }).toEqual({ status: 'PENDING_PAYMENT', updatedAt: before.updatedAt, payment: before.payment });
+    expect({ status: after.status, updatedAt: after.updatedAt, payment: after.payment }).toEqual({
+      status: 'PENDING_PAYMENT',
+      updatedAt: before.updatedAt,
+      payment: before.payment,
+    });
     expect(await getHistory(runtime, booking)).toEqual(historyBefore);
     expect(recorder.about(booking.id)).toEqual([]);
 

@@ -12,7 +12,13 @@ import { OutboxRelay } from '../../shared/platform/outbox';
 // A small aggregate with a status machine and notes that can grow large.
 const noteSchema = z.object({ id: z.string(), status: z.enum(['open', 'done']), text: z.string(), version: z.number().int() });
 type Note = z.infer<typeof noteSchema>;
-const codec: AggregateCodec<Note> = { rowKey: 'note', machine: 'note', schema: noteSchema, columns: (note) => ({ status: note.status }), attributes: ['secretHash'] };
+const codec: AggregateCodec<Note> = {
+  rowKey: 'note',
+  machine: 'note',
+  schema: noteSchema,
+  columns: (note) => ({ status: note.status }),
+  attributes: ['secretHash'],
+};
 
 let azurite: AzuriteTables;
 let notes: TableAggregateStore<Note>;
@@ -63,8 +69,18 @@ describe('TableAggregateStore', () => {
     const note = fresh();
     await notes.create({ state: note, history: [], jobs: [] });
     const first = (await notes.get(note.id))!;
-    const job = { queue: 'notifications', envelope: newEnvelope({ queue: 'notifications', type: 't', subject: note.id, payload: {}, id: `j-${note.id}` }, clock.now(), clock.newId) };
-    expect(await notes.update(first, { state: { ...first.state, status: 'done' }, history: [{ from: 'open', to: 'done', at, cause: 'stripe:evt_1' }], jobs: [job], eventId: 'stripe:evt_1' })).toBe('saved');
+    const job = {
+      queue: 'notifications',
+      envelope: newEnvelope({ queue: 'notifications', type: 't', subject: note.id, payload: {}, id: `j-${note.id}` }, clock.now(), clock.newId),
+    };
+    expect(
+      await notes.update(first, {
+        state: { ...first.state, status: 'done' },
+        history: [{ from: 'open', to: 'done', at, cause: 'stripe:evt_1' }],
+        jobs: [job],
+        eventId: 'stripe:evt_1',
+      }),
+    ).toBe('saved');
     expect(await notes.hasEvent(note.id, 'stripe:evt_1')).toBe(true);
     const second = (await notes.get(note.id))!;
     expect(await notes.update(second, { state: { ...second.state, text: 'again' }, history: [], jobs: [], eventId: 'stripe:evt_1' })).toBe('duplicate-event');
@@ -105,7 +121,9 @@ describe('TableAggregateStore', () => {
     await notes.create({ state: note, history: [], jobs: [] });
     await Promise.all(
       ['a', 'b', 'c', 'd', 'e'].map((letter) =>
-        mutate(notes, note.id, ({ state }) => (state.text.includes(letter) ? skip(undefined) : save({ ...state, text: state.text + letter }, undefined)), { clock }),
+        mutate(notes, note.id, ({ state }) => (state.text.includes(letter) ? skip(undefined) : save({ ...state, text: state.text + letter }, undefined)), {
+          clock,
+        }),
       ),
     );
     const stored = (await notes.get(note.id))!;

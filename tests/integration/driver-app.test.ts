@@ -181,7 +181,11 @@ describe('Driver-App sandbox', () => {
     const afterAssigned = Date.now();
     expect(assigned.status).toBe(200);
     const answer = (await assigned.json()) as { delivered: boolean; status: number; update: DriverStatusUpdate };
-    expect(answer).toMatchObject({ delivered: true, status: 204, update: { tripId, bookingId: 'bkg_123', type: 'b2c_pickup', status: 'assigned', sequence: 1 } });
+    expect(answer).toMatchObject({
+      delivered: true,
+      status: 204,
+      update: { tripId, bookingId: 'bkg_123', type: 'b2c_pickup', status: 'assigned', sequence: 1 },
+    });
     await post(`/trips/${tripId}/status`, '{"status":"failed","reason":"Reifenpanne"}');
 
     expect(receiver.received.map((r) => [r.valid, r.fresh])).toEqual([

@@ -116,7 +116,9 @@ describe('OdooClient', () => {
 
     const method = await failure(odoo.executeKw('account.move.reversal', 'frobnicate', [[1]]));
     expect(method).toMatchObject({ kind: 'permanent', code: 'ODOO_APPLICATION_ERROR' });
-    expect(method.message).toBe("Odoo failed in account.move.reversal.frobnicate: AttributeError: The method 'account.move.reversal.frobnicate' does not exist");
+    expect(method.message).toBe(
+      "Odoo failed in account.move.reversal.frobnicate: AttributeError: The method 'account.move.reversal.frobnicate' does not exist",
+    );
     expect(isMissingMethod(method, 'frobnicate')).toBe(true);
     expect(isMissingMethod(model, 'search')).toBe(false);
 
@@ -132,7 +134,11 @@ describe('OdooClient', () => {
     sandbox.setLatency(5_000);
     const started = Date.now();
     const error = await failure(odoo.executeKw('res.partner', 'search_count', [[]]));
-    expect(error).toMatchObject({ kind: 'transient', code: 'ODOO_UNAVAILABLE', message: expect.stringMatching(/did not answer res.partner.search_count within 150 ms/) });
+    expect(error).toMatchObject({
+      kind: 'transient',
+      code: 'ODOO_UNAVAILABLE',
+      message: expect.stringMatching(/did not answer res.partner.search_count within 150 ms/),
+    });
     // Far from the 5 s answer: the client gave up, it did not wait Odoo out.
     expect(Date.now() - started).toBeLessThan(2_500);
   });
@@ -176,7 +182,9 @@ class MemoryBookings implements BookingStore {
   }
   async history(id: string) {
     const booking = this.bookings.get(id);
-    return booking ? [{ machine: 'booking', subject: id, from: 'PENDING_PAYMENT', to: 'CONFIRMED', at: booking.updatedAt, cause: 'stripe:evt_1' as const }] : [];
+    return booking
+      ? [{ machine: 'booking', subject: id, from: 'PENDING_PAYMENT', to: 'CONFIRMED', at: booking.updatedAt, cause: 'stripe:evt_1' as const }]
+      : [];
   }
   async hasEvent(): Promise<boolean> {
     throw new Error('not used');
@@ -200,7 +208,11 @@ function paidBooking(overrides: Partial<Booking> = {}): Booking {
     serviceType: 'inspection',
     priceCents: 14900,
     currency: 'EUR',
-    pickup: { address: { street: 'Leopoldstraße 1', zip: '80802', city: 'München' }, slotStart: '2026-03-03T08:00:00.000Z', slotEnd: '2026-03-03T10:00:00.000Z' },
+    pickup: {
+      address: { street: 'Leopoldstraße 1', zip: '80802', city: 'München' },
+      slotStart: '2026-03-03T08:00:00.000Z',
+      slotEnd: '2026-03-03T10:00:00.000Z',
+    },
     delivery: { address: { street: 'Leopoldstraße 1', zip: '80802', city: 'München' } },
     payment: { status: 'succeeded', paymentIntentId: `pi_${id}` },
     findings: [],
@@ -225,20 +237,52 @@ const job = (booking: Booking): JobEnvelope => ({
 
 /** A worker: its own client (own login), ERP adapter and handlers, as one Functions instance has. */
 function worker(sandbox: OdooSandbox, bookings: MemoryBookings, odoo = client(sandbox)) {
-  const handlers = bookingSyncHandlers({ bookings, erp: new OdooErp(odoo), catalogue: DEFAULT_CATALOGUE, clock: { now: () => new Date('2026-03-05T10:00:00Z'), newId: () => 'id' } });
+  const handlers = bookingSyncHandlers({
+    bookings,
+    erp: new OdooErp(odoo),
+    catalogue: DEFAULT_CATALOGUE,
+    clock: { now: () => new Date('2026-03-05T10:00:00Z'), newId: () => 'id' },
+  });
   return { odoo, sync: handlers[BOOKING_SYNC_JOB] as (job: JobEnvelope) => Promise<void> };
 }
 
 /** What an accountant sees for a customer: their partner records, documents, lines and payments. */
 async function books(accountant: OdooClient, email: string) {
-  const partners = (await accountant.executeKw('res.partner', 'search_read', [[['email', '=ilike', email.replace(/_/g, '\\_')]]], { fields: ['name', 'email', 'ref'] })) as Array<{ id: number; name: string; ref: string }>;
+  const partners = (await accountant.executeKw('res.partner', 'search_read', [[['email', '=ilike', email.replace(/_/g, '\\_')]]], {
+    fields: ['name', 'email', 'ref'],
+  })) as Array<{ id: number; name: string; ref: string }>;
   const partnerIds = partners.map((partner) => partner.id);
-  const moves = (await accountant.executeKw('account.move', 'search_read', [[['partner_id', 'in', partnerIds], ['move_type', 'in', ['out_invoice', 'out_refund']]]], {
-    fields: ['name', 'move_type', 'state', 'ref', 'amount_total', 'amount_residual', 'payment_state', 'invoice_line_ids', 'reversed_entry_id'],
-    order: 'id asc',
-  })) as Array<{ id: number; name: string; move_type: string; state: string; ref: string; amount_total: number; amount_residual: number; payment_state: string; invoice_line_ids: number[]; reversed_entry_id: [number, string] | false }>;
-  const lines = (await accountant.executeKw('account.move.line', 'read', [moves.flatMap((move) => move.invoice_line_ids)], { fields: ['move_id', 'name', 'quantity', 'price_unit'] })) as Array<{ move_id: [number, string]; name: string; quantity: number; price_unit: number }>;
-  const payments = (await accountant.executeKw('account.payment', 'search_read', [[['partner_id', 'in', partnerIds]]], { fields: ['amount', 'ref', 'state', 'payment_type', 'reconciled_invoice_ids'] })) as Array<{ amount: number; ref: string; state: string; payment_type: string; reconciled_invoice_ids: number[] }>;
+  const moves = (await accountant.executeKw(
+    'account.move',
+    'search_read',
+    [
+      [
+        ['partner_id', 'in', partnerIds],
+        ['move_type', 'in', ['out_invoice', 'out_refund']],
+      ],
+    ],
+    {
+      fields: ['name', 'move_type', 'state', 'ref', 'amount_total', 'amount_residual', 'payment_state', 'invoice_line_ids', 'reversed_entry_id'],
+      order: 'id asc',
+    },
+  )) as Array<{
+    id: number;
+    name: string;
+    move_type: string;
+    state: string;
+    ref: string;
+    amount_total: number;
+    amount_residual: number;
+    payment_state: string;
+    invoice_line_ids: number[];
+    reversed_entry_id: [number, string] | false;
+  }>;
+  const lines = (await accountant.executeKw('account.move.line', 'read', [moves.flatMap((move) => move.invoice_line_ids)], {
+    fields: ['move_id', 'name', 'quantity', 'price_unit'],
+  })) as Array<{ move_id: [number, string]; name: string; quantity: number; price_unit: number }>;
+  const payments = (await accountant.executeKw('account.payment', 'search_read', [[['partner_id', 'in', partnerIds]]], {
+    fields: ['amount', 'ref', 'state', 'payment_type', 'reconciled_invoice_ids'],
+  })) as Array<{ amount: number; ref: string; state: string; payment_type: string; reconciled_invoice_ids: number[] }>;
   return {
     partners,
     invoices: moves.filter((move) => move.move_type === 'out_invoice'),
@@ -261,11 +305,24 @@ describe('booking.sync against the Odoo sandbox', () => {
     const seen = await books(accountant, booking.customer.email);
     expect(seen.partners).toEqual([expect.objectContaining({ name: 'Erika Mustermann', ref: expect.stringMatching(/^cust:[0-9a-f]{32}$/) })]);
     expect(seen.invoices).toEqual([
-      expect.objectContaining({ ref: booking.id, state: 'posted', amount_total: 149, amount_residual: 0, payment_state: 'paid', name: expect.stringMatching(/^INV\/2026\/\d{5}$/) }),
+      expect.objectContaining({
+        ref: booking.id,
+        state: 'posted',
+        amount_total: 149,
+        amount_residual: 0,
+        payment_state: 'paid',
+        name: expect.stringMatching(/^INV\/2026\/\d{5}$/),
+      }),
     ]);
     expect(seen.lines).toEqual([expect.objectContaining({ name: 'Inspektion - VW Golf', quantity: 1, price_unit: 149 })]);
     expect(seen.payments).toEqual([
-      expect.objectContaining({ amount: 149, ref: booking.payment.paymentIntentId, state: 'posted', payment_type: 'inbound', reconciled_invoice_ids: [seen.invoices[0]?.id] }),
+      expect.objectContaining({
+        amount: 149,
+        ref: booking.payment.paymentIntentId,
+        state: 'posted',
+        payment_type: 'inbound',
+        reconciled_invoice_ids: [seen.invoices[0]?.id],
+      }),
     ]);
     return seen;
   }
@@ -329,7 +386,10 @@ describe('booking.sync against the Odoo sandbox', () => {
         return executeKw(...args);
       };
       const { sync } = worker(sandbox, bookings, odoo);
-      const error = await sync(job(booking)).then(() => undefined, (reason: unknown) => reason);
+      const error = await sync(job(booking)).then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
       // A lost read is re-sent by the client; a lost write fails the job, and the queue retries it.
       if (error !== undefined) {
         expect(error, `step ${step}`).toMatchObject({ kind: 'transient', code: 'ODOO_UNAVAILABLE' });
@@ -348,7 +408,16 @@ describe('booking.sync against the Odoo sandbox', () => {
     const bookings = new MemoryBookings();
     const booking = paidBooking({ status: 'IN_WORKSHOP' });
     booking.findings = [
-      { id: `f_${booking.id}`, description: 'Bremsbeläge vorne', priceCents: 12050, currency: 'EUR', status: 'PAID', paymentIntentId: `pi_f_${booking.id}`, createdAt: booking.updatedAt, updatedAt: '2026-03-04T10:00:00.000Z' },
+      {
+        id: `f_${booking.id}`,
+        description: 'Bremsbeläge vorne',
+        priceCents: 12050,
+        currency: 'EUR',
+        status: 'PAID',
+        paymentIntentId: `pi_f_${booking.id}`,
+        createdAt: booking.updatedAt,
+        updatedAt: '2026-03-04T10:00:00.000Z',
+      },
     ];
     bookings.bookings.set(booking.id, booking);
     const { sync } = worker(sandbox, bookings);
@@ -383,7 +452,12 @@ describe('booking.sync against the Odoo sandbox', () => {
     // The payment, and the refund against the credit note (so it is settled, not left open).
     expect(seen.payments).toHaveLength(2);
     expect(seen.creditNotes).toEqual([
-      expect.objectContaining({ state: 'posted', amount_total: 149, reversed_entry_id: [seen.invoices[0]?.id, expect.any(String)], ref: expect.stringContaining('storniert') }),
+      expect.objectContaining({
+        state: 'posted',
+        amount_total: 149,
+        reversed_entry_id: [seen.invoices[0]?.id, expect.any(String)],
+        ref: expect.stringContaining('storniert'),
+      }),
     ]);
   });
 });

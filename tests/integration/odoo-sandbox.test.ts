@@ -36,7 +36,13 @@ class Rpc {
   }
 
   /** execute_kw as admin (or the given credentials). */
-  kw<T = unknown>(model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}, as: { uid: unknown; password: string } = { uid: this.uid, password: 'admin' }): Promise<T> {
+  kw<T = unknown>(
+    model: string,
+    method: string,
+    args: unknown[],
+    kwargs: Record<string, unknown> = {},
+    as: { uid: unknown; password: string } = { uid: this.uid, password: 'admin' },
+  ): Promise<T> {
     return call(this.objectClient, 'execute_kw', [DB, as.uid, as.password, model, method, args, kwargs]) as Promise<T>;
   }
 }
@@ -100,7 +106,13 @@ const line = (name: string, quantity: number, price_unit: number) => [0, 0, { na
 async function createInvoice(values: Record<string, unknown> = {}): Promise<number> {
   const partner = values.partner_id ?? (await createPartner());
   return rpc.kw<number>('account.move', 'create', [
-    { move_type: 'out_invoice', partner_id: partner, ref: `bk_${unique()}`, invoice_line_ids: [line('Inspection', 2, 59.5), line('Pick-up', 1, 10)], ...values },
+    {
+      move_type: 'out_invoice',
+      partner_id: partner,
+      ref: `bk_${unique()}`,
+      invoice_line_ids: [line('Inspection', 2, 59.5), line('Pick-up', 1, 10)],
+      ...values,
+    },
   ]);
 }
 
@@ -192,7 +204,7 @@ describe('res.partner', () => {
     expect(missing).toEqual({ faultCode: 2, faultString: 'Record does not exist or has been deleted.\n(Record: res.partner(999999,), User: 2)' });
   });
 
-  it('requires a name, as Odoo\'s check constraint does (fault 2)', async () => {
+  it("requires a name, as Odoo's check constraint does (fault 2)", async () => {
     const { faultCode, faultString } = await fault(rpc.kw('res.partner', 'create', [{ email: 'nameless@example.com' }]));
     expect(faultCode).toBe(2);
     expect(faultString).toBe('The operation cannot be completed: Contacts require a name');
@@ -216,16 +228,22 @@ describe('domains', () => {
     };
   });
 
-  const search = (domain: unknown[], kwargs: Record<string, unknown> = {}) => rpc.kw<number[]>('res.partner', 'search', [[['ref', '=', tag], ...domain]], { order: 'id', ...kwargs });
+  const search = (domain: unknown[], kwargs: Record<string, unknown> = {}) =>
+    rpc.kw<number[]>('res.partner', 'search', [[['ref', '=', tag], ...domain]], { order: 'id', ...kwargs });
 
   it('ANDs top-level terms and applies prefix | & !', async () => {
-    expect(await search([['city', '=', 'Berlin'], ['customer_rank', '>', 0]])).toEqual([ids.alice]);
+    expect(
+      await search([
+        ['city', '=', 'Berlin'],
+        ['customer_rank', '>', 0],
+      ]),
+    ).toEqual([ids.alice]);
     expect(await search(['|', ['city', '=', 'Hamburg'], ['email', '=', false]])).toEqual([ids.bob, ids.carol]);
     expect(await search(['&', ['city', '=', 'Berlin'], '!', ['email', '!=', false]])).toEqual([ids.carol]);
     expect(await search(['|', '&', ['city', '=', 'Berlin'], ['customer_rank', '>=', 3], ['city', '=', 'Hamburg']])).toEqual([ids.alice, ids.bob]);
   });
 
-  it('supports = != in, not in, comparisons and like operators with Odoo\'s null rules', async () => {
+  it("supports = != in, not in, comparisons and like operators with Odoo's null rules", async () => {
     expect(await search([['city', 'in', ['Hamburg', 'Munich']]])).toEqual([ids.bob]);
     // `!=` and `not in` also match records where the field is unset, as in Odoo 17.
     expect(await search([['city', '!=', 'Berlin']])).toEqual([ids.bob]);
@@ -282,7 +300,20 @@ describe('domains', () => {
 describe('account.move', () => {
   it('creates a draft invoice whose totals come from its lines', async () => {
     const id = await createInvoice();
-    const move = await readMove(id, ['name', 'state', 'move_type', 'amount_untaxed', 'amount_tax', 'amount_total', 'amount_residual', 'payment_state', 'display_name', 'currency_id', 'journal_id', 'invoice_line_ids']);
+    const move = await readMove(id, [
+      'name',
+      'state',
+      'move_type',
+      'amount_untaxed',
+      'amount_tax',
+      'amount_total',
+      'amount_residual',
+      'payment_state',
+      'display_name',
+      'currency_id',
+      'journal_id',
+      'invoice_line_ids',
+    ]);
     expect(move).toMatchObject({
       name: '/',
       state: 'draft',
@@ -296,10 +327,27 @@ describe('account.move', () => {
       currency_id: [1, 'EUR'],
       journal_id: [1, 'Customer Invoices'],
     });
-    const lines = await rpc.kw<Record<string, unknown>[]>('account.move.line', 'read', [move.invoice_line_ids, ['name', 'quantity', 'price_unit', 'price_subtotal', 'move_id']]);
+    const lines = await rpc.kw<Record<string, unknown>[]>('account.move.line', 'read', [
+      move.invoice_line_ids,
+      ['name', 'quantity', 'price_unit', 'price_subtotal', 'move_id'],
+    ]);
     expect(lines).toEqual([
-      { id: (move.invoice_line_ids as number[])[0], name: 'Inspection', quantity: 2, price_unit: 59.5, price_subtotal: 119, move_id: [id, `Draft Invoice (* ${id})`] },
-      { id: (move.invoice_line_ids as number[])[1], name: 'Pick-up', quantity: 1, price_unit: 10, price_subtotal: 10, move_id: [id, `Draft Invoice (* ${id})`] },
+      {
+        id: (move.invoice_line_ids as number[])[0],
+        name: 'Inspection',
+        quantity: 2,
+        price_unit: 59.5,
+        price_subtotal: 119,
+        move_id: [id, `Draft Invoice (* ${id})`],
+      },
+      {
+        id: (move.invoice_line_ids as number[])[1],
+        name: 'Pick-up',
+        quantity: 1,
+        price_unit: 10,
+        price_subtotal: 10,
+        move_id: [id, `Draft Invoice (* ${id})`],
+      },
     ]);
   });
 
@@ -331,7 +379,10 @@ describe('account.move', () => {
   it('refuses to post twice, without a customer or without lines (UserError, fault 2)', async () => {
     const id = await postedInvoice();
     const { name } = await readMove(id, ['name']);
-    expect(await fault(rpc.kw('account.move', 'action_post', [[id]]))).toEqual({ faultCode: 2, faultString: `The entry ${String(name)} (id ${id}) must be in draft.` });
+    expect(await fault(rpc.kw('account.move', 'action_post', [[id]]))).toEqual({
+      faultCode: 2,
+      faultString: `The entry ${String(name)} (id ${id}) must be in draft.`,
+    });
 
     const noPartner = await rpc.kw<number>('account.move', 'create', [{ move_type: 'out_invoice', invoice_line_ids: [line('x', 1, 1)] }]);
     expect((await fault(rpc.kw('account.move', 'action_post', [[noPartner]]))).faultString).toBe(
@@ -407,7 +458,10 @@ describe('account.payment.register', () => {
     await pay(id);
     expect(await readMove(id, ['payment_state', 'amount_residual'])).toEqual({ id, payment_state: 'paid', amount_residual: 0 });
     const { name } = await readMove(id, ['name']);
-    const memos = await rpc.kw<Record<string, unknown>[]>('account.payment', 'search_read', [[['reconciled_invoice_ids', '=', id]]], { fields: ['amount', 'ref'], order: 'id' });
+    const memos = await rpc.kw<Record<string, unknown>[]>('account.payment', 'search_read', [[['reconciled_invoice_ids', '=', id]]], {
+      fields: ['amount', 'ref'],
+      order: 'id',
+    });
     expect(memos.map(({ amount, ref }) => ({ amount, ref }))).toEqual([
       { amount: 100, ref: name },
       { amount: 29, ref: name },
@@ -423,7 +477,9 @@ describe('account.payment.register', () => {
     const wizard = await rpc.kw<number>('account.payment.register', 'create', [{}], { context: { active_model: 'account.move', active_ids: [first, second] } });
     const action = await rpc.kw<Record<string, unknown>>('account.payment.register', 'action_create_payments', [[wizard]]);
     expect(action).toMatchObject({ res_model: 'account.payment', view_mode: 'tree,form', domain: [['id', 'in', expect.any(Array)]] });
-    const payments = await rpc.kw<Record<string, unknown>[]>('account.payment', 'search_read', [[['reconciled_invoice_ids', 'in', [first, second]]]], { fields: ['amount'] });
+    const payments = await rpc.kw<Record<string, unknown>[]>('account.payment', 'search_read', [[['reconciled_invoice_ids', 'in', [first, second]]]], {
+      fields: ['amount'],
+    });
     expect(payments.map(({ amount }) => amount)).toEqual([129, 129]);
   });
 
@@ -450,7 +506,16 @@ describe('account.move.reversal', () => {
     const original = await readMove(id, ['name']);
     const action = await refund(id, { reason: 'booking cancelled' });
     expect(action).toMatchObject({ type: 'ir.actions.act_window', res_model: 'account.move', view_mode: 'form', context: { default_move_type: 'out_refund' } });
-    const creditNote = await readMove(action.res_id as number, ['move_type', 'state', 'name', 'reversed_entry_id', 'ref', 'amount_total', 'payment_state', 'partner_id']);
+    const creditNote = await readMove(action.res_id as number, [
+      'move_type',
+      'state',
+      'name',
+      'reversed_entry_id',
+      'ref',
+      'amount_total',
+      'payment_state',
+      'partner_id',
+    ]);
     expect(creditNote).toMatchObject({
       move_type: 'out_refund',
       state: 'posted',
@@ -465,7 +530,10 @@ describe('account.move.reversal', () => {
       amount_residual: 0,
       reversal_move_id: [action.res_id],
     });
-    const lines = await rpc.kw<Record<string, unknown>[]>('account.move.line', 'search_read', [[['move_id', '=', action.res_id]]], { fields: ['name', 'quantity', 'price_unit'], order: 'id' });
+    const lines = await rpc.kw<Record<string, unknown>[]>('account.move.line', 'search_read', [[['move_id', '=', action.res_id]]], {
+      fields: ['name', 'quantity', 'price_unit'],
+      order: 'id',
+    });
     expect(lines.map(({ name, quantity, price_unit }) => ({ name, quantity, price_unit }))).toEqual([
       { name: 'Inspection', quantity: 2, price_unit: 59.5 },
       { name: 'Pick-up', quantity: 1, price_unit: 10 },
@@ -475,7 +543,14 @@ describe('account.move.reversal', () => {
   it('reverse_moves (the pre-17 name) does the same; a credit note is found again by reversed_entry_id', async () => {
     const id = await postedInvoice();
     const action = await refund(id, {}, 'reverse_moves');
-    expect(await rpc.kw('account.move', 'search', [[['reversed_entry_id', '=', id], ['move_type', '=', 'out_refund']]])).toEqual([action.res_id]);
+    expect(
+      await rpc.kw('account.move', 'search', [
+        [
+          ['reversed_entry_id', '=', id],
+          ['move_type', '=', 'out_refund'],
+        ],
+      ]),
+    ).toEqual([action.res_id]);
   });
 
   it('leaves a paid invoice paid and its credit note open (money goes back through a payment)', async () => {
@@ -506,7 +581,8 @@ describe('Odoo 17 settings: in_payment and draft credit notes', () => {
 
   it('shows in_payment for a paid invoice and makes refund_moves create a draft credit note', async () => {
     const partner = await strict.rpc.kw<number>('res.partner', 'create', [{ name: 'Strict' }]);
-    const create = () => strict.rpc.kw<number>('account.move', 'create', [{ move_type: 'out_invoice', partner_id: partner, invoice_line_ids: [line('x', 1, 50)] }]);
+    const create = () =>
+      strict.rpc.kw<number>('account.move', 'create', [{ move_type: 'out_invoice', partner_id: partner, invoice_line_ids: [line('x', 1, 50)] }]);
     const paid = await create();
     await strict.rpc.kw('account.move', 'action_post', [[paid]]);
     const wizard = await strict.rpc.kw<number>('account.payment.register', 'create', [{}], { context: { active_model: 'account.move', active_ids: [paid] } });
@@ -536,8 +612,13 @@ describe('faults', () => {
   });
 
   it('unknown or private method, bad arguments: faults 1 and 4', async () => {
-    expect((await fault(rpc.kw('account.move', 'action_fly', [[1]]))).faultString).toContain("AttributeError: The method 'account.move.action_fly' does not exist");
-    expect(await fault(rpc.kw('account.move', '_post', [[1]]))).toEqual({ faultCode: 4, faultString: 'Private methods (such as account.move._post) cannot be called remotely.' });
+    expect((await fault(rpc.kw('account.move', 'action_fly', [[1]]))).faultString).toContain(
+      "AttributeError: The method 'account.move.action_fly' does not exist",
+    );
+    expect(await fault(rpc.kw('account.move', '_post', [[1]]))).toEqual({
+      faultCode: 4,
+      faultString: 'Private methods (such as account.move._post) cannot be called remotely.',
+    });
     expect((await fault(rpc.kw('res.partner', 'search', [[]], { count: true }))).faultString).toContain(
       "TypeError: BaseModel.search() got an unexpected keyword argument 'count'",
     );
@@ -643,7 +724,11 @@ describe('write log', () => {
     await rpc.kw('account.move', 'action_post', [[invoice]], { context: { lang: 'de_DE' } });
 
     const added = entries().slice(before);
-    expect(added.map(({ model, method }) => `${String(model)}.${String(method)}`)).toEqual(['res.partner.create', 'account.move.create', 'account.move.action_post']);
+    expect(added.map(({ model, method }) => `${String(model)}.${String(method)}`)).toEqual([
+      'res.partner.create',
+      'account.move.create',
+      'account.move.action_post',
+    ]);
     expect(added[0]).toMatchObject({ db: DB, uid: 2, login: 'admin', args: [{ email }], result: partner });
     expect(added[2]).toMatchObject({ args: [[invoice]], kwargs: { context: { lang: 'de_DE' } }, result: false });
     expect(Date.parse(String(added[2]?.at))).not.toBeNaN();

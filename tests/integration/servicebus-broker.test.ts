@@ -173,10 +173,7 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
   }
 
   function requireShortLock(ctx: TestContext, queue: QueueUnderTest): void {
-    ctx.skip(
-      queue.lockDurationMs > 5000,
-      `queue lock duration ${queue.lockDurationMs} ms is too long for this test (needs <= 5000 ms)`,
-    );
+    ctx.skip(queue.lockDurationMs > 5000, `queue lock duration ${queue.lockDurationMs} ms is too long for this test (needs <= 5000 ms)`);
   }
 
   it('sends one message and receives it with body and properties intact', async (ctx) => {
@@ -376,7 +373,11 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
     expect(fromSecond.map((m) => m.body)).toEqual(['b', 'c']);
 
     const received = await receiveExactly(receiver, 3);
-    expect(received.map((m) => [m.body, m.deliveryCount])).toEqual([['a', 0], ['b', 0], ['c', 0]]);
+    expect(received.map((m) => [m.body, m.deliveryCount])).toEqual([
+      ['a', 0],
+      ['b', 0],
+      ['c', 0],
+    ]);
     await receiver.deadLetterMessage(received[0] as ServiceBusReceivedMessage, {
       deadLetterReason: 'peek-test',
       deadLetterErrorDescription: 'dead-lettered by the peek test',
@@ -396,7 +397,10 @@ function conformanceCases(target: () => Target, sharedClient: () => ServiceBusCl
     expect(cancelled?.greaterThan(kept ?? 0)).toBe(true);
 
     const scheduled = await peekAll();
-    expect(scheduled.map((m) => [m.body, m.state])).toEqual([['due soon', 'scheduled'], ['never', 'scheduled']]);
+    expect(scheduled.map((m) => [m.body, m.state])).toEqual([
+      ['due soon', 'scheduled'],
+      ['never', 'scheduled'],
+    ]);
     expect(Math.abs((scheduled[0]?.scheduledEnqueueTimeUtc?.getTime() ?? 0) - due.getTime())).toBeLessThan(1000);
 
     await sender.cancelScheduledMessages(cancelled ?? []);
@@ -570,31 +574,28 @@ const realQueues = (process.env.SERVICEBUS_CONFORMANCE_QUEUE ?? '')
   .map((name) => name.trim())
   .filter((name) => name.length > 0);
 
-describe.skipIf(!realConnection)(
-  `Service Bus conformance: real namespace${realConnection ? '' : ' (skipped: SERVICEBUS_CONNECTION not set)'}`,
-  () => {
-    describe.skipIf(realQueues.length === 0)(
-      realQueues.length > 0 || !realConnection
-        ? `queues ${realQueues.join(', ')}`.trim()
-        : 'queues (skipped: SERVICEBUS_CONFORMANCE_QUEUE not set; list pre-created queues, comma-separated)',
-      () => {
-        let client: ServiceBusClient;
-        let target: Target;
+describe.skipIf(!realConnection)(`Service Bus conformance: real namespace${realConnection ? '' : ' (skipped: SERVICEBUS_CONNECTION not set)'}`, () => {
+  describe.skipIf(realQueues.length === 0)(
+    realQueues.length > 0 || !realConnection
+      ? `queues ${realQueues.join(', ')}`.trim()
+      : 'queues (skipped: SERVICEBUS_CONFORMANCE_QUEUE not set; list pre-created queues, comma-separated)',
+    () => {
+      let client: ServiceBusClient;
+      let target: Target;
 
-        beforeAll(() => {
-          client = new ServiceBusClient(realConnection as string);
-          target = realTarget(realConnection as string, () => client, realQueues);
-        });
+      beforeAll(() => {
+        client = new ServiceBusClient(realConnection as string);
+        target = realTarget(realConnection as string, () => client, realQueues);
+      });
 
-        afterAll(async () => {
-          await client?.close();
-        });
+      afterAll(async () => {
+        await client?.close();
+      });
 
-        conformanceCases(
-          () => target,
-          () => client,
-        );
-      },
-    );
-  },
-);
+      conformanceCases(
+        () => target,
+        () => client,
+      );
+    },
+  );
+});

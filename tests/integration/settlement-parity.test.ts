@@ -34,9 +34,7 @@ class MemoryProcessedJobs implements ProcessedJobs {
 function hostActions(receiver: ServiceBusReceiver): MessageActions {
   const decode = (bytes?: Uint8Array): Record<string, string> => {
     if (!bytes || bytes.length === 0) return {};
-    const reader = new (types as unknown as { Reader: new (buffer: Buffer) => { read(): { value: unknown } } }).Reader(
-      Buffer.from(bytes),
-    );
+    const reader = new (types as unknown as { Reader: new (buffer: Buffer) => { read(): { value: unknown } } }).Reader(Buffer.from(bytes));
     return types.unwrap_map_simple(reader.read()) as Record<string, string>;
   };
   return {
@@ -95,7 +93,12 @@ describe('settlement parity: Functions host (SDK binding) vs local host (receive
     const [message] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 5_000 });
     expect(message).toBeDefined();
     if (host === 'local') {
-      await invokeQueueFunction(def, toReceivedMessage(message as ServiceBusReceivedMessage), new ReceiverSettlement(receiver, message as ServiceBusReceivedMessage), silent);
+      await invokeQueueFunction(
+        def,
+        toReceivedMessage(message as ServiceBusReceivedMessage),
+        new ReceiverSettlement(receiver, message as ServiceBusReceivedMessage),
+        silent,
+      );
     } else {
       const handlers = new Map<string, (trigger: unknown) => Promise<void>>();
       const app: FunctionsApp = {

@@ -62,9 +62,7 @@ class WebhookReceiver {
 
   /** Delivered events about one object (optionally of one type). */
   about(objectId: string, type?: string): Received[] {
-    return this.received.filter(
-      ({ event }) => (event.data.object as { id?: string }).id === objectId && (type === undefined || event.type === type),
-    );
+    return this.received.filter(({ event }) => (event.data.object as { id?: string }).id === objectId && (type === undefined || event.type === type));
   }
 
   async stop(): Promise<void> {
@@ -299,7 +297,9 @@ describe('payment intents', () => {
     expect(extra).toMatchObject({ status: 'succeeded', payment_method: saved, customer: customer.id });
 
     // Stripe refuses a customer's card on an intent without that customer.
-    const foreign = await stripeError(stripe.paymentIntents.create({ amount: 4_500, currency: 'eur', payment_method: saved, confirm: true, off_session: true }));
+    const foreign = await stripeError(
+      stripe.paymentIntents.create({ amount: 4_500, currency: 'eur', payment_method: saved, confirm: true, off_session: true }),
+    );
     expect(foreign).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect(foreign.param).toBe('payment_method');
 
@@ -445,7 +445,9 @@ describe('idempotency', () => {
     expect((await stripe.charges.list({ payment_intent: intent.id })).data).toHaveLength(1);
 
     const badKey = `bad-${Math.random()}`;
-    const bad = await stripeError(stripe.customers.create({ email: 'x@example.com', colour: 'red' } as Stripe.CustomerCreateParams, { idempotencyKey: badKey }));
+    const bad = await stripeError(
+      stripe.customers.create({ email: 'x@example.com', colour: 'red' } as Stripe.CustomerCreateParams, { idempotencyKey: badKey }),
+    );
     expect(bad).toMatchObject({ code: 'parameter_unknown', param: 'colour' });
     // Same key, corrected request: runs, because the failed validation saved nothing.
     expect((await stripe.customers.create({ email: 'x@example.com' }, { idempotencyKey: badKey })).object).toBe('customer');
@@ -491,7 +493,12 @@ describe('webhook delivery', () => {
   });
 
   it('retries an unreachable endpoint; stop() cancels pending retries and frees the port', async () => {
-    const other = await StripeSandbox.start({ port: 0, webhookSecret: WEBHOOK_SECRET, webhookUrl: 'http://127.0.0.1:9/unreachable', retry: { delaysMs: [20, 60_000] } });
+    const other = await StripeSandbox.start({
+      port: 0,
+      webhookSecret: WEBHOOK_SECRET,
+      webhookUrl: 'http://127.0.0.1:9/unreachable',
+      retry: { delaysMs: [20, 60_000] },
+    });
     const client = new Stripe('sk_test_other', { host: '127.0.0.1', port: other.port, protocol: 'http' });
     await client.customers.create({});
     const deadline = Date.now() + 2_000;
@@ -558,13 +565,21 @@ describe('errors', () => {
     });
     expect(expanded.json.customer).toMatchObject({ id: created.json.id, object: 'customer' });
 
-    for (const body of ['metadata[a]=1&metadata=2', 'metadata=2&metadata[a]=1', '__proto__[polluted]=1', 'address[city]]=x', 'preferred_locales[x]=de&preferred_locales[0]=en']) {
+    for (const body of [
+      'metadata[a]=1&metadata=2',
+      'metadata=2&metadata[a]=1',
+      '__proto__[polluted]=1',
+      'address[city]]=x',
+      'preferred_locales[x]=de&preferred_locales[0]=en',
+    ]) {
       const refused = await raw('/v1/customers', { method: 'POST', body });
       expect(refused.status, body).toBe(400);
       expect(refused.json.error.type, body).toBe('invalid_request_error');
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect((await raw('/v1/customers', { method: 'POST', body: '{"email":"j@example.com"}', headers: { 'Content-Type': 'application/json' } })).status).toBe(400);
+    expect((await raw('/v1/customers', { method: 'POST', body: '{"email":"j@example.com"}', headers: { 'Content-Type': 'application/json' } })).status).toBe(
+      400,
+    );
   });
 
   it('requires a test secret key', async () => {
@@ -612,38 +627,140 @@ describe('errors', () => {
  */
 const FIXTURE_FIELDS: Record<string, string[]> = {
   payment_intent: [
-    'amount', 'amount_capturable', 'amount_details', 'amount_received', 'application', 'application_fee_amount',
-    'automatic_payment_methods', 'canceled_at', 'cancellation_reason', 'capture_method', 'client_secret',
-    'confirmation_method', 'created', 'currency', 'customer', 'description', 'id', 'last_payment_error', 'latest_charge',
-    'livemode', 'metadata', 'next_action', 'object', 'on_behalf_of', 'payment_method', 'payment_method_configuration_details',
-    'payment_method_options', 'payment_method_types', 'processing', 'receipt_email', 'review', 'setup_future_usage',
-    'shipping', 'statement_descriptor', 'statement_descriptor_suffix', 'status', 'transfer_data', 'transfer_group',
-    'source', 'excluded_payment_method_types', 'customer_account', 'managed_payments',
+    'amount',
+    'amount_capturable',
+    'amount_details',
+    'amount_received',
+    'application',
+    'application_fee_amount',
+    'automatic_payment_methods',
+    'canceled_at',
+    'cancellation_reason',
+    'capture_method',
+    'client_secret',
+    'confirmation_method',
+    'created',
+    'currency',
+    'customer',
+    'description',
+    'id',
+    'last_payment_error',
+    'latest_charge',
+    'livemode',
+    'metadata',
+    'next_action',
+    'object',
+    'on_behalf_of',
+    'payment_method',
+    'payment_method_configuration_details',
+    'payment_method_options',
+    'payment_method_types',
+    'processing',
+    'receipt_email',
+    'review',
+    'setup_future_usage',
+    'shipping',
+    'statement_descriptor',
+    'statement_descriptor_suffix',
+    'status',
+    'transfer_data',
+    'transfer_group',
+    'source',
+    'excluded_payment_method_types',
+    'customer_account',
+    'managed_payments',
   ],
   customer: [
-    'address', 'balance', 'created', 'currency', 'default_source', 'delinquent', 'description', 'discount', 'email', 'id',
-    'invoice_prefix', 'invoice_settings', 'livemode', 'metadata', 'name', 'next_invoice_sequence', 'object', 'phone',
-    'preferred_locales', 'shipping', 'tax_exempt', 'test_clock',
+    'address',
+    'balance',
+    'created',
+    'currency',
+    'default_source',
+    'delinquent',
+    'description',
+    'discount',
+    'email',
+    'id',
+    'invoice_prefix',
+    'invoice_settings',
+    'livemode',
+    'metadata',
+    'name',
+    'next_invoice_sequence',
+    'object',
+    'phone',
+    'preferred_locales',
+    'shipping',
+    'tax_exempt',
+    'test_clock',
   ],
   refund: [
-    'amount', 'balance_transaction', 'charge', 'created', 'currency', 'destination_details', 'id', 'metadata', 'object',
-    'payment_intent', 'reason', 'receipt_number', 'source_transfer_reversal', 'status', 'transfer_reversal', 'customer',
-    'customer_account', 'payment_method',
+    'amount',
+    'balance_transaction',
+    'charge',
+    'created',
+    'currency',
+    'destination_details',
+    'id',
+    'metadata',
+    'object',
+    'payment_intent',
+    'reason',
+    'receipt_number',
+    'source_transfer_reversal',
+    'status',
+    'transfer_reversal',
+    'customer',
+    'customer_account',
+    'payment_method',
   ],
   event: ['api_version', 'created', 'data', 'id', 'livemode', 'object', 'pending_webhooks', 'request', 'type'],
   charge: [
-    'amount', 'amount_captured', 'amount_refunded', 'application', 'application_fee', 'application_fee_amount',
-    'balance_transaction', 'billing_details', 'calculated_statement_descriptor', 'captured', 'created', 'currency',
-    'customer', 'description', 'disputed', 'failure_balance_transaction', 'failure_code', 'failure_message', 'fraud_details',
-    'id', 'livemode', 'metadata', 'object', 'on_behalf_of', 'outcome', 'paid', 'payment_intent', 'payment_method',
-    'payment_method_details', 'receipt_email', 'receipt_number', 'receipt_url', 'refunded', 'refunds', 'review', 'shipping',
-    'source_transfer', 'statement_descriptor', 'statement_descriptor_suffix', 'status', 'transfer_data', 'transfer_group',
+    'amount',
+    'amount_captured',
+    'amount_refunded',
+    'application',
+    'application_fee',
+    'application_fee_amount',
+    'balance_transaction',
+    'billing_details',
+    'calculated_statement_descriptor',
+    'captured',
+    'created',
+    'currency',
+    'customer',
+    'description',
+    'disputed',
+    'failure_balance_transaction',
+    'failure_code',
+    'failure_message',
+    'fraud_details',
+    'id',
+    'livemode',
+    'metadata',
+    'object',
+    'on_behalf_of',
+    'outcome',
+    'paid',
+    'payment_intent',
+    'payment_method',
+    'payment_method_details',
+    'receipt_email',
+    'receipt_number',
+    'receipt_url',
+    'refunded',
+    'refunds',
+    'review',
+    'shipping',
+    'source_transfer',
+    'statement_descriptor',
+    'statement_descriptor_suffix',
+    'status',
+    'transfer_data',
+    'transfer_group',
     'source',
   ],
-  payment_method: [
-    'allow_redisplay', 'billing_details', 'card', 'created', 'customer', 'id', 'livemode', 'metadata', 'object', 'type',
-    'customer_account',
-  ],
+  payment_method: ['allow_redisplay', 'billing_details', 'card', 'created', 'customer', 'id', 'livemode', 'metadata', 'object', 'type', 'customer_account'],
 };
 
 describe('object shapes', () => {
@@ -654,7 +771,9 @@ describe('object shapes', () => {
     const refund = await stripe.refunds.create({ payment_intent: intent.id });
     const method = await stripe.paymentMethods.retrieve(intent.payment_method as string);
     const [event] = (await stripe.events.list({ type: 'payment_intent.succeeded', limit: 1 })).data;
-    const declined = await stripeError(stripe.paymentIntents.create({ amount: 3_300, currency: 'eur', payment_method: 'pm_card_chargeDeclined', confirm: true }));
+    const declined = await stripeError(
+      stripe.paymentIntents.create({ amount: 3_300, currency: 'eur', payment_method: 'pm_card_chargeDeclined', confirm: true }),
+    );
 
     const objects: Record<string, unknown[]> = {
       customer: [customer],

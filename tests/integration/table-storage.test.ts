@@ -6,21 +6,10 @@ import { startAzurite, type AzuriteTables } from '../../local/azurite';
 import { newEnvelope, type JobSender, type OutgoingJob } from '../../shared/platform/jobs';
 import { OutboxRelay } from '../../shared/platform/outbox';
 import type { Logger } from '../../shared/platform/log';
-import {
-  commitWithOutbox,
-  OutboxCommitter,
-  outboxRowKey,
-  TableOutboxStore,
-} from '../../shared/adapters/table-storage/outbox';
+import { commitWithOutbox, OutboxCommitter, outboxRowKey, TableOutboxStore } from '../../shared/adapters/table-storage/outbox';
 import { TableProcessedJobs } from '../../shared/adapters/table-storage/processed-jobs';
 import { TableDeadLetterAudit } from '../../shared/adapters/table-storage/audit';
-import {
-  isTableError,
-  mapTableError,
-  safeKey,
-  TableStore,
-  TableStoreError,
-} from '../../shared/adapters/table-storage/tables';
+import { isTableError, mapTableError, safeKey, TableStore, TableStoreError } from '../../shared/adapters/table-storage/tables';
 
 let azurite: AzuriteTables;
 let store: TableStore;
@@ -40,11 +29,7 @@ afterAll(async () => {
 
 let counter = 0;
 function job(queue: string, id: string, extra: Partial<OutgoingJob> = {}): OutgoingJob {
-  const envelope = newEnvelope(
-    { queue, type: 'odoo.sync-booking', subject: `b-${id}`, payload: { n: ++counter }, id },
-    T0,
-    () => `gen-${counter}`,
-  );
+  const envelope = newEnvelope({ queue, type: 'odoo.sync-booking', subject: `b-${id}`, payload: { n: ++counter }, id }, T0, () => `gen-${counter}`);
   return { queue, envelope, ...extra };
 }
 
@@ -58,9 +43,15 @@ async function partitionRows(client: TableClient, partitionKey: string) {
 
 class RecordingLogger implements Logger {
   readonly lines: { level: string; message: string }[] = [];
-  info(message: string) { this.lines.push({ level: 'info', message }); }
-  warn(message: string) { this.lines.push({ level: 'warn', message }); }
-  error(message: string) { this.lines.push({ level: 'error', message }); }
+  info(message: string) {
+    this.lines.push({ level: 'info', message });
+  }
+  warn(message: string) {
+    this.lines.push({ level: 'warn', message });
+  }
+  error(message: string) {
+    this.lines.push({ level: 'error', message });
+  }
 }
 
 /** Collects what it sends; the first `failures` calls throw like a broker outage. */
@@ -97,10 +88,7 @@ describe('TableStore', () => {
     for await (const table of service.listTables({ queryOptions: { filter: odata`TableName ge ${prefix} and TableName lt ${`${prefix}~`}` } })) {
       names.push(table.name ?? '');
     }
-    expect(names.filter((n) => n === `${prefix}Bookings` || n === `${prefix}Orders`).sort()).toEqual([
-      `${prefix}Bookings`,
-      `${prefix}Orders`,
-    ]);
+    expect(names.filter((n) => n === `${prefix}Bookings` || n === `${prefix}Orders`).sort()).toEqual([`${prefix}Bookings`, `${prefix}Orders`]);
   });
 
   it('caches clients and rejects names Table Storage would refuse', () => {
@@ -149,9 +137,7 @@ describe('error mapper', () => {
     expect((stale as TableStoreError).code).toBe('conflict');
     expect(((stale as TableStoreError).cause as RestError).statusCode).toBe(412);
 
-    const duplicate = await client
-      .createEntity({ partitionKey: 'etag', rowKey: 'booking' })
-      .catch((error: unknown) => mapTableError(error, 'insert booking'));
+    const duplicate = await client.createEntity({ partitionKey: 'etag', rowKey: 'booking' }).catch((error: unknown) => mapTableError(error, 'insert booking'));
     expect(isTableError(duplicate, 'duplicate')).toBe(true);
 
     const missing = await client.getEntity('etag', 'nope').catch((error: unknown) => mapTableError(error, 'read'));
@@ -190,12 +176,7 @@ describe('commitWithOutbox', () => {
     expect(pending.every((p) => p.storedAt.getTime() === T0.getTime())).toBe(true);
 
     const rows = await partitionRows(client, 'b-1');
-    expect(rows.map((r) => r.rowKey)).toEqual([
-      'booking',
-      'history|0001',
-      '~outbox|notifications|mail:b-1',
-      '~outbox|odoo-sync|confirm~2Fb-1~23~3F',
-    ]);
+    expect(rows.map((r) => r.rowKey)).toEqual(['booking', 'history|0001', '~outbox|notifications|mail:b-1', '~outbox|odoo-sync|confirm~2Fb-1~23~3F']);
     const outbox = rows.find((r) => r.rowKey === outboxRowKey(jobs[0]!))!;
     expect(outbox.queue).toBe('odoo-sync');
     expect(JSON.parse(outbox.envelope as string)).toEqual(jobs[0]?.envelope);
@@ -245,16 +226,11 @@ describe('commitWithOutbox', () => {
 
   it('refuses more than 100 actions and actions outside the partition, before calling the service', async () => {
     const client = store.client('Bookings');
-    const actions: TransactionAction[] = Array.from({ length: 100 }, (_, i) => [
-      'create',
-      { partitionKey: 'b-5', rowKey: `history|${i}` },
-    ]);
+    const actions: TransactionAction[] = Array.from({ length: 100 }, (_, i) => ['create', { partitionKey: 'b-5', rowKey: `history|${i}` }]);
     await expect(commitWithOutbox(client, 'b-5', actions, [job('odoo-sync', 'x:b-5')], T0)).rejects.toThrow(
       'a transaction takes at most 100 actions; got 101 (100 state + 1 outbox)',
     );
-    await expect(
-      commitWithOutbox(client, 'b-5', [['create', { partitionKey: 'other', rowKey: 'booking' }]], [], T0),
-    ).rejects.toThrow(/partition "b-5"/);
+    await expect(commitWithOutbox(client, 'b-5', [['create', { partitionKey: 'other', rowKey: 'booking' }]], [], T0)).rejects.toThrow(/partition "b-5"/);
     expect(await partitionRows(client, 'b-5')).toHaveLength(0);
   });
 });
@@ -281,12 +257,7 @@ describe('TableOutboxStore', () => {
     expect(old.find((p) => p.job.envelope.id === 'old-1')?.storedAt.toISOString()).toBe(minutes(-10).toISOString());
 
     expect(await outbox.listPending(minutes(-5), 2)).toHaveLength(2);
-    expect((await outbox.listPending(minutes(1), 10)).map((p) => p.job.envelope.id).sort()).toEqual([
-      'fresh-1',
-      'old-1',
-      'old-2',
-      'old-3',
-    ]);
+    expect((await outbox.listPending(minutes(1), 10)).map((p) => p.job.envelope.id).sort()).toEqual(['fresh-1', 'old-1', 'old-2', 'old-3']);
 
     await outbox.remove(old.filter((p) => p.job.envelope.id !== 'old-2'));
     await outbox.remove(old.filter((p) => p.job.envelope.id === 'old-1')); // already gone: fine
@@ -372,11 +343,7 @@ describe('TableProcessedJobs', () => {
     expect(await processed.has('confirm/b-1')).toBe(true);
     expect(await processed.has('confirm/b-2')).toBe(false);
     const row = await client.getEntity<{ type: string; subject: string; processedAt: Date | string }>('confirm~2Fb-1', '');
-    expect([row.type, row.subject, new Date(row.processedAt).toISOString()]).toEqual([
-      'odoo.sync-booking',
-      'b-1',
-      T0.toISOString(),
-    ]);
+    expect([row.type, row.subject, new Date(row.processedAt).toISOString()]).toEqual(['odoo.sync-booking', 'b-1', T0.toISOString()]);
   });
 });
 

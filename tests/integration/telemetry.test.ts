@@ -36,10 +36,27 @@ describe('Application Insights adapter against a local ingestion endpoint', () =
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'telemetry-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -116,8 +133,15 @@ describe('scrubbing', () => {
   it('drops credential-named properties and masks tokens and card numbers in values', () => {
     expect(
       scrub({
-        stripeKey: 'x', webhookSecret: 'x', authorization: 'x', cardLast4: '4242', password: 'x', apiToken: 'x',
-        bookingId: 'bk_1', error: 'rejected sk_live_abc and whsec_abc, ohk_abc, bat_abc', pan: '4242 4242 4242 4242',
+        stripeKey: 'x',
+        webhookSecret: 'x',
+        authorization: 'x',
+        cardLast4: '4242',
+        password: 'x',
+        apiToken: 'x',
+        bookingId: 'bk_1',
+        error: 'rejected sk_live_abc and whsec_abc, ohk_abc, bat_abc',
+        pan: '4242 4242 4242 4242',
         createdAtMs: '1732420959000',
       }),
     ).toEqual({

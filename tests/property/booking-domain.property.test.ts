@@ -1,16 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBooking, createBookingRequestSchema, type Booking } from '../../slices/bookings/domain/booking';
-import { BOOKING_STATUSES, causes, historyEntrySchema, transition, type BookingStatus, type Cause, type HistoryEntry } from '../../slices/bookings/domain/booking-status';
-import { DEFAULT_CATALOGUE, priceOf } from '../../slices/bookings/domain/catalogue';
 import {
-  addFinding,
-  approveFinding,
-  declineFinding,
-  recordFindingPayment,
-  type FindingResult,
-  type FindingStatus,
-} from '../../slices/bookings/domain/finding';
+  BOOKING_STATUSES,
+  causes,
+  historyEntrySchema,
+  transition,
+  type BookingStatus,
+  type Cause,
+  type HistoryEntry,
+} from '../../slices/bookings/domain/booking-status';
+import { DEFAULT_CATALOGUE, priceOf } from '../../slices/bookings/domain/catalogue';
+import { addFinding, approveFinding, declineFinding, recordFindingPayment, type FindingResult, type FindingStatus } from '../../slices/bookings/domain/finding';
 import { DEFAULT_OPENING_HOURS, DEFAULT_SLOT_RULES } from '../../slices/bookings/domain/opening-hours';
 
 // The graphs are written out again here, independently of the implementation, so a wrong edge there fails here.
@@ -40,7 +41,11 @@ function created(): { booking: Booking; history: HistoryEntry } {
     customer: { name: 'Max Mustermann', email: 'max@example.de', phone: '+49 30 1234567' },
     vehicle: { brand: 'BMW', model: '320d' },
     serviceType: 'brake-service',
-    pickup: { address: { street: 'Alexanderplatz 1', zip: '10178', city: 'Berlin' }, slotStart: '2025-06-03T08:00:00+02:00', slotEnd: '2025-06-03T10:00:00+02:00' },
+    pickup: {
+      address: { street: 'Alexanderplatz 1', zip: '10178', city: 'Berlin' },
+      slotStart: '2025-06-03T08:00:00+02:00',
+      slotEnd: '2025-06-03T10:00:00+02:00',
+    },
   });
   const result = createBooking(request, context);
   if (!result.ok) throw new Error('fixture refused');
@@ -72,7 +77,7 @@ describe('booking status machine (property)', () => {
         const history: HistoryEntry[] = [start.history];
         for (const step of steps) {
           const allowed = BOOKING_EDGES[booking.status];
-          const to = typeof step.target === 'number' ? allowed[step.target % Math.max(allowed.length, 1)] ?? booking.status : step.target;
+          const to = typeof step.target === 'number' ? (allowed[step.target % Math.max(allowed.length, 1)] ?? booking.status) : step.target;
           clock += step.minutes * 60_000;
           const before = structuredClone(booking);
           const result = transition(booking, to, step.cause, new Date(clock));
@@ -213,7 +218,10 @@ const bodyArb = fc
   // Sometimes an unknown or prototype-ish key (a client price too), as JSON.parse would produce it: an own property.
   .chain((body) =>
     fc
-      .oneof({ weight: 6, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.tuple(fc.constantFrom('__proto__', 'constructor', 'toString', 'priceCents'), fc.jsonValue()).map((entry) => [entry]) })
+      .oneof(
+        { weight: 6, arbitrary: fc.constant([]) },
+        { weight: 1, arbitrary: fc.tuple(fc.constantFrom('__proto__', 'constructor', 'toString', 'priceCents'), fc.jsonValue()).map((entry) => [entry]) },
+      )
       .map((extra) => JSON.parse(JSON.stringify({ ...body, ...Object.fromEntries(extra) })) as unknown),
   );
 

@@ -90,7 +90,15 @@ describe('booking endpoints under arbitrary input', () => {
   const json = fc.jsonValue({ maxDepth: 4 });
   /** Printable ASCII: what fetch lets through in a header value. */
   const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 80 });
-  const wrongContentType = fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/json; charset=latin1', 'application/jsonx', '*/*');
+  const wrongContentType = fc.constantFrom(
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/xml',
+    'application/json; charset=latin1',
+    'application/jsonx',
+    '*/*',
+  );
   /** A body: JSON of any shape, text that is not JSON, or nothing. */
   const anyBody = fc.oneof(
     { weight: 3, arbitrary: json.map((value) => ({ body: JSON.stringify(value), contentType: 'application/json' })) },
@@ -103,11 +111,36 @@ describe('booking endpoints under arbitrary input', () => {
   const mutatedBooking = fc
     .tuple(
       fc.constantFrom(
-        'customer', 'customer.name', 'customer.email', 'customer.phone', 'customer.language', 'vehicle', 'vehicle.brand', 'vehicle.model',
-        'vehicle.licensePlate', 'serviceType', 'pickup', 'pickup.address', 'pickup.address.zip', 'pickup.address.street', 'pickup.address.city',
-        'pickup.slotStart', 'pickup.slotEnd', 'delivery', 'delivery.address', 'notes', 'priceCents', 'customer.vip', 'pickup.address.lat',
+        'customer',
+        'customer.name',
+        'customer.email',
+        'customer.phone',
+        'customer.language',
+        'vehicle',
+        'vehicle.brand',
+        'vehicle.model',
+        'vehicle.licensePlate',
+        'serviceType',
+        'pickup',
+        'pickup.address',
+        'pickup.address.zip',
+        'pickup.address.street',
+        'pickup.address.city',
+        'pickup.slotStart',
+        'pickup.slotEnd',
+        'delivery',
+        'delivery.address',
+        'notes',
+        'priceCents',
+        'customer.vip',
+        'pickup.address.lat',
       ),
-      fc.oneof(json, fc.constant(undefined), fc.string({ unit: 'grapheme', maxLength: 60 }), fc.date({ noInvalidDate: true }).map((date) => date.toISOString())),
+      fc.oneof(
+        json,
+        fc.constant(undefined),
+        fc.string({ unit: 'grapheme', maxLength: 60 }),
+        fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      ),
     )
     .map(([path, value]) => {
       const body = bookingBody() as Record<string, unknown>;
@@ -131,11 +164,12 @@ describe('booking endpoints under arbitrary input', () => {
       fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 40 }).map(encodeURIComponent),
       fc.constantFrom('%', '%zz', '..', '%2e%2e', '%00', '%2F', "'", '%27', "x'%20or%20'1'='1", '%E2%80%AE', 'a'.repeat(101), '%20', 'booking', '~', '%7E2F'),
     );
-  const token = fc.oneof(
-    fc.constant(undefined),
-    headerText,
-    { weight: 3, arbitrary: fc.constantFrom('booking', 'booking', 'workshop', 'admin', 'orders').map((who) => (who === 'booking' ? fixture.accessToken : (runtime.apiKeys[who as 'admin'] as string))) },
-  );
+  const token = fc.oneof(fc.constant(undefined), headerText, {
+    weight: 3,
+    arbitrary: fc
+      .constantFrom('booking', 'booking', 'workshop', 'admin', 'orders')
+      .map((who) => (who === 'booking' ? fixture.accessToken : (runtime.apiKeys[who as 'admin'] as string))),
+  });
 
   // ---- properties
 
@@ -205,7 +239,9 @@ describe('booking endpoints under arbitrary input', () => {
     const signature = fc.oneof(
       fc.constant(undefined),
       headerText,
-      fc.tuple(fc.integer({ min: 0, max: 2 ** 32 }), fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 })).map(([t, v1]) => `t=${t},v1=${v1}`),
+      fc
+        .tuple(fc.integer({ min: 0, max: 2 ** 32 }), fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }))
+        .map(([t, v1]) => `t=${t},v1=${v1}`),
     );
     await fc.assert(
       fc.asyncProperty(anyBody, signature, fc.boolean(), async ({ body, contentType }, header, forge) => {
@@ -222,48 +258,59 @@ describe('booking endpoints under arbitrary input', () => {
     /** Mostly a value of the right type, sometimes any JSON at all. */
     const field = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ weight: 12, arbitrary: valid }, { weight: 1, arbitrary: leaf });
     const fuzzyId = (real: () => string) =>
-      fc.oneof({ weight: 2, arbitrary: fc.constant(null).map(real) }, fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 600 }), fc.constantFrom("'", '/', '~', '#?\\', ''));
+      fc.oneof(
+        { weight: 2, arbitrary: fc.constant(null).map(real) },
+        fc.string({ maxLength: 40 }),
+        fc.string({ unit: 'grapheme', maxLength: 600 }),
+        fc.constantFrom("'", '/', '~', '#?\\', ''),
+      );
     const metadata = fc.record({ bookingId: field(fuzzyId(() => fixture.id)), findingId: field(fuzzyId(() => fixture.findingId)) }, { requiredKeys: [] });
-    const intent = fc.record(
-      {
-        object: fc.constant('payment_intent'),
-        id: field(fuzzyId(() => fixture.paymentIntentId)),
-        client_secret: field(fc.option(fc.string())),
-        status: field(fc.constantFrom('succeeded', 'processing', 'requires_action', 'requires_payment_method', 'canceled')),
-        amount: field(fc.integer({ min: 0, max: 99_999_999 })),
-        currency: field(fc.constant('eur')),
-        customer: field(fc.option(fc.string())),
-        payment_method: field(fc.option(fc.oneof(fc.string(), fc.record({ id: fc.string() })))),
-        metadata: field(metadata),
-        last_payment_error: field(
-          fc.option(fc.record({ code: field(fc.constantFrom('card_declined', 'authentication_required')), decline_code: field(fc.string()), message: field(fc.string()) }, { requiredKeys: [] })),
-        ),
-      },
-    );
-    const charge = fc.record(
-      {
-        object: fc.constant('charge'),
-        amount: field(fc.integer({ min: 0, max: 99_999_999 })),
-        amount_refunded: field(fc.integer({ min: 0, max: 99_999_999 })),
-        currency: field(fc.constant('eur')),
-        payment_intent: field(fc.option(fuzzyId(() => fixture.paymentIntentId))),
-        metadata: field(metadata),
-      },
-    );
-    const eventShaped = fc.record(
-      {
-        id: field(fc.string({ minLength: 1, maxLength: 60 })),
-        object: fc.constant('event'),
-        type: field(
-          fc.constantFrom(
-            'payment_intent.succeeded', 'payment_intent.processing', 'payment_intent.requires_action', 'payment_intent.payment_failed',
-            'payment_intent.canceled', 'payment_intent.created', 'charge.refunded', 'charge.succeeded', 'customer.created',
+    const intent = fc.record({
+      object: fc.constant('payment_intent'),
+      id: field(fuzzyId(() => fixture.paymentIntentId)),
+      client_secret: field(fc.option(fc.string())),
+      status: field(fc.constantFrom('succeeded', 'processing', 'requires_action', 'requires_payment_method', 'canceled')),
+      amount: field(fc.integer({ min: 0, max: 99_999_999 })),
+      currency: field(fc.constant('eur')),
+      customer: field(fc.option(fc.string())),
+      payment_method: field(fc.option(fc.oneof(fc.string(), fc.record({ id: fc.string() })))),
+      metadata: field(metadata),
+      last_payment_error: field(
+        fc.option(
+          fc.record(
+            { code: field(fc.constantFrom('card_declined', 'authentication_required')), decline_code: field(fc.string()), message: field(fc.string()) },
+            { requiredKeys: [] },
           ),
         ),
-        created: field(fc.integer({ min: 0, max: 2 ** 31 })),
-        data: field(fc.record({ object: fc.oneof({ weight: 3, arbitrary: intent }, { weight: 2, arbitrary: charge }, leaf) })),
-      },
-    );
+      ),
+    });
+    const charge = fc.record({
+      object: fc.constant('charge'),
+      amount: field(fc.integer({ min: 0, max: 99_999_999 })),
+      amount_refunded: field(fc.integer({ min: 0, max: 99_999_999 })),
+      currency: field(fc.constant('eur')),
+      payment_intent: field(fc.option(fuzzyId(() => fixture.paymentIntentId))),
+      metadata: field(metadata),
+    });
+    const eventShaped = fc.record({
+      id: field(fc.string({ minLength: 1, maxLength: 60 })),
+      object: fc.constant('event'),
+      type: field(
+        fc.constantFrom(
+          'payment_intent.succeeded',
+          'payment_intent.processing',
+          'payment_intent.requires_action',
+          'payment_intent.payment_failed',
+          'payment_intent.canceled',
+          'payment_intent.created',
+          'charge.refunded',
+          'charge.succeeded',
+          'customer.created',
+        ),
+      ),
+      created: field(fc.integer({ min: 0, max: 2 ** 31 })),
+      data: field(fc.record({ object: fc.oneof({ weight: 3, arbitrary: intent }, { weight: 2, arbitrary: charge }, leaf) })),
+    });
     await fc.assert(
       fc.asyncProperty(fc.oneof({ weight: 1, arbitrary: json }, { weight: 4, arbitrary: eventShaped }), async (payload) => {
         const body = JSON.stringify(payload);

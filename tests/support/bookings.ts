@@ -19,7 +19,8 @@ function berlinTime(date: { year: number; month: number; day: number }, hour: nu
   // 07:00 UTC is past any DST switch (01:00 UTC), so this is the day's offset.
   const offset = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'longOffset' })
     .formatToParts(new Date(Date.UTC(date.year, date.month - 1, date.day, 7)))
-    .find((part) => part.type === 'timeZoneName')?.value.replace('GMT', '');
+    .find((part) => part.type === 'timeZoneName')
+    ?.value.replace('GMT', '');
   const pad = (value: number) => String(value).padStart(2, '0');
   return `${date.year}-${pad(date.month)}-${pad(date.day)}T${pad(hour)}:00:00${offset || '+00:00'}`;
 }
@@ -77,7 +78,10 @@ export class RecordingSender implements JobSender {
   }
   /** `queue type` of every job sent about one booking, sorted. */
   about(subject: string): string[] {
-    return this.sent.filter((job) => job.envelope.subject === subject).map((job) => `${job.queue} ${job.envelope.type}`).sort();
+    return this.sent
+      .filter((job) => job.envelope.subject === subject)
+      .map((job) => `${job.queue} ${job.envelope.type}`)
+      .sort();
   }
 }
 

@@ -48,9 +48,14 @@ export const RULES: Rule[] = [
     governs: (file) => /^slices\/[^/]+\/app\//.test(file),
     refuses: (spec, file) =>
       SDK.test(spec) ||
-      ['shared/adapters', 'shared/http', 'shared/function-table', `slices/${sliceOf(file)}/adapters`, `slices/${sliceOf(file)}/http`, `slices/${sliceOf(file)}/slice`].some((folder) =>
-        within(spec, folder),
-      ),
+      [
+        'shared/adapters',
+        'shared/http',
+        'shared/function-table',
+        `slices/${sliceOf(file)}/adapters`,
+        `slices/${sliceOf(file)}/http`,
+        `slices/${sliceOf(file)}/slice`,
+      ].some((folder) => within(spec, folder)),
   },
   {
     name: 'adapters and the HTTP layer do not depend on each other',
@@ -58,7 +63,9 @@ export const RULES: Rule[] = [
     refuses: (spec, file) => {
       const slice = sliceOf(file);
       const http = within(file, 'shared/http') || /^slices\/[^/]+\/http\//.test(file);
-      return http ? within(spec, 'shared/adapters') || (slice !== undefined && within(spec, `slices/${slice}/adapters`)) : within(spec, 'shared/http') || (slice !== undefined && within(spec, `slices/${slice}/http`));
+      return http
+        ? within(spec, 'shared/adapters') || (slice !== undefined && within(spec, `slices/${slice}/adapters`))
+        : within(spec, 'shared/http') || (slice !== undefined && within(spec, `slices/${slice}/http`));
     },
   },
   {
@@ -108,6 +115,8 @@ export function importsOf(file: string, text = readFileSync(join(root, file), 'u
 /** `file -> import (rule)` for every import a rule refuses. */
 export function violations(imports: Record<string, string[]>): string[] {
   return Object.entries(imports).flatMap(([file, specs]) =>
-    RULES.filter((rule) => rule.governs(file)).flatMap((rule) => specs.filter((spec) => rule.refuses(spec, file)).map((spec) => `${file} -> ${spec} (${rule.name})`)),
+    RULES.filter((rule) => rule.governs(file)).flatMap((rule) =>
+      specs.filter((spec) => rule.refuses(spec, file)).map((spec) => `${file} -> ${spec} (${rule.name})`),
+    ),
   );
 }

@@ -30,7 +30,16 @@ export async function npmStartEnv(): Promise<{ env: NodeJS.ProcessEnv; httpPort:
   const ports: number[] = [];
   for (let i = 0; i < names.length; i++) ports.push(await freePort());
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(names.map((name, i) => [name, String(ports[i])])) };
-  for (const name of ['API_KEYS', 'SERVICEBUS_CONNECTION', 'TABLES_CONNECTION', 'STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'SMTP_URL', 'DRIVER_APP_WEBHOOK_URL', 'ODOO_URL']) {
+  for (const name of [
+    'API_KEYS',
+    'SERVICEBUS_CONNECTION',
+    'TABLES_CONNECTION',
+    'STRIPE_SECRET_KEY',
+    'STRIPE_API_BASE',
+    'SMTP_URL',
+    'DRIVER_APP_WEBHOOK_URL',
+    'ODOO_URL',
+  ]) {
     delete env[name];
   }
   return { env, httpPort: ports[0] as number, ports };

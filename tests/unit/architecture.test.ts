@@ -42,11 +42,18 @@ describe('dependency rules', () => {
   });
 
   it('lets the composition root, hosts and tests import across layers', () => {
-    expect(violations({ 'functions/composition.ts': ['slices/bookings/slice', 'shared/adapters/stripe/stripe-gateway'], 'local/runtime.ts': ['functions/composition'] })).toEqual([]);
+    expect(
+      violations({
+        'functions/composition.ts': ['slices/bookings/slice', 'shared/adapters/stripe/stripe-gateway'],
+        'local/runtime.ts': ['functions/composition'],
+      }),
+    ).toEqual([]);
   });
 
-  it('reads process.env only in the composition root\'s configuration', () => {
-    const readers = files.filter((file) => !file.startsWith('local/') && file !== 'functions/config.ts' && /process\.env\b/.test(readFileSync(join(root, file), 'utf8')));
+  it("reads process.env only in the composition root's configuration", () => {
+    const readers = files.filter(
+      (file) => !file.startsWith('local/') && file !== 'functions/config.ts' && /process\.env\b/.test(readFileSync(join(root, file), 'utf8')),
+    );
     expect(readers).toEqual([]);
   });
 });

@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createBooking, createBookingRequestSchema, type Booking, type CreateBookingRequest } from '../../slices/bookings/domain/booking';
-import {
-  BOOKING_STATUSES,
-  causeSchema,
-  causes,
-  isCancellable,
-  transition,
-  type BookingStatus,
-} from '../../slices/bookings/domain/booking-status';
+import { BOOKING_STATUSES, causeSchema, causes, isCancellable, transition, type BookingStatus } from '../../slices/bookings/domain/booking-status';
 import { DEFAULT_CATALOGUE, parseCatalogue, priceOf, type Catalogue } from '../../slices/bookings/domain/catalogue';
-import {
-  addFinding,
-  approveFinding,
-  declineFinding,
-  findingRequestSchema,
-  recordFindingPayment,
-  type Finding,
-} from '../../slices/bookings/domain/finding';
+import { addFinding, approveFinding, declineFinding, findingRequestSchema, recordFindingPayment, type Finding } from '../../slices/bookings/domain/finding';
 import { addMoney, formatMoney, money } from '../../shared/kernel/money';
 import {
   checkSlot,
@@ -352,18 +338,15 @@ describe('findings', () => {
     return { booking: { ...added.booking, status }, finding: added.finding };
   }
 
-  it.each(BOOKING_STATUSES.map((status) => [status, status === 'IN_WORKSHOP'] as const))(
-    'a booking in %s accepts findings: %s',
-    (status, accepted) => {
-      const result = addFinding(bookingIn(status), request, { id: 'f_1', now: at });
-      if (accepted) {
-        expect(result).toMatchObject({ ok: true, finding: { id: 'f_1', status: 'PENDING_APPROVAL', priceCents: 18900, currency: 'EUR' } });
-        expect(result.ok && result.booking.findings).toHaveLength(1);
-      } else {
-        expect(result).toEqual({ ok: false, error: { code: 'BOOKING_NOT_IN_WORKSHOP', status } });
-      }
-    },
-  );
+  it.each(BOOKING_STATUSES.map((status) => [status, status === 'IN_WORKSHOP'] as const))('a booking in %s accepts findings: %s', (status, accepted) => {
+    const result = addFinding(bookingIn(status), request, { id: 'f_1', now: at });
+    if (accepted) {
+      expect(result).toMatchObject({ ok: true, finding: { id: 'f_1', status: 'PENDING_APPROVAL', priceCents: 18900, currency: 'EUR' } });
+      expect(result.ok && result.booking.findings).toHaveLength(1);
+    } else {
+      expect(result).toEqual({ ok: false, error: { code: 'BOOKING_NOT_IN_WORKSHOP', status } });
+    }
+  });
 
   it('validates the workshop request', () => {
     expect(findingRequestSchema.safeParse({ description: 'x', priceCents: 10.5 }).success).toBe(false);
@@ -564,9 +547,19 @@ describe('parseOpeningHours', () => {
   it('reads day lists, wrapping ranges, any case and another time zone', () => {
     const parsed = parseOpeningHours('mon,WED 08:00-12:00;Sat-Sun 10:00-16:00', 'Europe/Vienna');
     expect(parsed.ok && parsed.value.timeZone).toBe('Europe/Vienna');
-    expect(parsed.ok && Object.entries(parsed.value.days).filter(([, day]) => day).map(([name]) => name)).toEqual(['mon', 'wed', 'sat', 'sun']);
+    expect(
+      parsed.ok &&
+        Object.entries(parsed.value.days)
+          .filter(([, day]) => day)
+          .map(([name]) => name),
+    ).toEqual(['mon', 'wed', 'sat', 'sun']);
     const wrapping = parseOpeningHours('Sat-Mon 09:00-13:00');
-    expect(wrapping.ok && Object.entries(wrapping.value.days).filter(([, day]) => day).map(([name]) => name)).toEqual(['mon', 'sat', 'sun']);
+    expect(
+      wrapping.ok &&
+        Object.entries(wrapping.value.days)
+          .filter(([, day]) => day)
+          .map(([name]) => name),
+    ).toEqual(['mon', 'sat', 'sun']);
   });
 
   it.each([

@@ -115,9 +115,7 @@ describe('createJobConsumer', () => {
     const retry = sent[0] as OutgoingJob;
     expect(retry.queue).toBe('odoo-sync');
     expect(retry.envelope).toMatchObject({ id: 'job-1', attempt: 2 });
-    expect(retry.envelope.errors).toEqual([
-      { attempt: 1, at: now.toISOString(), kind: 'transient', code: 'ODOO_DOWN', message: 'connection refused' },
-    ]);
+    expect(retry.envelope.errors).toEqual([{ attempt: 1, at: now.toISOString(), kind: 'transient', code: 'ODOO_DOWN', message: 'connection refused' }]);
     expect(retry.notBefore?.getTime()).toBe(now.getTime() + 750);
     expect(processed.ids.size).toBe(0);
   });
@@ -155,7 +153,13 @@ describe('createJobConsumer', () => {
     expect(exceptions).toHaveLength(1);
     expect(exceptions[0]?.error).toBeInstanceOf(JobError);
     expect(exceptions[0]?.properties).toMatchObject({ queue: 'odoo-sync', type: 'booking.sync', code: 'TIMEOUT' });
-    expect(events[1]?.properties).toMatchObject({ operationId: 'op-1', queue: 'odoo-sync', type: 'booking.sync', reason: 'MaxAttemptsExceeded', code: 'TIMEOUT' });
+    expect(events[1]?.properties).toMatchObject({
+      operationId: 'op-1',
+      queue: 'odoo-sync',
+      type: 'booking.sync',
+      reason: 'MaxAttemptsExceeded',
+      code: 'TIMEOUT',
+    });
   });
 
   it('dead-letters a body that is not a job envelope, naming the bad fields', async () => {

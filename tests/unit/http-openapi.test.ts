@@ -16,7 +16,12 @@ interface TreeNode {
   name: string;
   children: TreeNode[];
 }
-const treeSchema: z.ZodType<TreeNode> = z.object({ name: z.string(), get children() { return z.array(treeSchema); } });
+const treeSchema: z.ZodType<TreeNode> = z.object({
+  name: z.string(),
+  get children() {
+    return z.array(treeSchema);
+  },
+});
 
 const defs: FunctionDef[] = [
   {
@@ -36,7 +41,10 @@ const defs: FunctionDef[] = [
     route: 'v1/bookings/{id}/findings/{findingId}',
     methods: ['GET'],
     summary: 'A finding',
-    request: { params: z.object({ id: z.string().uuid(), findingId: z.string() }), query: z.object({ expand: z.string().optional(), page: z.coerce.number() }) },
+    request: {
+      params: z.object({ id: z.string().uuid(), findingId: z.string() }),
+      query: z.object({ expand: z.string().optional(), page: z.coerce.number() }),
+    },
     responses: { 200: { description: 'the finding' }, 404: { description: 'no such finding' } },
     handler: async () => ({ status: 200 }),
   },
@@ -60,7 +68,10 @@ const doc = buildOpenApi(defs, { title: 'Order Hub', version: '1.2.3' });
 function deref(schema: unknown): Record<string, any> {
   const ref = (schema as { $ref?: string }).$ref;
   if (!ref) return schema as Record<string, any>;
-  return ref.slice(2).split('/').reduce<any>((node, part) => node[part], doc);
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce<any>((node, part) => node[part], doc);
 }
 
 describe('buildOpenApi', () => {
@@ -148,7 +159,12 @@ describe('buildOpenApi', () => {
       value: number;
       next?: Link;
     }
-    const linkSchema: z.ZodType<Link> = z.object({ value: z.number(), get next() { return linkSchema.optional(); } });
+    const linkSchema: z.ZodType<Link> = z.object({
+      value: z.number(),
+      get next() {
+        return linkSchema.optional();
+      },
+    });
     const base = defs[2] as any;
     const twoDoc = buildOpenApi(
       [
@@ -164,10 +180,10 @@ describe('buildOpenApi', () => {
   });
 
   it('gives a recursive root schema a component of its own', () => {
-    const rootDoc = buildOpenApi(
-      [{ ...(defs[2] as any), name: 'tree', route: 'v1/tree', methods: ['POST'], request: { body: treeSchema } }],
-      { title: 't', version: '1' },
-    );
+    const rootDoc = buildOpenApi([{ ...(defs[2] as any), name: 'tree', route: 'v1/tree', methods: ['POST'], request: { body: treeSchema } }], {
+      title: 't',
+      version: '1',
+    });
     const schema = (rootDoc.paths['/api/v1/tree']!.post!.requestBody as any).content['application/json'].schema;
     expect(schema).toEqual({ $ref: '#/components/schemas/treeBody_root' });
     const root = rootDoc.components.schemas.treeBody_root as any;

@@ -67,7 +67,10 @@ describe('createHttpPipeline', () => {
   });
 
   it('leaves a webhook def its bytes and skips JSON checks', async () => {
-    const { def: d, seen } = def({ verify: (req: HttpRequestData) => ({ ok: true, event: req.rawBody.length }), request: { body: z.object({ a: z.string() }) } });
+    const { def: d, seen } = def({
+      verify: (req: HttpRequestData) => ({ ok: true, event: req.rawBody.length }),
+      request: { body: z.object({ a: z.string() }) },
+    });
     const response = await pipeline().handle(d, request({ headers: { 'content-type': 'text/plain' }, rawBody: Buffer.from('t=1,v1=abc') }));
     expect(response.status).toBe(200);
     expect(seen[0]?.body).toBeUndefined();
@@ -76,7 +79,9 @@ describe('createHttpPipeline', () => {
 
   it('hands a webhook handler the verified event, and answers a refused one without running the handler', async () => {
     const verify = (req: HttpRequestData) =>
-      req.headers['x-signature'] === 'good' ? { ok: true as const, event: { id: 'evt_1' } } : { ok: false as const, response: { status: 401, body: 'refused' } };
+      req.headers['x-signature'] === 'good'
+        ? { ok: true as const, event: { id: 'evt_1' } }
+        : { ok: false as const, response: { status: 401, body: 'refused' } };
     const { def: d, seen } = def({ verify });
     expect((await pipeline().handle(d, request({ headers: { 'x-signature': 'bad' } }))).status).toBe(401);
     expect(seen).toHaveLength(0);
@@ -100,7 +105,10 @@ describe('createHttpPipeline', () => {
         query: z.object({ tag: z.array(z.string()), limit: z.coerce.number().default(10) }),
       },
     });
-    const response = await pipeline().handle(d, request({ method: 'GET', params: { id: 'b-1' }, query: new URLSearchParams('tag=a&tag=b'), rawBody: Buffer.alloc(0) }));
+    const response = await pipeline().handle(
+      d,
+      request({ method: 'GET', params: { id: 'b-1' }, query: new URLSearchParams('tag=a&tag=b'), rawBody: Buffer.alloc(0) }),
+    );
     expect(response.status).toBe(200);
     expect(seen[0]).toMatchObject({ params: { id: 'b-1' }, query: { tag: ['a', 'b'], limit: 10 }, caller: { kind: 'anonymous' } });
   });
@@ -162,9 +170,7 @@ describe('toWire', () => {
   });
 
   it('keeps a problem content type, and passes strings and buffers through', () => {
-    expect(toWire({ status: 400, headers: { 'Content-Type': 'application/problem+json' }, body: {} }).headers['content-type']).toBe(
-      'application/problem+json',
-    );
+    expect(toWire({ status: 400, headers: { 'Content-Type': 'application/problem+json' }, body: {} }).headers['content-type']).toBe('application/problem+json');
     expect(toWire({ status: 200, body: 'hi' })).toEqual({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'hi' });
     const bytes = Buffer.from([1, 2]);
     expect(toWire({ status: 200, body: bytes }).body).toBe(bytes);

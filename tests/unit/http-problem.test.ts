@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  fieldErrorsFromZod,
-  internalError,
-  methodNotAllowed,
-  problem,
-  problemSchema,
-  tooManyRequests,
-  validationFailed,
-} from '../../shared/http/problem';
+import { fieldErrorsFromZod, internalError, methodNotAllowed, problem, problemSchema, tooManyRequests, validationFailed } from '../../shared/http/problem';
 
 describe('problem', () => {
   it('builds an RFC 9457 body with a stable type per kind', () => {

@@ -14,7 +14,12 @@ function recording() {
     deadLetter: async (reason) => void actions.push(`deadLetter:${reason}`),
   };
   const exceptions: Array<{ error: unknown; properties?: Record<string, string> }> = [];
-  return { actions, settlement, exceptions, telemetry: { exception: (error: unknown, properties?: Record<string, string>) => void exceptions.push({ error, properties }) } };
+  return {
+    actions,
+    settlement,
+    exceptions,
+    telemetry: { exception: (error: unknown, properties?: Record<string, string>) => void exceptions.push({ error, properties }) },
+  };
 }
 
 const def = (handler: QueueFunctionDef['handler']): QueueFunctionDef => ({ kind: 'queue', name: 'jobs-odoo-sync', queue: 'odoo-sync', handler });
@@ -22,7 +27,13 @@ const def = (handler: QueueFunctionDef['handler']): QueueFunctionDef => ({ kind:
 describe('invokeQueueFunction', () => {
   it('completes a message the handler returned from without settling', async () => {
     const { actions, settlement, exceptions, telemetry } = recording();
-    await invokeQueueFunction(def(async () => {}), message, settlement, silent, telemetry);
+    await invokeQueueFunction(
+      def(async () => {}),
+      message,
+      settlement,
+      silent,
+      telemetry,
+    );
     expect(actions).toEqual(['complete']);
     expect(exceptions).toEqual([]);
   });
@@ -30,7 +41,13 @@ describe('invokeQueueFunction', () => {
   it('abandons the message of a handler that threw, and reports the failure as an exception', async () => {
     const { actions, settlement, exceptions, telemetry } = recording();
     const failure = new Error('table storage read failed');
-    await invokeQueueFunction(def(async () => Promise.reject(failure)), message, settlement, silent, telemetry);
+    await invokeQueueFunction(
+      def(async () => Promise.reject(failure)),
+      message,
+      settlement,
+      silent,
+      telemetry,
+    );
     expect(actions).toEqual(['abandon']);
     expect(exceptions).toEqual([{ error: failure, properties: { function: 'jobs-odoo-sync', messageId: 'm-1' } }]);
   });

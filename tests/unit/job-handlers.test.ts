@@ -7,7 +7,10 @@ const job = { id: 'j-1', type: 'booking.sync' } as JobEnvelope;
 
 describe('mergeJobHandlers', () => {
   it('merges handler sets by queue and by type', () => {
-    const merged = mergeJobHandlers({ 'odoo-sync': { 'booking.sync': noop } }, { 'odoo-sync': { 'order.sync': noop }, notifications: { 'booking.confirmed': noop } });
+    const merged = mergeJobHandlers(
+      { 'odoo-sync': { 'booking.sync': noop } },
+      { 'odoo-sync': { 'order.sync': noop }, notifications: { 'booking.confirmed': noop } },
+    );
     expect(Object.keys(merged).sort()).toEqual(['notifications', 'odoo-sync']);
     expect(Object.keys(merged['odoo-sync'] ?? {}).sort()).toEqual(['booking.sync', 'order.sync']);
   });

@@ -62,10 +62,7 @@ function bookingIn(status: BookingStatus, language: 'de' | 'en' = 'de', override
     pickup: { address: HOME, slotStart: '2026-11-24T08:00:00.000Z', slotEnd: '2026-11-24T10:00:00.000Z' },
     delivery: { address: HOME },
     payment: { status: 'succeeded', paymentIntentId: 'pi_booking_SECRET', stripeCustomerId: 'cus_SECRET', paymentMethodId: 'pm_card_SECRET' },
-    findings: [
-      finding('f-1', 'PENDING_APPROVAL', 'Bremsbeläge vorne verschlissen', 8900),
-      finding('f-2', 'REQUIRES_ACTION', 'Wischerblätter erneuern', 3450),
-    ],
+    findings: [finding('f-1', 'PENDING_APPROVAL', 'Bremsbeläge vorne verschlissen', 8900), finding('f-2', 'REQUIRES_ACTION', 'Wischerblätter erneuern', 3450)],
     flags: {},
     createdAt: AT,
     updatedAt: AT,
@@ -110,7 +107,10 @@ interface RenderCase {
   en: Expectation;
 }
 
-const common = { de: ['Guten Tag Erika Mustermann', 'Inspektion', 'VW Golf (M-AB 1234)', 'bk-7f3a'], en: ['Hello Erika Mustermann', 'Inspection', 'VW Golf (M-AB 1234)', 'bk-7f3a'] };
+const common = {
+  de: ['Guten Tag Erika Mustermann', 'Inspektion', 'VW Golf (M-AB 1234)', 'bk-7f3a'],
+  en: ['Hello Erika Mustermann', 'Inspection', 'VW Golf (M-AB 1234)', 'bk-7f3a'],
+};
 
 const RENDER_CASES: RenderCase[] = [
   {
@@ -131,7 +131,10 @@ const RENDER_CASES: RenderCase[] = [
     type: 'finding.added',
     status: 'IN_WORKSHOP',
     payload: { findingId: 'f-1' },
-    de: { subject: 'Zusätzliche Arbeiten an Ihrem Fahrzeug: Ihre Freigabe wird benötigt', facts: ['Bremsbeläge vorne verschlissen', '89,00\u00a0€', 'in der App frei'] },
+    de: {
+      subject: 'Zusätzliche Arbeiten an Ihrem Fahrzeug: Ihre Freigabe wird benötigt',
+      facts: ['Bremsbeläge vorne verschlissen', '89,00\u00a0€', 'in der App frei'],
+    },
     en: { subject: 'Extra work on your car: your approval is needed', facts: ['Bremsbeläge vorne verschlissen', '€89.00', 'approve or decline it in the app'] },
   },
   {

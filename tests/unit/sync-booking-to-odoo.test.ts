@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BookingStore, StoredBooking } from '../../slices/bookings/app/ports';
 import type { Change, SaveResult } from '../../shared/platform/aggregate';
-import type {
-  CreditNoteDraft,
-  Erp,
-  ErpInvoice,
-  ErpPartner,
-  ErpPayment,
-  InvoiceDraft,
-  PartnerDraft,
-  PaymentDraft,
-} from '../../shared/platform/erp';
+import type { CreditNoteDraft, Erp, ErpInvoice, ErpPartner, ErpPayment, InvoiceDraft, PartnerDraft, PaymentDraft } from '../../shared/platform/erp';
 import { JobError, type JobEnvelope } from '../../shared/platform/jobs';
 import { customerRef } from '../../shared/kernel/customer-ref';
 import { BOOKING_SYNC_JOB } from '../../slices/bookings/app/jobs';
@@ -70,7 +61,18 @@ class MemoryErp implements Erp {
     await this.call('createInvoice');
     const total = draft.lines.reduce((sum, line) => sum + line.amountCents, 0);
     const id = this.nextId++;
-    this.moves.push({ id, kind: 'invoice', name: '/', ref: draft.ref, state: 'draft', paymentState: 'not_paid', amountTotalCents: total, amountResidualCents: total, partnerId: draft.partnerId, lines: draft.lines });
+    this.moves.push({
+      id,
+      kind: 'invoice',
+      name: '/',
+      ref: draft.ref,
+      state: 'draft',
+      paymentState: 'not_paid',
+      amountTotalCents: total,
+      amountResidualCents: total,
+      partnerId: draft.partnerId,
+      lines: draft.lines,
+    });
     return id;
   }
   async postInvoice(id: number) {
@@ -117,7 +119,19 @@ class MemoryErp implements Erp {
     await this.call('createCreditNote');
     const invoice = this.move(draft.invoiceId);
     const id = this.nextId++;
-    this.moves.push({ id, kind: 'credit-note', name: '/', ref: `Reversal of: ${invoice.name}, ${draft.reason}`, state: 'draft', paymentState: 'not_paid', amountTotalCents: invoice.amountTotalCents, amountResidualCents: invoice.amountTotalCents, partnerId: invoice.partnerId, reversedInvoiceId: invoice.id, lines: invoice.lines });
+    this.moves.push({
+      id,
+      kind: 'credit-note',
+      name: '/',
+      ref: `Reversal of: ${invoice.name}, ${draft.reason}`,
+      state: 'draft',
+      paymentState: 'not_paid',
+      amountTotalCents: invoice.amountTotalCents,
+      amountResidualCents: invoice.amountTotalCents,
+      partnerId: invoice.partnerId,
+      reversedInvoiceId: invoice.id,
+      lines: invoice.lines,
+    });
     return id;
   }
   private move(id: number): Move {
@@ -147,7 +161,11 @@ function booking(overrides: Partial<Booking> = {}): Booking {
     serviceType: 'inspection',
     priceCents: 14900,
     currency: 'EUR',
-    pickup: { address: { street: 'Leopoldstraße 1', zip: '80802', city: 'München' }, slotStart: '2026-03-03T08:00:00.000Z', slotEnd: '2026-03-03T10:00:00.000Z' },
+    pickup: {
+      address: { street: 'Leopoldstraße 1', zip: '80802', city: 'München' },
+      slotStart: '2026-03-03T08:00:00.000Z',
+      slotEnd: '2026-03-03T10:00:00.000Z',
+    },
     delivery: { address: { street: 'Leopoldstraße 1', zip: '80802', city: 'München' } },
     payment: { status: 'succeeded', paymentIntentId: 'pi_booking' },
     findings: [],
@@ -160,7 +178,16 @@ function booking(overrides: Partial<Booking> = {}): Booking {
 }
 
 function finding(id: string, status: Finding['status'], extra: Partial<Finding> = {}): Finding {
-  return { id, description: `Bremsbeläge vorne (${id})`, priceCents: 8900, currency: 'EUR', status, createdAt: PAID_AT, updatedAt: '2026-03-04T10:00:00.000Z', ...extra };
+  return {
+    id,
+    description: `Bremsbeläge vorne (${id})`,
+    priceCents: 8900,
+    currency: 'EUR',
+    status,
+    createdAt: PAID_AT,
+    updatedAt: '2026-03-04T10:00:00.000Z',
+    ...extra,
+  };
 }
 
 class MemoryBookings implements BookingStore {
@@ -321,10 +348,22 @@ describe('booking.sync: what a booking owes the books', () => {
   });
 
   it.each([
-    ['cancelled and refunded', booking({ status: 'CANCELLED', payment: { status: 'refunded', paymentIntentId: 'pi_booking' } }), ['pi_booking', 'refund:pi_booking']],
-    ['refunded while confirmed', booking({ status: 'CONFIRMED', payment: { status: 'refunded', paymentIntentId: 'pi_booking' } }), ['pi_booking', 'refund:pi_booking']],
+    [
+      'cancelled and refunded',
+      booking({ status: 'CANCELLED', payment: { status: 'refunded', paymentIntentId: 'pi_booking' } }),
+      ['pi_booking', 'refund:pi_booking'],
+    ],
+    [
+      'refunded while confirmed',
+      booking({ status: 'CONFIRMED', payment: { status: 'refunded', paymentIntentId: 'pi_booking' } }),
+      ['pi_booking', 'refund:pi_booking'],
+    ],
     // Not refunded (yet): the credit note waits open for the refund.
-    ['cancelled after a payment that raced it', booking({ status: 'CANCELLED', payment: { status: 'succeeded', paymentIntentId: 'pi_booking' } }), ['pi_booking']],
+    [
+      'cancelled after a payment that raced it',
+      booking({ status: 'CANCELLED', payment: { status: 'succeeded', paymentIntentId: 'pi_booking' } }),
+      ['pi_booking'],
+    ],
   ])('reverses the paid invoice by one posted credit note when %s, once', async (_, undone, memos) => {
     const { erp, handle } = setup(undone);
     await handle(job());
@@ -440,7 +479,10 @@ describe('booking.sync under concurrency', () => {
     erp.partners.push({ id: 900, ref: customerRef('erika@example.de'), name: 'Erika' });
     const outcomes = await Promise.allSettled([setup(booking(), erp).handle(job()), setup(booking(), erp).handle(job())]);
     expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
-    expect((outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ kind: 'transient', code: 'ERP_CONCURRENT_SYNC' });
+    expect((outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({
+      kind: 'transient',
+      code: 'ERP_CONCURRENT_SYNC',
+    });
     expect(erp.calls).toContain('discardInvoice');
     await setup(booking(), erp).handle(job()); // the retry
     expectOneOfEach(erp);
@@ -491,7 +533,13 @@ describe('booking.sync under concurrency', () => {
       throw JobError.permanent('ODOO_USER_ERROR', 'You cannot delete an entry which has been posted once.');
     };
     const undone = booking({ status: 'CANCELLED', payment: { status: 'refunded', paymentIntentId: 'pi_booking' } });
-    const error = await setup(undone, erp).handle(job()).catch((reason: unknown) => reason);
-    expect(error).toMatchObject({ kind: 'permanent', code: 'ERP_DUPLICATE', message: 'credit notes 4 and 5 both reverse invoice 2 (bk_1); cancel 5 in the ERP' });
+    const error = await setup(undone, erp)
+      .handle(job())
+      .catch((reason: unknown) => reason);
+    expect(error).toMatchObject({
+      kind: 'permanent',
+      code: 'ERP_DUPLICATE',
+      message: 'credit notes 4 and 5 both reverse invoice 2 (bk_1); cancel 5 in the ERP',
+    });
   });
 });

@@ -25,7 +25,11 @@ const SAFE_KEY = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function messageIdFor(key: string): string {
   if (SAFE_KEY.test(key)) return `<${key}@${MESSAGE_ID_DOMAIN}>`;
-  const slug = key.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 64).replace(/^-+|-+$/g, '') || 'mail';
+  const slug =
+    key
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .slice(0, 64)
+      .replace(/^-+|-+$/g, '') || 'mail';
   const hash = createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
   return `<${slug}.${hash}@${MESSAGE_ID_DOMAIN}>`;
 }

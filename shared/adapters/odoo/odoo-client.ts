@@ -125,7 +125,8 @@ export class OdooClient {
     // Odoo answers false, not a fault, for an unknown login or a wrong password.
     if (result === false) throw new OdooError('permanent', 'ODOO_BAD_CREDENTIALS', this.#credentialsMessage());
     const uid = uidSchema.safeParse(result);
-    if (!uid.success) throw new OdooError('permanent', 'ODOO_BAD_RESPONSE', `Odoo answered authenticate with ${JSON.stringify(result)?.slice(0, 100)}, not a user id`);
+    if (!uid.success)
+      throw new OdooError('permanent', 'ODOO_BAD_RESPONSE', `Odoo answered authenticate with ${JSON.stringify(result)?.slice(0, 100)}, not a user id`);
     this.#uid = uid.data;
     return uid.data;
   }
@@ -188,7 +189,13 @@ export class OdooClient {
   /** Vendor errors to the closed set of OdooError codes; programming errors pass unchanged. */
   #classify(error: unknown, what: string): unknown {
     if (error instanceof JobError) return error;
-    const e = error as { faultCode?: unknown; faultString?: unknown; code?: unknown; message?: unknown; res?: { statusCode?: number; headers?: Record<string, unknown> } };
+    const e = error as {
+      faultCode?: unknown;
+      faultString?: unknown;
+      code?: unknown;
+      message?: unknown;
+      res?: { statusCode?: number; headers?: Record<string, unknown> };
+    };
     if (typeof e.faultCode === 'number') return this.#fromFault(e.faultCode, String(e.faultString ?? ''), what, error);
 
     const status = e.res?.statusCode;
@@ -196,20 +203,44 @@ export class OdooClient {
       return new OdooError('transient', 'ODOO_UNAVAILABLE', `Odoo at ${this.origin} answered HTTP ${status} to ${what}`, undefined, error);
     }
     if (status === 404) {
-      return new OdooError('permanent', 'ODOO_NOT_FOUND', `${this.origin} has no Odoo XML-RPC endpoint (HTTP 404 for ${what}); check ODOO_URL`, undefined, error);
+      return new OdooError(
+        'permanent',
+        'ODOO_NOT_FOUND',
+        `${this.origin} has no Odoo XML-RPC endpoint (HTTP 404 for ${what}); check ODOO_URL`,
+        undefined,
+        error,
+      );
     }
     if (status !== undefined && status >= 300) {
       const location = typeof e.res?.headers?.location === 'string' ? ` to ${e.res.headers.location}` : '';
-      return new OdooError('permanent', 'ODOO_HTTP_ERROR', `Odoo at ${this.origin} answered HTTP ${status}${location} to ${what}; check ODOO_URL`, undefined, error);
+      return new OdooError(
+        'permanent',
+        'ODOO_HTTP_ERROR',
+        `Odoo at ${this.origin} answered HTTP ${status}${location} to ${what}; check ODOO_URL`,
+        undefined,
+        error,
+      );
     }
     if (status !== undefined) {
-      return new OdooError('permanent', 'ODOO_BAD_RESPONSE', `Odoo at ${this.origin} sent no XML-RPC answer to ${what}: ${String(e.message)}`, undefined, error);
+      return new OdooError(
+        'permanent',
+        'ODOO_BAD_RESPONSE',
+        `Odoo at ${this.origin} sent no XML-RPC answer to ${what}: ${String(e.message)}`,
+        undefined,
+        error,
+      );
     }
 
     const code = typeof e.code === 'string' ? e.code : '';
     const message = typeof e.message === 'string' ? e.message : '';
     if (NETWORK_CODES.has(code) || /socket hang up|aborted/i.test(message)) {
-      const unavailable = new OdooError('transient', 'ODOO_UNAVAILABLE', `Odoo at ${this.origin} is unreachable during ${what} (${code || message})`, undefined, error);
+      const unavailable = new OdooError(
+        'transient',
+        'ODOO_UNAVAILABLE',
+        `Odoo at ${this.origin} is unreachable during ${what} (${code || message})`,
+        undefined,
+        error,
+      );
       unavailable.connectionLost = code !== 'ECONNREFUSED' && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN';
       return unavailable;
     }

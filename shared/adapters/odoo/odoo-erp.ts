@@ -1,15 +1,5 @@
 import { z } from 'zod';
-import type {
-  CreditNoteDraft,
-  Erp,
-  ErpDocumentState,
-  ErpInvoice,
-  ErpPartner,
-  ErpPayment,
-  InvoiceDraft,
-  PartnerDraft,
-  PaymentDraft,
-} from '../../platform/erp';
+import type { CreditNoteDraft, Erp, ErpDocumentState, ErpInvoice, ErpPartner, ErpPayment, InvoiceDraft, PartnerDraft, PaymentDraft } from '../../platform/erp';
 import { isMissingMethod, isUnknownField, type OdooClient, OdooError } from './odoo-client';
 
 /** Choices an Odoo database needs made for it (ids differ per database). */
@@ -25,9 +15,7 @@ export interface OdooErpOptions {
 
 // Odoo sends `false` for an empty field, and a many2one as [id, display name].
 const text = z.union([z.string(), z.literal(false)]).transform((value) => (value === false ? undefined : value));
-const many2one = z
-  .union([z.tuple([z.number().int(), z.string()]), z.literal(false)])
-  .transform((value) => (value === false ? undefined : value[0]));
+const many2one = z.union([z.tuple([z.number().int(), z.string()]), z.literal(false)]).transform((value) => (value === false ? undefined : value[0]));
 const id = z.number().int().positive();
 const cents = z.number().transform((euros) => Math.round(euros * 100));
 
@@ -91,7 +79,11 @@ export class OdooErp implements Erp {
     const email = key.email.trim().replace(/[\\%_]/g, (char) => `\\${char}`);
     const domain = ['|', ['ref', '=', key.ref], ['email', '=ilike', email]];
     const partners = await this.#call(z.array(partnerSchema), 'res.partner', 'search_read', [domain], { fields: ['ref', 'email'], order: 'id asc', limit: 50 });
-    return byId(partners).map((partner) => ({ id: partner.id, ...(partner.ref ? { ref: partner.ref } : {}), ...(partner.email ? { email: partner.email } : {}) }));
+    return byId(partners).map((partner) => ({
+      id: partner.id,
+      ...(partner.ref ? { ref: partner.ref } : {}),
+      ...(partner.email ? { email: partner.email } : {}),
+    }));
   }
 
   async createPartner(draft: PartnerDraft): Promise<number> {
@@ -105,12 +97,18 @@ export class OdooErp implements Erp {
 
   async findInvoices(refs: string[]): Promise<ErpInvoice[]> {
     if (refs.length === 0) return [];
-    return this.#searchMoves([['move_type', '=', 'out_invoice'], ['ref', 'in', refs]]);
+    return this.#searchMoves([
+      ['move_type', '=', 'out_invoice'],
+      ['ref', 'in', refs],
+    ]);
   }
 
   async findCreditNotes(invoiceIds: number[]): Promise<ErpInvoice[]> {
     if (invoiceIds.length === 0) return [];
-    return this.#searchMoves([['move_type', '=', 'out_refund'], ['reversed_entry_id', 'in', invoiceIds]]);
+    return this.#searchMoves([
+      ['move_type', '=', 'out_refund'],
+      ['reversed_entry_id', 'in', invoiceIds],
+    ]);
   }
 
   async createInvoice(draft: InvoiceDraft): Promise<number> {
@@ -214,7 +212,10 @@ export class OdooErp implements Erp {
     const result = await this.client.executeKw(model, method, args, kwargs);
     const parsed = schema.safeParse(result);
     if (parsed.success) return parsed.data;
-    const where = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(result)'}: ${issue.message}`).slice(0, 3).join('; ');
+    const where = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(result)'}: ${issue.message}`)
+      .slice(0, 3)
+      .join('; ');
     throw new OdooError('permanent', 'ODOO_BAD_RESPONSE', `Odoo answered ${model}.${method} in an unexpected shape (${where})`);
   }
 }

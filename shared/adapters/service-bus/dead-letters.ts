@@ -44,12 +44,7 @@ export class ServiceBusDeadLetterQueues implements DeadLetterQueues {
     }
   }
 
-  async take(
-    queue: string,
-    select: (letter: DeadLetter) => boolean,
-    act: (letter: DeadLetter) => Promise<void>,
-    max: number,
-  ): Promise<number> {
+  async take(queue: string, select: (letter: DeadLetter) => boolean, act: (letter: DeadLetter) => Promise<void>, max: number): Promise<number> {
     const receiver = this.client.createReceiver(queue, { subQueueType: 'deadLetter', receiveMode: 'peekLock' });
     // Letters we passed over stay locked until the scan ends, so the scan never sees one twice.
     const skipped: ServiceBusReceivedMessage[] = [];

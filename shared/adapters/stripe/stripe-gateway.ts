@@ -165,8 +165,14 @@ const refSchema = z
   .union([z.string(), z.looseObject({ id: z.string() }).transform((object) => object.id)])
   .nullish()
   .transform((id) => id ?? undefined);
-const metadataSchema = z.record(z.string(), z.string()).nullish().transform((metadata) => metadata ?? {});
-const optionalText = z.string().nullish().transform((text) => text ?? undefined);
+const metadataSchema = z
+  .record(z.string(), z.string())
+  .nullish()
+  .transform((metadata) => metadata ?? {});
+const optionalText = z
+  .string()
+  .nullish()
+  .transform((text) => text ?? undefined);
 const eventSchema = z.looseObject({
   id: z.string(),
   type: z.string(),
@@ -237,7 +243,10 @@ function toPaymentEvent(input: unknown): PaymentEvent | undefined {
 
 /** Stands in when Stripe is not configured: every payment call fails as "unavailable", no event verifies. */
 export class UnconfiguredPaymentGateway implements PaymentGateway {
-  private readonly failure = { ok: false as const, error: { code: 'unavailable' as const, message: 'Stripe is not configured (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)' } };
+  private readonly failure = {
+    ok: false as const,
+    error: { code: 'unavailable' as const, message: 'Stripe is not configured (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)' },
+  };
   ensureCustomer = async () => this.failure;
   createPaymentIntent = async () => this.failure;
   retrievePaymentIntent = async () => this.failure;

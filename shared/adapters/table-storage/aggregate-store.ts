@@ -28,8 +28,7 @@ const EVENT_PREFIX = 'event|';
 const CHUNK_CHARS = 32_000;
 const MAX_CHUNKS = 12;
 
-const historyRowKey = (version: number, index: number) =>
-  `${HISTORY_PREFIX}${String(version).padStart(8, '0')}|${String(index).padStart(2, '0')}`;
+const historyRowKey = (version: number, index: number) => `${HISTORY_PREFIX}${String(version).padStart(8, '0')}|${String(index).padStart(2, '0')}`;
 
 function dataColumns(id: string, json: string): Record<string, string> {
   const chunks = Math.max(1, Math.ceil(json.length / CHUNK_CHARS));
@@ -92,7 +91,9 @@ export class TableAggregateStore<T extends AggregateState> implements AggregateS
 
   async hasEvent(id: string, eventId: string): Promise<boolean> {
     try {
-      await tableCall('read event', () => this.client.getEntity(safeKey(id), `${EVENT_PREFIX}${safeKey(eventId)}`, { queryOptions: { select: ['PartitionKey'] } }));
+      await tableCall('read event', () =>
+        this.client.getEntity(safeKey(id), `${EVENT_PREFIX}${safeKey(eventId)}`, { queryOptions: { select: ['PartitionKey'] } }),
+      );
       return true;
     } catch (error) {
       if (isTableError(error, 'notFound')) return false;

@@ -58,8 +58,7 @@ export class TableDeadLetterAudit implements DeadLetterAudit {
 
   /** Newest first, optionally one queue's entries only. */
   async list(queue?: string, limit = DEFAULT_LIMIT): Promise<DeadLetterAuditEntry[]> {
-    const filter =
-      queue === undefined ? odata`PartitionKey eq ${PARTITION}` : odata`PartitionKey eq ${PARTITION} and queue eq ${queue}`;
+    const filter = queue === undefined ? odata`PartitionKey eq ${PARTITION}` : odata`PartitionKey eq ${PARTITION} and queue eq ${queue}`;
     const entries: DeadLetterAuditEntry[] = [];
     try {
       const pages = this.client.listEntities<AuditRow>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(limit, 1000) });

@@ -44,9 +44,7 @@ export async function commitWithOutbox(
   const total = actions.length + jobs.length;
   if (total === 0) return [];
   if (total > MAX_TRANSACTION_ACTIONS) {
-    throw new Error(
-      `a transaction takes at most ${MAX_TRANSACTION_ACTIONS} actions; got ${total} (${actions.length} state + ${jobs.length} outbox)`,
-    );
+    throw new Error(`a transaction takes at most ${MAX_TRANSACTION_ACTIONS} actions; got ${total} (${actions.length} state + ${jobs.length} outbox)`);
   }
   const stray = actions.find(([, entity]) => entity.partitionKey !== partitionKey);
   if (stray) {
@@ -97,9 +95,7 @@ export class TableOutboxStore implements OutboxStore {
     // and usually finds nothing; the RowKey range keeps the service from returning other rows.
     const filter = odata`RowKey ge ${OUTBOX_PREFIX} and RowKey lt ${OUTBOX_END} and storedAt lt ${olderThan}`;
     for (const client of this.byName.values()) {
-      const pages = client
-        .listEntities<OutboxRow>({ queryOptions: { filter } })
-        .byPage({ maxPageSize: Math.min(limit, 1000) });
+      const pages = client.listEntities<OutboxRow>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(limit, 1000) });
       try {
         for await (const page of pages) {
           for (const entity of page) {
@@ -162,12 +158,7 @@ export class OutboxCommitter {
   ) {}
 
   /** See commitWithOutbox; resolves after the commit and one relay attempt, with the committed jobs. */
-  async commit(
-    client: TableClient,
-    partitionKey: string,
-    actions: TransactionAction[],
-    jobs: OutgoingJob[],
-  ): Promise<PendingJob[]> {
+  async commit(client: TableClient, partitionKey: string, actions: TransactionAction[], jobs: OutgoingJob[]): Promise<PendingJob[]> {
     const pending = await commitWithOutbox(client, partitionKey, actions, jobs, this.now());
     await this.relay.relayCommitted(pending);
     return pending;

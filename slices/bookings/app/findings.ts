@@ -71,7 +71,13 @@ export function addFinding(deps: FindingDeps, bookingId: string, input: FindingR
 export async function declineFinding(deps: FindingDeps, bookingId: string, findingId: string, actor: BookingActor): Promise<FindingOutcome> {
   const read = await readBooking(deps.bookings, bookingId, actor, ['admin']);
   if (!read.ok) return read;
-  return mutateFinding(deps, bookingId, (booking, at) => declineInDomain(booking, findingId, at), () => [], { first: read.stored });
+  return mutateFinding(
+    deps,
+    bookingId,
+    (booking, at) => declineInDomain(booking, findingId, at),
+    () => [],
+    { first: read.stored },
+  );
 }
 
 /**
@@ -80,7 +86,13 @@ export async function declineFinding(deps: FindingDeps, bookingId: string, findi
  * finding, and the outcome recorded: PAID (with an Odoo sync), REQUIRES_ACTION (with the client
  * secret for an on-session confirmation, completed by the webhook) or PAYMENT_FAILED.
  */
-export async function approveFinding(deps: FindingDeps, bookingId: string, findingId: string, actor: BookingActor, operationId?: string): Promise<FindingOutcome> {
+export async function approveFinding(
+  deps: FindingDeps,
+  bookingId: string,
+  findingId: string,
+  actor: BookingActor,
+  operationId?: string,
+): Promise<FindingOutcome> {
   const read = await readBooking(deps.bookings, bookingId, actor, ['admin']);
   if (!read.ok) return read;
   const { stripeCustomerId, paymentMethodId } = read.stored.state.payment;
@@ -90,7 +102,13 @@ export async function approveFinding(deps: FindingDeps, bookingId: string, findi
     return { ok: false, error: { code: 'NO_SAVED_CARD' } };
   }
 
-  const approved = await mutateFinding(deps, bookingId, (booking, at) => approveInDomain(booking, findingId, at), () => [], { operationId, first: read.stored });
+  const approved = await mutateFinding(
+    deps,
+    bookingId,
+    (booking, at) => approveInDomain(booking, findingId, at),
+    () => [],
+    { operationId, first: read.stored },
+  );
   let finding: Finding;
   if (approved.ok) finding = approved.finding;
   else if (approved.error.code === 'ALREADY_APPROVED' && approved.error.finding.status === 'APPROVED') {
@@ -149,7 +167,9 @@ type ChargeResult = Awaited<ReturnType<PaymentGateway['chargeOffSession']>>;
 function chargeOutcome(charge: ChargeResult): { outcome: FindingPaymentOutcome; clientSecret?: string } | { failure: PaymentFailure } {
   if (charge.ok) {
     const { id, status, clientSecret } = charge.value;
-    return status === 'succeeded' ? { outcome: { status: 'PAID', paymentIntentId: id } } : { outcome: { status: 'REQUIRES_ACTION', paymentIntentId: id }, clientSecret };
+    return status === 'succeeded'
+      ? { outcome: { status: 'PAID', paymentIntentId: id } }
+      : { outcome: { status: 'REQUIRES_ACTION', paymentIntentId: id }, clientSecret };
   }
   const error = charge.error;
   if (error.code === 'authentication_required' && error.paymentIntentId) {

@@ -129,8 +129,8 @@ function decideFinding(booking: Booking, findingId: string, event: PaymentEvent,
         ? ({ status: 'REQUIRES_ACTION', paymentIntentId: intentId } as const)
         : event.type === 'payment_intent.payment_failed'
           ? event.paymentIntent?.lastError?.code === 'authentication_required'
-            // The off-session charge needs 3-D Secure: not a failure, the customer confirms on-session.
-            ? ({ status: 'REQUIRES_ACTION', paymentIntentId: intentId } as const)
+            ? // The off-session charge needs 3-D Secure: not a failure, the customer confirms on-session.
+              ({ status: 'REQUIRES_ACTION', paymentIntentId: intentId } as const)
             : ({ status: 'PAYMENT_FAILED', paymentIntentId: intentId, failureReason: event.paymentIntent?.lastError?.code ?? 'payment failed' } as const)
           : undefined;
   if (!outcome) return undefined;

@@ -93,7 +93,17 @@ interface Facts {
 type Texts = {
   greeting: (name: string) => string;
   closing: string[];
-  labels: { service: string; vehicle: string; slot: string; pickup: string; delivery: string; price: string; booking: string; finding: string; findingPrice: string };
+  labels: {
+    service: string;
+    vehicle: string;
+    slot: string;
+    pickup: string;
+    delivery: string;
+    price: string;
+    booking: string;
+    finding: string;
+    findingPrice: string;
+  };
   draft: (notice: Notice, facts: Facts) => Draft;
 };
 
@@ -370,8 +380,7 @@ function toText(draft: Draft, greeting: string, closing: string[]): string {
 }
 
 // Names, addresses, vehicle and finding descriptions are typed by people: escape all of it.
-const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch);
+const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch);
 
 function toHtml(draft: Draft, greeting: string, closing: string[], language: Language): string {
   const rows = draft.facts

@@ -6,7 +6,14 @@ import type { JobHandler } from '../../../shared/platform/consume-job';
 import type { Erp } from '../../../shared/platform/erp';
 import { JobError } from '../../../shared/platform/jobs';
 import type { Logger } from '../../../shared/platform/log';
-import { type Billable, type BillableDocument, berlinDate, perKeySerializer, reconcileBillable, type SyncReport } from '../../../shared/platform/reconcile-billable';
+import {
+  type Billable,
+  type BillableDocument,
+  berlinDate,
+  perKeySerializer,
+  reconcileBillable,
+  type SyncReport,
+} from '../../../shared/platform/reconcile-billable';
 import type { Booking } from '../domain/booking';
 import type { HistoryEntry } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
@@ -109,7 +116,8 @@ async function storeErpIds(deps: BookingSyncDeps, read: StoredBooking, report: S
 }
 
 /** The `booking.sync` handler of the `odoo-sync` queue. Errors propagate as JobErrors: the consumer retries or dead-letters. */
-export function bookingSyncHandlers(deps: BookingSyncDeps): Record<string, JobHandler> {  const serialize = perKeySerializer();
+export function bookingSyncHandlers(deps: BookingSyncDeps): Record<string, JobHandler> {
+  const serialize = perKeySerializer();
   return {
     [BOOKING_SYNC_JOB]: async function syncBooking(job) {
       const payload = syncPayloadSchema.safeParse(job.payload ?? {});

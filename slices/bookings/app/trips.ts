@@ -96,6 +96,12 @@ export async function markReady(deps: TripDeps, bookingId: string, cause: Cause,
 }
 
 /** Without a Driver-App an admin assigns the jockey: recorded as the trip's `assigned` report. */
-export function assignJockey(deps: TripDeps, bookingId: string, leg: TripLeg, jockey: { name: string; phone?: string }, cause: Cause): Promise<TripUpdateOutcome> {
+export function assignJockey(
+  deps: TripDeps,
+  bookingId: string,
+  leg: TripLeg,
+  jockey: { name: string; phone?: string },
+  cause: Cause,
+): Promise<TripUpdateOutcome> {
   return recordTripUpdate(deps, bookingId, { leg, status: 'assigned', occurredAt: deps.clock.now().toISOString(), jockey }, cause);
 }

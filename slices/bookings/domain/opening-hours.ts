@@ -57,7 +57,10 @@ export function openingHoursSpecSchema(timeZone: string = DEFAULT_TIME_ZONE) {
     .max(500)
     .transform((spec, ctx) => {
       const days: Record<Weekday, DayHours | null> = { mon: null, tue: null, wed: null, thu: null, fri: null, sat: null, sun: null };
-      const segments = spec.split(';').map((segment) => segment.trim()).filter((segment) => segment !== '');
+      const segments = spec
+        .split(';')
+        .map((segment) => segment.trim())
+        .filter((segment) => segment !== '');
       if (segments.length === 0) ctx.addIssue({ code: 'custom', message: 'No opening hours given', input: spec });
       segments.forEach((segment, index) => {
         const problem = applySegment(segment, days);
@@ -105,9 +108,17 @@ function applySegment(segment: string, days: Record<Weekday, DayHours | null>): 
 /** Limits on a pick-up slot besides the opening hours. */
 export const slotRulesSchema = z.strictObject({
   /** The jockeys need time to plan: a slot must start at least this long after now. */
-  minLeadMinutes: z.number().int().min(0).max(60 * 24 * 30),
+  minLeadMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(60 * 24 * 30),
   /** A wider window is useless to a customer and blocks a driver. */
-  maxSlotMinutes: z.number().int().min(1).max(60 * 24),
+  maxSlotMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(60 * 24),
   /** Bookings further ahead than this are refused (prices and capacity are not planned that far). */
   maxDaysAhead: z.number().int().min(1).max(730),
 });
@@ -158,7 +169,8 @@ export function checkSlot(hours: OpeningHours, slotStart: Date, slotEnd: Date, n
   if (end <= start) add('END_NOT_AFTER_START', 'slotEnd', 'The slot must end after it starts');
   else if (end - start > rules.maxSlotMinutes * MINUTE) add('SLOT_TOO_LONG', 'slotEnd', `A slot may last at most ${rules.maxSlotMinutes} minutes`);
   if (start < current) add('START_IN_PAST', 'slotStart', 'The slot starts in the past');
-  else if (start < current + rules.minLeadMinutes * MINUTE) add('LEAD_TIME_TOO_SHORT', 'slotStart', `The slot must start at least ${rules.minLeadMinutes} minutes from now`);
+  else if (start < current + rules.minLeadMinutes * MINUTE)
+    add('LEAD_TIME_TOO_SHORT', 'slotStart', `The slot must start at least ${rules.minLeadMinutes} minutes from now`);
   if (start > current + rules.maxDaysAhead * DAY) add('TOO_FAR_AHEAD', 'slotStart', `The slot must start within ${rules.maxDaysAhead} days`);
 
   const local = wallTime(start, hours.timeZone);
@@ -168,12 +180,14 @@ export function checkSlot(hours: OpeningHours, slotStart: Date, slotEnd: Date, n
   } else {
     const open = minutesOf(day.open) * MINUTE;
     const close = minutesOf(day.close) * MINUTE;
-    if (local.msOfDay < open || local.msOfDay >= close) add('OUTSIDE_OPENING_HOURS', 'slotStart', `${DAY_NAMES[local.weekday]} slots run ${day.open}–${day.close} (${hours.timeZone})`);
+    if (local.msOfDay < open || local.msOfDay >= close)
+      add('OUTSIDE_OPENING_HOURS', 'slotStart', `${DAY_NAMES[local.weekday]} slots run ${day.open}–${day.close} (${hours.timeZone})`);
     if (end > start) {
       // The slot is half-open: its last instant is end - 1 ms, so a slot ending at midnight stays on its day.
       const last = wallTime(end - 1, hours.timeZone);
       if (last.date !== local.date) add('SPANS_DAYS', 'slotEnd', 'The slot must start and end on the same day');
-      else if (last.msOfDay + 1 > close) add('OUTSIDE_OPENING_HOURS', 'slotEnd', `${DAY_NAMES[local.weekday]} slots run ${day.open}–${day.close} (${hours.timeZone})`);
+      else if (last.msOfDay + 1 > close)
+        add('OUTSIDE_OPENING_HOURS', 'slotEnd', `${DAY_NAMES[local.weekday]} slots run ${day.open}–${day.close} (${hours.timeZone})`);
     }
   }
   return reasons.length === 0 ? { ok: true } : { ok: false, reasons };

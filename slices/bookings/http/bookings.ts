@@ -96,14 +96,21 @@ export function accessProblem(error: AccessError): HttpResponseData {
 }
 
 function paymentProblem(failure: PaymentFailure): HttpResponseData {
-  if (failure.code === 'unavailable') return { ...problem(503, 'Payment provider unavailable', 'Stripe could not be reached; nothing was changed. Try again shortly.'), headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '5' } };
+  if (failure.code === 'unavailable')
+    return {
+      ...problem(503, 'Payment provider unavailable', 'Stripe could not be reached; nothing was changed. Try again shortly.'),
+      headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '5' },
+    };
   return problem(502, 'Payment provider refused the request', 'The payment provider rejected the request; nothing was changed.');
 }
 
 function findingResponse(outcome: FindingOutcome, created = false): HttpResponseData {
   if (outcome.ok) {
     const { finding, clientSecret } = outcome;
-    return { status: created ? 201 : 200, body: { id: finding.id, status: finding.status, priceCents: finding.priceCents, ...(clientSecret ? { clientSecret } : {}) } };
+    return {
+      status: created ? 201 : 200,
+      body: { id: finding.id, status: finding.status, priceCents: finding.priceCents, ...(clientSecret ? { clientSecret } : {}) },
+    };
   }
   const error = outcome.error;
   switch (error.code) {
@@ -144,10 +151,18 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       methods: ['GET'],
       summary: 'The service catalogue',
       tags,
-      responses: { 200: { description: 'Services', schema: z.object({ items: z.array(z.object({ code: z.string(), name: z.string(), priceCents: z.number().int(), currency: z.string() })) }) } },
+      responses: {
+        200: {
+          description: 'Services',
+          schema: z.object({ items: z.array(z.object({ code: z.string(), name: z.string(), priceCents: z.number().int(), currency: z.string() })) }),
+        },
+      },
       handler: async ({ query }) => {
         const language = query.lang === 'en' ? 'en' : 'de';
-        return { status: 200, body: { items: deps.catalogue.map((item) => ({ code: item.code, name: item.name[language], priceCents: item.priceCents, currency: item.currency })) } };
+        return {
+          status: 200,
+          body: { items: deps.catalogue.map((item) => ({ code: item.code, name: item.name[language], priceCents: item.priceCents, currency: item.currency })) },
+        };
       },
     }),
     defineHttp({
@@ -158,7 +173,11 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       summary: 'Book a service with pick-up; returns the access token once and the PaymentIntent client secret',
       tags,
       request: { body: createBookingRequestSchema },
-      responses: { 201: { description: 'Created', schema: createdView }, 422: { description: 'Invalid booking' }, 429: { description: 'Too many bookings from this address' } },
+      responses: {
+        201: { description: 'Created', schema: createdView },
+        422: { description: 'Invalid booking' },
+        429: { description: 'Too many bookings from this address' },
+      },
       handler: async ({ body, request }) => {
         const limit = deps.creationLimiter.take(`ip:${request.clientIp}`);
         if (!limit.allowed) return tooManyRequests(limit.retryAfterSeconds);

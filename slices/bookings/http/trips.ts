@@ -113,7 +113,15 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
         const outcome = await recordTripUpdate(
           deps.trips,
           update.bookingId,
-          { leg, tripId: update.tripId, status: update.status, occurredAt: update.occurredAt, sequence: update.sequence, jockey: update.driver, reason: update.reason },
+          {
+            leg,
+            tripId: update.tripId,
+            status: update.status,
+            occurredAt: update.occurredAt,
+            sequence: update.sequence,
+            jockey: update.driver,
+            reason: update.reason,
+          },
           causes.driver(`${update.tripId}:${update.status}`),
           eventId,
         );
