@@ -36,26 +36,26 @@ export async function handleStripeEvent(deps: StripeEventDeps, event: PaymentEve
   const intent = event.paymentIntent;
   const bookingId = intent?.metadata.bookingId;
   if (!intent || !bookingId) return 'ignored';
-  const outcome = await mutate<Booking, StripeEventOutcome>(
+  const outcome = await mutate<Booking, { confirmed: boolean }>(
     deps.bookings,
     bookingId,
     ({ state }) => {
       const at = deps.clock.now();
       const decision = intent.metadata.findingId ? decideFinding(state, intent.metadata.findingId, event, at) : decideBooking(state, event, at);
-      return decision ? save(decision.booking, 'applied', decision) : skip('unchanged');
+      if (!decision) return skip({ confirmed: false });
+      return save(decision.booking, { confirmed: decision.history.some((entry) => entry.to === 'CONFIRMED') }, decision);
     },
     { clock: deps.clock, eventId: `stripe:${event.id}` },
   );
   if (outcome.kind === 'not-found') return 'ignored';
   if (outcome.kind === 'duplicate-event') return 'duplicate';
-  if (outcome.saved && event.type === 'payment_intent.succeeded' && !intent.metadata.findingId) {
-    deps.telemetry?.event('BookingConfirmed', { bookingId, stripeEvent: event.id });
-  }
+  // Only a booking this event confirmed: a payment that raced a cancellation leaves it CANCELLED.
+  if (outcome.result.confirmed) deps.telemetry?.event('BookingConfirmed', { bookingId, stripeEvent: event.id });
   if (outcome.saved && event.type === 'payment_intent.payment_failed') {
     // No card data: the decline code only.
     deps.telemetry?.event('PaymentFailed', { bookingId, code: intent.lastError?.declineCode ?? intent.lastError?.code ?? 'unknown' });
   }
-  return outcome.result;
+  return outcome.saved ? 'applied' : 'unchanged';
 }
 
 interface EventEffect {
