@@ -1,13 +1,11 @@
 import type { Address, Booking, LANGUAGES } from '../domain/booking';
 import type { Catalogue } from '../domain/catalogue';
 import type { Finding } from '../domain/finding';
+import type { TripLeg } from '../domain/trip';
 import { formatMoney } from '../../../shared/kernel/money';
 
 /** A language the customer is written to in. */
 export type Language = (typeof LANGUAGES)[number];
-
-/** Which of the booking's two jockey trips a notice is about. */
-export type TripLeg = 'pickup' | 'delivery';
 
 /** What one e-mail tells the customer; the booking supplies every other fact. */
 export type Notice =
