@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AdminResult, DeadLetterAdmin } from '../shared/platform/dead-letters';
-import { type Caller, defineHttp, type HttpFunctionDef } from '../shared/function-table';
+import { defineHttp, type HttpFunctionDef } from '../shared/function-table';
+import { callerCause } from '../shared/http/auth';
 import { problem } from '../shared/http/problem';
 
 const queueParams = z.object({ queue: z.string().min(1).max(100) });
@@ -37,8 +38,6 @@ const listSchema = z.object({
   ),
 });
 const replayedSchema = z.object({ replayed: z.number().int() });
-
-const actorOf = (caller: Caller) => (caller.kind === 'apiKey' ? `api:${caller.name}` : 'anonymous');
 
 const unknownQueue = (queue: string) => problem(404, 'Unknown queue', `there is no queue named ${queue}`);
 
@@ -96,7 +95,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       request: { params: messageParams },
       responses: { 200: { description: 'Replayed', schema: replayedSchema } },
       handler: async ({ params, caller }) =>
-        resultResponse(await admin.replayOne(params.queue, params.messageId, actorOf(caller)), params.queue, params.messageId, {
+        resultResponse(await admin.replayOne(params.queue, params.messageId, callerCause(caller)), params.queue, params.messageId, {
           replayed: 1,
         }),
     }),
@@ -112,7 +111,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       responses: { 200: { description: 'How many were replayed', schema: replayedSchema } },
       handler: async ({ params, body, caller }) => {
         if (!admin.knows(params.queue)) return unknownQueue(params.queue);
-        return { status: 200, body: { replayed: await admin.replayMany(params.queue, body, actorOf(caller)) } };
+        return { status: 200, body: { replayed: await admin.replayMany(params.queue, body, callerCause(caller)) } };
       },
     }),
     defineHttp({
@@ -126,7 +125,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       request: { params: messageParams, body: discardBody },
       responses: { 200: { description: 'Discarded', schema: z.object({ discarded: z.number().int() }) } },
       handler: async ({ params, body, caller }) =>
-        resultResponse(await admin.discard(params.queue, params.messageId, body.reason, actorOf(caller)), params.queue, params.messageId, { discarded: 1 }),
+        resultResponse(await admin.discard(params.queue, params.messageId, body.reason, callerCause(caller)), params.queue, params.messageId, { discarded: 1 }),
     }),
   ];
 }

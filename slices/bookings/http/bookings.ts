@@ -78,13 +78,13 @@ function toView(booking: Booking) {
 }
 
 /** The booking's actor: a staff API key, or whoever presents a bearer token (the booking's own, or not). */
-export function actorOf(call: HttpCall<unknown, unknown, unknown, unknown>): BookingActor {
+function actorOf(call: HttpCall<unknown, unknown, unknown, unknown>): BookingActor {
   const { caller } = call;
   return caller.kind === 'apiKey' ? { kind: 'staff', name: caller.name, roles: caller.roles } : { kind: 'customer', token: bearerToken(call.request.headers) };
 }
 
 /** The answer to a booking the caller may not see: 404, 401 without a credential, 403 with a wrong one. */
-export function accessProblem(error: AccessError): HttpResponseData {
+function accessProblem(error: AccessError): HttpResponseData {
   switch (error.code) {
     case 'NOT_FOUND':
       return notFound('No booking with this id.');
