@@ -90,6 +90,27 @@ export const platformConcerns = {
   rateLimit: z
     .object({ RATE_LIMIT_PER_KEY: intFromEnv(100, 1), RATE_LIMIT_WINDOW_MS: intFromEnv(15 * 60_000, 1) })
     .transform((e) => ({ perKey: e.RATE_LIMIT_PER_KEY, windowMs: e.RATE_LIMIT_WINDOW_MS })),
+  /** Idempotency-Key records: how long a finished one is replayed, how long a running one locks its key, the sweep. */
+  idempotency: z
+    .object({
+      IDEMPOTENCY_RETENTION_HOURS: intFromEnv(24, 1),
+      IDEMPOTENCY_LOCK_MS: intFromEnv(60_000, 1),
+      IDEMPOTENCY_SWEEP_SCHEDULE: z
+        .string()
+        .trim()
+        .regex(/^\S+(\s+\S+){5}$/, 'expected NCRONTAB with seconds (six fields)')
+        .default('0 0 * * * *'),
+    })
+    .superRefine((e, ctx) =>
+      // The sweep also removes in-flight records older than the retention: never one whose lock still holds.
+      requireThat(
+        ctx,
+        e.IDEMPOTENCY_LOCK_MS < e.IDEMPOTENCY_RETENTION_HOURS * 3_600_000,
+        'IDEMPOTENCY_LOCK_MS',
+        'must be shorter than IDEMPOTENCY_RETENTION_HOURS',
+      ),
+    )
+    .transform((e) => ({ retentionHours: e.IDEMPOTENCY_RETENTION_HOURS, lockMs: e.IDEMPOTENCY_LOCK_MS, sweepSchedule: e.IDEMPOTENCY_SWEEP_SCHEDULE })),
   health: z.object({ HEALTH_PROBE_TIMEOUT_MS: intFromEnv(2_000, 1) }).transform((e) => ({ probeTimeoutMs: e.HEALTH_PROBE_TIMEOUT_MS })),
   telemetry: z
     .object({ APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText, TELEMETRY_ENABLED: boolFromEnv(true) })

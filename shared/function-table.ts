@@ -45,6 +45,12 @@ export interface HttpCall<Body = unknown, Params = Record<string, string>, Query
   event: Event;
   /** Operation id for telemetry, carried into every job the request causes. */
   operationId: string;
+  /**
+   * Set for an `idempotent` def: the client's `Idempotency-Key` and `token`, a stable hex id of the
+   * key in its scope (API key or client address, method, path). Derive resource ids and provider
+   * idempotency keys from `token`, so a retry after a 5xx (which releases the key) reuses them.
+   */
+  idempotency?: { key: string; token: string };
 }
 
 /** What a webhook's verification made of a request: the verified, parsed event, or the answer refusing it. */
@@ -69,6 +75,12 @@ export interface HttpFunctionDef<Body = any, Params = any, Query = any, Event = 
    * verify) and parses the event, before the handler runs and instead of JSON body parsing.
    */
   verify?: (request: HttpRequestData) => Verification<Event> | Promise<Verification<Event>>;
+  /**
+   * Requires an `Idempotency-Key` header: a repeat of the same request under the same key answers the
+   * first response again (`Idempotent-Replayed: true`) instead of running the handler twice; another
+   * body under the key is a 422, a repeat while the first runs a 409. Needs the pipeline's store.
+   */
+  idempotent?: boolean;
   handler(call: HttpCall<Body, Params, Query, Event>): Promise<HttpResponseData>;
 }
 

@@ -31,6 +31,29 @@ const PIPELINE_PROBLEMS = {
   always: { 500: 'Internal server error' },
 } as const;
 
+/** Answers of the Idempotency-Key step (`idempotent` defs); each joins a problem of the same status. */
+const IDEMPOTENCY_PROBLEMS = {
+  400: 'Missing Idempotency-Key, or longer than 255 characters',
+  409: 'A request with this Idempotency-Key is still in progress; retry after Retry-After seconds',
+  422: 'This Idempotency-Key was already used with another request body',
+} as const;
+
+const IDEMPOTENCY_KEY_PARAMETER: Json = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: true,
+  description:
+    'A unique key per intended operation (e.g. a UUID). Repeating the request with the same key and body answers the first response again, with `Idempotent-Replayed: true`; keys are kept for at least 24 hours.',
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+};
+
+const IDEMPOTENT_REPLAYED_HEADER: Json = {
+  description: 'Present (`true`) when this response is the replay of the first response to this Idempotency-Key.',
+  schema: { type: 'string', enum: ['true'] },
+};
+
+const RETRY_AFTER_HEADER: Json = { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } };
+
 /**
  * Generates the OpenAPI 3.1 document from the HTTP defs of the function table: paths, parameters,
  * bodies and responses all come from the defs' zod schemas, so the document cannot drift from the
@@ -69,7 +92,11 @@ function operation(def: HttpFunctionDef, method: string, operationId: string, sc
     op.security = [{ [SECURITY_SCHEME]: [] }];
     op.description = `Requires an API key with one of the roles: ${def.roles.join(', ')}.`;
   }
-  const parameters = [...pathParameters(def, operationId, schemas), ...queryParameters(def, operationId, schemas)];
+  const parameters = [
+    ...pathParameters(def, operationId, schemas),
+    ...queryParameters(def, operationId, schemas),
+    ...(def.idempotent ? [IDEMPOTENCY_KEY_PARAMETER] : []),
+  ];
   if (parameters.length > 0) op.parameters = parameters;
   const body = def.request?.body;
   if (body && method !== 'GET' && method !== 'DELETE') {
@@ -106,7 +133,29 @@ function responses(def: HttpFunctionDef, operationId: string, schemas: Record<st
   for (const [status, description] of Object.entries(implied)) {
     result[status] ??= { description, content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_REF } } };
   }
+  if (def.idempotent) documentIdempotency(def, result);
   return result;
+}
+
+/**
+ * An idempotent operation: the handler's own answers below 500 may be replays (a 5xx releases the key,
+ * the pipeline's refusals record nothing); the key's problems join those of their status.
+ */
+function documentIdempotency(def: HttpFunctionDef, result: Json): void {
+  for (const status of Object.keys(def.responses)) {
+    if (Number(status) >= 500) continue;
+    const headers = ((result[status] as Json).headers ??= {}) as Json;
+    headers['Idempotent-Replayed'] = IDEMPOTENT_REPLAYED_HEADER;
+  }
+  for (const [status, description] of Object.entries(IDEMPOTENCY_PROBLEMS)) {
+    const existing = result[status] as Json | undefined;
+    const response: Json = existing ?? { description };
+    if (existing) response.description = `${existing.description}; or: ${description}`;
+    const content = (response.content ??= {}) as Json;
+    content[PROBLEM_CONTENT_TYPE] ??= { schema: PROBLEM_REF };
+    if (status === '409') ((response.headers ??= {}) as Json)['Retry-After'] = RETRY_AFTER_HEADER;
+    result[status] = response;
+  }
 }
 
 /** Every `{name}` of the route, typed from the params schema when it describes that name. */

@@ -2,13 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Telemetry } from '../platform/telemetry';
 import type { ZodType } from 'zod';
-import type { Caller, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../function-table';
+import type { Caller, HttpCall, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../function-table';
+import {
+  bodyFingerprint,
+  fromStoredResponse,
+  type IdempotencyHandle,
+  type IdempotencyStore,
+  idempotencyScope,
+  idempotencyToken,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  toStoredResponse,
+} from '../platform/idempotency';
 import { authorize, type ApiKeyAuthenticator } from './auth';
 import {
   fieldErrorsFromZod,
   internalError,
   malformedJson,
+  PROBLEM_TYPE_BASE,
   payloadTooLarge,
+  problem,
   tooManyRequests,
   unsupportedMediaType,
   validationFailed,
@@ -19,6 +31,11 @@ import type { RateLimiter } from './rate-limit';
 
 /** Largest request body the API accepts (1 MiB; larger bodies get 413). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The request header of an idempotent operation (IETF httpapi draft, Stripe). */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+/** Set to `true` on a response that is the replay of an earlier one. */
+export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** The part of a logger the pipeline needs (structurally the app's `Logger`). */
 export interface PipelineLog {
@@ -34,6 +51,10 @@ export interface HttpPipelineDeps {
   newOperationId?: () => string;
   /** Where each finished request is reported (Application Insights when configured). */
   telemetry?: Pick<Telemetry, 'request'>;
+  /** Keeps Idempotency-Key records; required as soon as one def is `idempotent` (its first request throws without it). */
+  idempotency?: IdempotencyStore;
+  /** The clock of idempotency records (lock timeouts, completion times); default wall time. */
+  now?: () => Date;
 }
 
 /** Runs one HTTP function def against a request; the same pipeline serves both hosts. */
@@ -52,12 +73,14 @@ type Step<T> = { ok: true; value: T } | { ok: false; response: HttpResponseData 
 
 /**
  * Builds the request pipeline: size limit, authentication, roles, per-key rate limit, a webhook's
- * signature, JSON body, schema validation, the handler; every failure is a problem+json response and a thrown error
- * becomes a 500 whose message stays in the log.
+ * signature, JSON body, schema validation, the Idempotency-Key step (idempotent defs), the handler;
+ * every failure is a problem+json response and a thrown error becomes a 500 whose message stays in the log.
  */
 export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
   // A trace id, so logs, Application Insights and the queue hops share one id.
   const newOperationId = deps.newOperationId ?? (() => randomBytes(16).toString('hex'));
+  const now = deps.now ?? (() => new Date());
+  const idempotent = deps.idempotency ? idempotencyStep(deps.idempotency, now, deps.log) : undefined;
   const run = async (def: HttpFunctionDef, request: HttpRequestData, operationId: string): Promise<HttpResponseData> => {
     try {
       if (request.rawBody.length > MAX_BODY_BYTES) return payloadTooLarge(MAX_BODY_BYTES);
@@ -70,7 +93,8 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
       if (!body.ok) return body.response;
       const input = validate(def, request, body.value);
       if (!input.ok) return input.response;
-      return await def.handler({ request, caller, operationId, event: verified.event, ...input.value });
+      const call: HttpCall<unknown, unknown, unknown, unknown> = { request, caller, operationId, event: verified.event, ...input.value };
+      return def.idempotent && idempotent ? await idempotent(def, call) : await def.handler(call);
     } catch (error) {
       deps.log?.error('http handler failed', { operationId, function: def.name, error });
       return internalError(operationId);
@@ -78,6 +102,10 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
   };
   return {
     async handle(def, request) {
+      if (def.idempotent && !deps.idempotency) {
+        // A wiring mistake, not a request's fault: fail loudly instead of serving without the guarantee.
+        throw new Error(`HTTP function ${def.name} is idempotent but the pipeline has no idempotency store (HttpPipelineDeps.idempotency)`);
+      }
       const operationId = traceIdOf(request.headers) ?? newOperationId();
       const started = performance.now();
       const response = await run(def, request, operationId);
@@ -102,6 +130,62 @@ function admit(def: HttpFunctionDef, caller: Caller, limiter: RateLimiter): Step
   // authorize() passed, so the caller holds an API key: count per key name, never per key value.
   const take = limiter.take(`apiKey:${caller.kind === 'apiKey' ? caller.name : ''}`);
   return take.allowed ? { ok: true, value: undefined } : { ok: false, response: tooManyRequests(take.retryAfterSeconds) };
+}
+
+/**
+ * The Idempotency-Key step, after validation so refused requests record nothing: claims the key
+ * (scope: API key or client address, method, path), answers a replay, another body (422) or a
+ * running first request (409); otherwise runs the handler and keeps its response, except a 5xx,
+ * which releases the key so the client can retry.
+ */
+function idempotencyStep(store: IdempotencyStore, now: () => Date, log: PipelineLog | undefined) {
+  /** Keeps the handler's response, or releases the key after a 5xx or a thrown error (no response). */
+  const settle = async (handle: IdempotencyHandle, operationId: string, response?: HttpResponseData): Promise<void> => {
+    const what = !response || response.status >= 500 ? 'release' : 'complete';
+    const context = { operationId, token: handle.token };
+    try {
+      const held = response && what === 'complete' ? await store.complete(handle, toStoredResponse(response), now()) : await store.release(handle);
+      // The lock expired while the handler ran and another request took the key over: both ran.
+      if (!held) log?.error(`idempotency key lost before ${what}: its lock expired and another request took it over`, context);
+    } catch (error) {
+      // The answer stands; the record stays in flight until its lock expires, then a retry takes it over.
+      log?.error(`idempotency ${what} failed`, { ...context, error });
+    }
+  };
+  return async (def: HttpFunctionDef, call: HttpCall<unknown, unknown, unknown, unknown>): Promise<HttpResponseData> => {
+    const key = call.request.headers[IDEMPOTENCY_KEY_HEADER.toLowerCase()]?.trim() ?? '';
+    if (key === '') return problem(400, 'Idempotency key required', `This operation requires an ${IDEMPOTENCY_KEY_HEADER} header.`);
+    if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      return problem(400, 'Idempotency key too long', `The ${IDEMPOTENCY_KEY_HEADER} header takes at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters.`);
+    }
+    const token = idempotencyToken(idempotencyScope(call.caller, call.request), key);
+    const begun = await store.begin(token, bodyFingerprint(call.request.rawBody), now());
+    switch (begun.outcome) {
+      case 'replay': {
+        const replay = fromStoredResponse(begun.response);
+        return { ...replay, headers: { ...replay.headers, [IDEMPOTENT_REPLAYED_HEADER]: 'true' } };
+      }
+      case 'mismatch':
+        return problem(422, 'Idempotency key reused', `This ${IDEMPOTENCY_KEY_HEADER} was already used with another request body; use a new key.`, {
+          type: `${PROBLEM_TYPE_BASE}idempotency-key-reused`,
+        });
+      case 'in-flight':
+        return problem(409, 'Request in progress', `A request with this ${IDEMPOTENCY_KEY_HEADER} is still being processed; retry later.`, {
+          type: `${PROBLEM_TYPE_BASE}idempotency-key-in-use`,
+          headers: { 'Retry-After': '1' },
+        });
+    }
+    const { handle } = begun;
+    let response: HttpResponseData;
+    try {
+      response = await def.handler({ ...call, idempotency: { key, token } });
+    } catch (error) {
+      await settle(handle, call.operationId);
+      throw error;
+    }
+    await settle(handle, call.operationId, response);
+    return response;
+  };
 }
 
 /** True for `application/json` with no charset or UTF-8 (RFC 8259 allows no other encoding). */

@@ -190,3 +190,58 @@ describe('buildOpenApi', () => {
     expect(root.properties.children.items).toEqual({ $ref: '#/components/schemas/treeBody_root' });
   });
 });
+
+describe('buildOpenApi for idempotent operations', () => {
+  const idempotentDoc = buildOpenApi(
+    [
+      {
+        kind: 'http',
+        name: 'createOrder',
+        route: 'v1/orders',
+        methods: ['POST'],
+        roles: ['orders'],
+        summary: 'Create an order',
+        idempotent: true,
+        request: { body: z.object({ sku: z.string() }) },
+        responses: {
+          201: { description: 'created', schema: z.object({ id: z.string() }) },
+          409: { description: 'sold out' },
+          502: { description: 'payment provider failed' },
+        },
+        handler: async () => ({ status: 201 }),
+      },
+      defs[0] as FunctionDef,
+    ],
+    { title: 't', version: '1' },
+  );
+  const op = idempotentDoc.paths['/api/v1/orders']!.post! as any;
+
+  it('documents the required Idempotency-Key header (at most 255 characters)', () => {
+    expect(op.parameters).toEqual([
+      expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true, schema: expect.objectContaining({ maxLength: 255 }) }),
+    ]);
+    const plain = idempotentDoc.paths['/api/v1/bookings']!.post! as any;
+    expect(plain).not.toHaveProperty('parameters');
+  });
+
+  it('documents the 400, 409 (with Retry-After) and 422 answers as problems, joined to those of the same status', () => {
+    for (const status of ['400', '409', '422']) {
+      expect(op.responses[status].content['application/problem+json'].schema, status).toEqual({ $ref: '#/components/schemas/Problem' });
+    }
+    expect(op.responses['400'].description).toMatch(/Malformed JSON.*Idempotency-Key/);
+    expect(op.responses['409'].description).toMatch(/^sold out; or: .*still in progress/);
+    expect(op.responses['409'].headers['Retry-After']).toBeDefined();
+    expect(op.responses['422'].description).toMatch(/Validation failed.*another request body/);
+  });
+
+  it('marks the handler’s answers below 500 with the Idempotent-Replayed header, and leaves other operations alone', () => {
+    expect(op.responses['201'].headers['Idempotent-Replayed'].schema).toEqual({ type: 'string', enum: ['true'] });
+    expect(op.responses['409'].headers).toHaveProperty('Idempotent-Replayed');
+    // Refused before the handler, or released: never a replay.
+    expect(op.responses['401']).not.toHaveProperty('headers');
+    expect(op.responses['502']).not.toHaveProperty('headers');
+    expect(op.responses['500']).not.toHaveProperty('headers');
+    expect(JSON.stringify(idempotentDoc.paths['/api/v1/bookings'])).not.toContain('Idempotent');
+    expect(JSON.stringify(doc)).not.toContain('Idempotency-Key');
+  });
+});

@@ -4,6 +4,7 @@ import type { HttpCall, HttpFunctionDef, HttpRequestData } from '../../shared/fu
 import { ApiKeyAuthenticator, hashApiKey } from '../../shared/http/auth';
 import { createHttpPipeline, isJsonContentType, MAX_BODY_BYTES, toWire } from '../../shared/http/pipeline';
 import { FixedWindowRateLimiter } from '../../shared/http/rate-limit';
+import { bodyFingerprint, type IdempotencyStore } from '../../shared/platform/idempotency';
 
 const auth = new ApiKeyAuthenticator([{ name: 'ops', roles: ['admin'], sha256: hashApiKey('key-ops') }]);
 
@@ -143,6 +144,57 @@ describe('createHttpPipeline', () => {
     expect(response.status).toBe(500);
     expect(JSON.stringify(response.body)).not.toContain('AccountKey');
     expect(log.error).toHaveBeenCalledWith('http handler failed', { operationId: 'op-9', function: 'x', error: failure });
+  });
+});
+
+describe('createHttpPipeline with idempotent defs', () => {
+  const NOW = new Date('2030-01-01T00:00:00.000Z');
+  /** A store that grants every key and records what the pipeline asked. */
+  function grantingStore() {
+    const begins: Array<{ token: string; fingerprint: string; now: Date }> = [];
+    const completed: number[] = [];
+    const store: IdempotencyStore = {
+      begin: async (token, fingerprint, now) => {
+        begins.push({ token, fingerprint, now });
+        return { outcome: 'new', handle: { token, lease: '1' } };
+      },
+      complete: async (_handle, response) => {
+        completed.push(response.status);
+        return true;
+      },
+      release: async () => true,
+      sweep: async () => 0,
+    };
+    return { store, begins, completed };
+  }
+  const withStore = (store: IdempotencyStore) =>
+    createHttpPipeline({ auth, rateLimiter: new FixedWindowRateLimiter({ limit: 100, windowMs: 60_000 }), idempotency: store, now: () => NOW });
+
+  it('claims the key after schema validation, with the raw body’s fingerprint and the injected clock, then runs the handler', async () => {
+    const { store, begins, completed } = grantingStore();
+    const { def: d, seen } = def({ idempotent: true, request: { body: z.object({ a: z.number() }) } });
+    const headers = { 'content-type': 'application/json', 'idempotency-key': 'k-1' };
+    expect((await withStore(store).handle(d, request({ headers, rawBody: Buffer.from('{"a":"x"}') }))).status).toBe(422);
+    expect(begins).toHaveLength(0);
+    const rawBody = Buffer.from('{"a":1}');
+    expect((await withStore(store).handle(d, request({ headers, rawBody }))).status).toBe(200);
+    expect(begins).toEqual([{ token: expect.stringMatching(/^[0-9a-f]{64}$/), fingerprint: bodyFingerprint(rawBody), now: NOW }]);
+    expect(seen[0]?.idempotency).toEqual({ key: 'k-1', token: begins[0]?.token });
+    expect(completed).toEqual([200]);
+  });
+
+  it('claims nothing for a webhook its verify hook refused', async () => {
+    const { store, begins } = grantingStore();
+    const { def: d, seen } = def({ idempotent: true, verify: () => ({ ok: false as const, response: { status: 400 } }) });
+    expect((await withStore(store).handle(d, request({ headers: { 'idempotency-key': 'k-1' } }))).status).toBe(400);
+    expect(begins).toHaveLength(0);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses to serve an idempotent def when no store was given, naming the def', async () => {
+    const { def: d, seen } = def({ name: 'payments-create', idempotent: true });
+    await expect(pipeline().handle(d, request({ headers: { 'idempotency-key': 'k-1' } }))).rejects.toThrow(/payments-create.*idempotency store/);
+    expect(seen).toHaveLength(0);
   });
 });
 
