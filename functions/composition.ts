@@ -7,6 +7,7 @@ import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
 import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/stripe/stripe-gateway';
 import { type AggregateCodec, TableAggregateStore } from '../shared/adapters/table-storage/aggregate-store';
 import { DEAD_LETTER_AUDIT_TABLE, TableDeadLetterAudit } from '../shared/adapters/table-storage/audit';
+import { IDEMPOTENCY_TABLE, TableIdempotencyStore } from '../shared/adapters/table-storage/idempotency';
 import { INTEGRATION_STATE_TABLE, type Integration, TableIntegrationState } from '../shared/adapters/table-storage/integration-state';
 import { OutboxCommitter, TableOutboxStore } from '../shared/adapters/table-storage/outbox';
 import { PROCESSED_JOBS_TABLE, TableProcessedJobs } from '../shared/adapters/table-storage/processed-jobs';
@@ -28,22 +29,27 @@ import { QUEUE_NAMES, QUEUES } from '../shared/platform/queues';
 import { SwitchableTelemetry, timedPort } from '../shared/platform/telemetry';
 import type { Slice } from '../shared/slice';
 import { bookingsSlice } from '../slices/bookings/slice';
+import { ordersSlice } from '../slices/orders/slice';
 import { deadLetterFunctions } from './admin-dead-letters';
 import type { Config } from './config';
 import { healthFunctions } from './health';
+import { idempotencySweepFunction } from './idempotency-sweep';
 import { jobFunctions } from './jobs';
 import { openApiFunction } from './openapi';
 import { outboxRelayFunction } from './outbox-relay';
 import { stripeWebhookFunction } from './stripe-webhook';
 
 /** Tables the platform itself needs, besides the slices' aggregate tables. */
-export const PLATFORM_TABLES = [PROCESSED_JOBS_TABLE, DEAD_LETTER_AUDIT_TABLE, INTEGRATION_STATE_TABLE] as const;
+export const PLATFORM_TABLES = [PROCESSED_JOBS_TABLE, DEAD_LETTER_AUDIT_TABLE, INTEGRATION_STATE_TABLE, IDEMPOTENCY_TABLE] as const;
 
 /** Every slice the app serves. */
-export const SLICES = [bookingsSlice] as const;
+export const SLICES = [bookingsSlice, ordersSlice] as const;
 
 /** Tables that hold aggregates and their outbox rows (swept by the outbox relay timer). */
 export const AGGREGATE_TABLES: readonly string[] = SLICES.flatMap((slice) => slice.aggregateTables);
+
+/** The slices' other tables (look-ups). */
+const SLICE_TABLES: readonly string[] = SLICES.flatMap((slice) => slice.otherTables ?? []);
 
 export interface CompositionOptions {
   /** Extra job handlers by queue and type (tests add their own); a type handled twice refuses to start. */
@@ -106,6 +112,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     audit: new TableDeadLetterAudit(tables.client(DEAD_LETTER_AUDIT_TABLE)),
   });
   const integrationState = new TableIntegrationState(tables.client(INTEGRATION_STATE_TABLE));
+  const idempotency = timed(new TableIdempotencyStore(tables.client(IDEMPOTENCY_TABLE), { lockMs: config.idempotency.lockMs, log }), 'tables');
   /** Health's `lastSync`; a failure to record it must not fail (and so repeat) the sync itself. */
   const recordSync = (integration: Integration) => (at: Date) =>
     integrationState.recordSync(integration, at).catch((error: unknown) => log.warn('could not record the sync time', { integration, error: String(error) }));
@@ -129,6 +136,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       recordSync,
       rateLimitWindowMs: config.rateLimit.windowMs,
     }),
+    ordersSlice.build({ config, clock, log, telemetry, payments, stripeConfigured: Boolean(config.stripe), tables, aggregateStore, timed }),
   ];
   const merged = mergeJobHandlers(...slices.map((slice) => slice.jobHandlers), options.jobHandlers);
   const odooHandlers = merged[QUEUES.odooSync];
@@ -163,6 +171,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     ...slices.flatMap((slice) => slice.functions),
     stripeWebhookFunction({ payments, routes: slices.flatMap((slice) => slice.paymentEvents ?? []) }),
     outboxRelayFunction(outboxRelay, { schedule: config.outbox.relaySchedule, minAgeMs: config.outbox.relayMinAgeMs }),
+    idempotencySweepFunction(idempotency, { schedule: config.idempotency.sweepSchedule, retentionHours: config.idempotency.retentionHours, log }),
     ...jobFunctions(options.queueConsumers === false ? {} : jobHandlers, {
       sender,
       processed: new TableProcessedJobs(tables.client(PROCESSED_JOBS_TABLE)),
@@ -178,6 +187,8 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     rateLimiter: FixedWindowRateLimiter.fromConfig(config),
     log,
     telemetry,
+    idempotency,
+    now: clock.now,
   });
 
   return {
@@ -189,7 +200,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       const connection = config.telemetry.connectionString;
       const [loaded] = await Promise.all([
         connection ? loadAppInsightsTelemetry(connection) : undefined,
-        tables.ensureTables([...PLATFORM_TABLES, ...aggregateTables]),
+        tables.ensureTables([...PLATFORM_TABLES, ...aggregateTables, ...SLICE_TABLES]),
       ]);
       if (loaded) telemetry.use(loaded);
     },

@@ -1,8 +1,9 @@
 import { type ConfigOf, parseConcerns, platformConcerns } from '../shared/config';
 import { bookingsConcerns } from '../slices/bookings/config';
+import { ordersConcerns } from '../slices/orders/config';
 
 /** Every configuration concern: the platform's and each slice's. */
-export const concerns = { ...platformConcerns, ...bookingsConcerns };
+export const concerns = { ...platformConcerns, ...bookingsConcerns, ...ordersConcerns };
 
 /** The whole configuration, as the composition root hands it out. */
 export type Config = ConfigOf<typeof concerns>;

@@ -70,6 +70,9 @@ export interface LocalRuntime {
 
 const LOCAL_ROLES: Role[] = ['admin', 'workshop', 'orders'];
 
+/** The sales channels `npm start` takes orders from unless `CHANNELS` says otherwise. */
+export const LOCAL_CHANNELS = 'woocommerce,pos,b2b';
+
 function localApiKeys(): { entries: string; keys: Partial<Record<Role, string>> } {
   const keys: Partial<Record<Role, string>> = {};
   const entries = LOCAL_ROLES.map((role) => {
@@ -127,6 +130,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       TABLES_CONNECTION: env.TABLES_CONNECTION ?? azurite?.connectionString,
       SERVICEBUS_CONNECTION: env.SERVICEBUS_CONNECTION ?? broker?.connectionString(),
       API_KEYS: env.API_KEYS ?? generated?.entries,
+      CHANNELS: env.CHANNELS ?? LOCAL_CHANNELS,
       STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY ?? LOCAL_SECRETS.stripeSecretKey,
       STRIPE_WEBHOOK_SECRET: webhookSecret,
       STRIPE_API_BASE: env.STRIPE_API_BASE ?? stripe?.url,

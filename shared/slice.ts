@@ -11,6 +11,8 @@ export interface SliceDefinition<Deps> {
   name: string;
   /** Tables holding the slice's aggregates (their outbox rows are swept by the relay timer). */
   aggregateTables: readonly string[];
+  /** Other tables the slice keeps (look-ups, indexes); created at start-up like the rest. */
+  otherTables?: readonly string[];
   build(deps: Deps): Slice;
 }
 

@@ -58,7 +58,7 @@ export interface ProblemExtra {
   type?: string;
   errors?: FieldError[];
   /** Extension members (RFC 9457 §3.2), e.g. `operationId`; must never carry client input. */
-  members?: Record<string, string | number>;
+  members?: Record<string, string | number | readonly string[]>;
   headers?: Record<string, string>;
 }
 

@@ -33,6 +33,8 @@ export interface HistoryEntry<S extends string = string> {
   to: S;
   at: string;
   cause: Cause;
+  /** Why, in the words of whoever asked (e.g. the reason a channel gave for a cancellation). */
+  reason?: string;
 }
 
 /**

@@ -67,7 +67,11 @@ export function skip<R>(result: R): { kind: 'skip'; result: R } {
   return { kind: 'skip', result };
 }
 
-export type MutationOutcome<R> = { kind: 'done'; result: R; saved: boolean } | { kind: 'not-found' } | { kind: 'duplicate-event' };
+/**
+ * What became of a mutation. `state` is the aggregate as stored afterwards: the saved state with
+ * the version the store gave it, or the current one when nothing was saved.
+ */
+export type MutationOutcome<T, R> = { kind: 'done'; result: R; saved: boolean; state: T } | { kind: 'not-found' } | { kind: 'duplicate-event' };
 
 /** What a mutation runs with besides the store. */
 export interface MutationContext<T> {
@@ -91,14 +95,14 @@ export async function mutate<T extends AggregateState, R>(
   id: string,
   decide: (current: Stored<T>) => Decision<T, R> | Promise<Decision<T, R>>,
   context: MutationContext<T>,
-): Promise<MutationOutcome<R>> {
+): Promise<MutationOutcome<T, R>> {
   if (context.eventId && (await store.hasEvent(id, context.eventId))) return { kind: 'duplicate-event' };
   let current = context.first;
   for (let attempt = 1; ; attempt++) {
     current ??= await store.get(id);
     if (!current) return { kind: 'not-found' };
     const decision = await decide(current);
-    if (decision.kind === 'skip') return { kind: 'done', result: decision.result, saved: false };
+    if (decision.kind === 'skip') return { kind: 'done', result: decision.result, saved: false, state: current.state };
     const change: Change<T> = {
       state: decision.state,
       history: decision.history ?? [],
@@ -106,7 +110,8 @@ export async function mutate<T extends AggregateState, R>(
       ...(context.eventId ? { eventId: context.eventId } : {}),
     };
     const saved = await store.update(current, change);
-    if (saved === 'saved') return { kind: 'done', result: decision.result, saved: true };
+    // The store moves the version on by one with every save.
+    if (saved === 'saved') return { kind: 'done', result: decision.result, saved: true, state: { ...decision.state, version: current.state.version + 1 } };
     if (saved === 'duplicate-event') return { kind: 'duplicate-event' };
     if (attempt >= MAX_TRIES) throw new Error(`aggregate ${id}: still conflicting after ${MAX_TRIES} tries`);
     current = undefined;

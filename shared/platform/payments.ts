@@ -36,19 +36,21 @@ export interface PaymentGateway {
   /** The provider's customer for an e-mail address: found, or created once. */
   ensureCustomer(input: { email: string; name: string; phone?: string; idempotencyKey: string }): Promise<PaymentResult<{ id: string }>>;
   createPaymentIntent(input: {
-    amountCents: number;
+    /** In the currency's minor unit (cents, yen, fils). */
+    amount: number;
     currency: string;
-    customerId: string;
+    /** The provider's customer, when the payment belongs to one (bookings: to save the card). */
+    customerId?: string;
     metadata: Record<string, string>;
     description: string;
     idempotencyKey: string;
     /** Save the card for later off-session charges (findings). */
-    saveCard: boolean;
+    saveCard?: boolean;
   }): Promise<PaymentResult<PaymentIntentView>>;
   retrievePaymentIntent(id: string): Promise<PaymentResult<PaymentIntentView>>;
   /** Charges a saved card without the customer present. */
   chargeOffSession(input: {
-    amountCents: number;
+    amount: number;
     currency: string;
     customerId: string;
     paymentMethodId: string;
@@ -57,7 +59,13 @@ export interface PaymentGateway {
     idempotencyKey: string;
   }): Promise<PaymentResult<PaymentIntentView>>;
   cancelPaymentIntent(id: string, idempotencyKey: string): Promise<PaymentResult<PaymentIntentView>>;
-  refund(input: { paymentIntentId: string; idempotencyKey: string; amountCents?: number }): Promise<PaymentResult<{ id: string; status: string }>>;
+  /** Refunds all of a payment, or `amount` of it (minor units); `metadata` travels with the refund. */
+  refund(input: {
+    paymentIntentId: string;
+    idempotencyKey: string;
+    amount?: number;
+    metadata?: Record<string, string>;
+  }): Promise<PaymentResult<{ id: string; status: string }>>;
   /** Verifies the signature over the raw body; undefined when it does not verify. */
   verifyEvent(rawBody: Buffer, signatureHeader: string | undefined): PaymentEvent | undefined;
 }

@@ -200,7 +200,7 @@ export class FakePaymentGateway implements PaymentGateway {
 
   createPaymentIntent(input: Parameters<PaymentGateway['createPaymentIntent']>[0]): Promise<PaymentResult<PaymentIntentView>> {
     return this.request('createPaymentIntent', input.idempotencyKey, input, () => {
-      if (!this.customers.has(input.customerId)) return invalid(`No such customer: '${input.customerId}'`);
+      if (input.customerId !== undefined && !this.customers.has(input.customerId)) return invalid(`No such customer: '${input.customerId}'`);
       const intent = this.newIntent('payment', input, 'requires_payment_method');
       return ok(view(intent));
     });
@@ -215,11 +215,11 @@ export class FakePaymentGateway implements PaymentGateway {
 
   chargeOffSession(input: Parameters<PaymentGateway['chargeOffSession']>[0]): Promise<PaymentResult<PaymentIntentView>> {
     return this.request('chargeOffSession', input.idempotencyKey, input, () => {
-      if (!this.customers.has(input.customerId)) return invalid(`No such customer: '${input.customerId}'`);
+      if (input.customerId !== undefined && !this.customers.has(input.customerId)) return invalid(`No such customer: '${input.customerId}'`);
       const outcome = this.chargeOutcome;
       const status = outcome === 'succeeded' ? 'succeeded' : 'requires_payment_method';
       const intent = this.newIntent('off-session', input, status, input.paymentMethodId);
-      this.charges.push({ idempotencyKey: input.idempotencyKey, paymentIntentId: intent.id, amountCents: input.amountCents, outcome });
+      this.charges.push({ idempotencyKey: input.idempotencyKey, paymentIntentId: intent.id, amountCents: input.amount, outcome });
       if (outcome === 'succeeded') return ok(view(intent));
       if (outcome === 'authentication_required') {
         return fail({
@@ -243,7 +243,7 @@ export class FakePaymentGateway implements PaymentGateway {
     });
   }
 
-  refund(input: { paymentIntentId: string; idempotencyKey: string; amountCents?: number }): Promise<PaymentResult<{ id: string; status: string }>> {
+  refund(input: { paymentIntentId: string; idempotencyKey: string; amount?: number }): Promise<PaymentResult<{ id: string; status: string }>> {
     return this.request('refund', input.idempotencyKey, input, () => {
       const intent = this.intents.get(input.paymentIntentId);
       if (!intent) return invalid(`No such payment_intent: '${input.paymentIntentId}'`);
@@ -253,7 +253,7 @@ export class FakePaymentGateway implements PaymentGateway {
         id: this.newId('re'),
         paymentIntentId: intent.id,
         idempotencyKey: input.idempotencyKey,
-        amountCents: input.amountCents ?? intent.amount,
+        amountCents: input.amount ?? intent.amount,
       };
       this.refunds.push(refund);
       return ok({ id: refund.id, status: 'succeeded' });
@@ -316,7 +316,7 @@ export class FakePaymentGateway implements PaymentGateway {
 
   private newIntent(
     kind: IntentRecord['kind'],
-    input: { amountCents: number; currency: string; customerId: string; metadata: Record<string, string>; description: string },
+    input: { amount: number; currency: string; customerId?: string; metadata: Record<string, string>; description: string },
     status: string,
     paymentMethodId?: string,
   ): IntentRecord {
@@ -325,7 +325,7 @@ export class FakePaymentGateway implements PaymentGateway {
       id,
       clientSecret: `${id}_secret_${this.sequence}`,
       status,
-      amount: input.amountCents,
+      amount: input.amount,
       currency: input.currency.toLowerCase(),
       customerId: input.customerId,
       ...(paymentMethodId ? { paymentMethodId } : {}),

@@ -114,14 +114,14 @@ export class StripeGateway implements PaymentGateway {
 
   /** A PaymentIntent from our fields plus what the kind of payment adds. */
   private createIntent(
-    input: { amountCents: number; currency: string; customerId: string; description: string; metadata: Record<string, string>; idempotencyKey: string },
+    input: { amount: number; currency: string; customerId?: string; description: string; metadata: Record<string, string>; idempotencyKey: string },
     extra: Partial<Stripe.PaymentIntentCreateParams>,
   ) {
     return call(async () =>
       toView(
         await this.stripe.paymentIntents.create(
           {
-            amount: input.amountCents,
+            amount: input.amount,
             currency: input.currency.toLowerCase(),
             customer: input.customerId,
             description: input.description,
@@ -138,10 +138,10 @@ export class StripeGateway implements PaymentGateway {
     return call(async () => toView(await this.stripe.paymentIntents.cancel(id, {}, { idempotencyKey })));
   }
 
-  refund(input: { paymentIntentId: string; idempotencyKey: string; amountCents?: number }) {
+  refund(input: { paymentIntentId: string; idempotencyKey: string; amount?: number; metadata?: Record<string, string> }) {
     return call(async () => {
       const refund = await this.stripe.refunds.create(
-        { payment_intent: input.paymentIntentId, ...(input.amountCents ? { amount: input.amountCents } : {}) },
+        { payment_intent: input.paymentIntentId, ...(input.amount ? { amount: input.amount } : {}), ...(input.metadata ? { metadata: input.metadata } : {}) },
         { idempotencyKey: input.idempotencyKey },
       );
       return { id: refund.id, status: refund.status ?? 'pending' };

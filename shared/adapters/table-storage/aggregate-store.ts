@@ -159,6 +159,7 @@ export class TableAggregateStore<T extends AggregateState> implements AggregateS
         to: entry.to,
         at: entry.at,
         cause: entry.cause,
+        ...(entry.reason ? { reason: entry.reason } : {}),
       },
     ]);
   }
@@ -172,6 +173,7 @@ export class TableAggregateStore<T extends AggregateState> implements AggregateS
       to: String(row.to),
       at: String(row.at),
       cause: causeSchema.parse(row.cause),
+      ...(typeof row.reason === 'string' ? { reason: row.reason } : {}),
     };
   }
 }

@@ -46,7 +46,7 @@ export async function createBooking(deps: CreateBookingDeps, request: CreateBook
   if (!customer.ok) return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: customer.error } };
 
   const intent = await deps.payments.createPaymentIntent({
-    amountCents: booking.priceCents,
+    amount: booking.priceCents,
     currency: booking.currency,
     customerId: customer.value.id,
     metadata: { bookingId: booking.id },

@@ -122,7 +122,7 @@ export async function approveFinding(
   } else return approved;
 
   const charge = await deps.payments.chargeOffSession({
-    amountCents: finding.priceCents,
+    amount: finding.priceCents,
     currency: finding.currency,
     customerId: stripeCustomerId,
     paymentMethodId,

@@ -1,0 +1,84 @@
+import type { AggregateCodec } from '../../shared/adapters/table-storage/aggregate-store';
+import type { TableStore } from '../../shared/adapters/table-storage/tables';
+import type { AggregateState, AggregateStore } from '../../shared/platform/aggregate';
+import type { Clock } from '../../shared/platform/clock';
+import type { Logger } from '../../shared/platform/log';
+import type { PaymentGateway } from '../../shared/platform/payments';
+import type { DependencyTarget, Telemetry } from '../../shared/platform/telemetry';
+import type { SliceDefinition } from '../../shared/slice';
+import { ORDER_INDEX_TABLE, TableOrderIndex } from './adapters/table-order-index';
+import { handleOrderStripeEvent } from './app/handle-stripe-event';
+import type { PaymentProviders } from './app/ports';
+import { stripeProvider } from './app/stripe-provider';
+import type { OrdersConfig } from './config';
+import { type Customer, customerSchema } from './domain/customer';
+import { type Order, orderSchema } from './domain/order';
+import { orderMachine } from './domain/status';
+import { orderFunctions } from './http/orders';
+import { paymentFunctions } from './http/payments';
+
+/** The tables of the slice (the store adds the prefix). */
+export const ORDERS_TABLE = 'Orders';
+export const CUSTOMERS_TABLE = 'Customers';
+
+/** An order's state row: the order with its payments and refunds as JSON, its status as a column. */
+export const orderCodec: AggregateCodec<Order> = {
+  rowKey: 'order',
+  machine: orderMachine.name,
+  schema: orderSchema,
+  columns: (order) => ({ status: order.status, source: order.source, externalId: order.externalId }),
+};
+
+/** A customer's row. */
+export const customerCodec: AggregateCodec<Customer> = {
+  rowKey: 'customer',
+  machine: 'customer',
+  schema: customerSchema,
+  columns: (customer) => ({ email: customer.email }),
+};
+
+/** What the orders slice is built from: its configuration and the platform's ports. */
+export interface OrdersSliceDeps {
+  config: OrdersConfig;
+  clock: Clock;
+  log: Logger;
+  telemetry: Telemetry;
+  /** Stripe; always there (it answers "unavailable" when not configured). */
+  payments: PaymentGateway;
+  /** Whether Stripe is configured (a provider orders may choose). */
+  stripeConfigured: boolean;
+  tables: TableStore;
+  aggregateStore<T extends AggregateState>(table: string, codec: AggregateCodec<T>): AggregateStore<T>;
+  timed<T extends object>(port: T, target: DependencyTarget): T;
+}
+
+/**
+ * Orders: the hub for sales channels (web shop, POS, B2B): orders with their customers, payments
+ * through pluggable providers (Stripe), refunds, versioned status machines with history.
+ */
+export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
+  name: 'orders',
+  aggregateTables: [ORDERS_TABLE, CUSTOMERS_TABLE],
+  otherTables: [ORDER_INDEX_TABLE],
+  build(deps) {
+    const { config, clock, telemetry } = deps;
+    const orders = deps.aggregateStore(ORDERS_TABLE, orderCodec);
+    const customers = deps.aggregateStore(CUSTOMERS_TABLE, customerCodec);
+    const index = deps.timed(new TableOrderIndex(deps.tables.client(ORDER_INDEX_TABLE)), 'tables');
+    const providers: PaymentProviders = deps.stripeConfigured ? { stripe: stripeProvider(deps.payments) } : {};
+    const payments = { orders, clock, index, providers };
+    const queries = { orders, customers, index };
+    return {
+      functions: [
+        ...orderFunctions({
+          create: { orders, customers, index, clock, channels: config.orders.channels, currencies: config.orders.currencies },
+          queries,
+          payments,
+        }),
+        ...paymentFunctions({ payments, queries }),
+      ],
+      jobHandlers: {},
+      paymentEvents: [{ metadataKey: 'orderId', handle: (event) => handleOrderStripeEvent({ orders, clock, telemetry }, event) }],
+    };
+  },
+};

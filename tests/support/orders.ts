@@ -1,0 +1,98 @@
+/**
+ * Helpers of the order-hub tests: a runtime on free ports, a small HTTP client that keeps headers,
+ * order bodies with fresh channel ids, and paying through the Stripe sandbox.
+ */
+import { randomUUID } from 'node:crypto';
+import type Stripe from 'stripe';
+import { expect } from 'vitest';
+import type { LocalRuntime } from '../../local/runtime';
+import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem';
+
+export interface HubResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** One call with the runtime's `orders` key (or `key`), JSON in and out. */
+export async function hub(
+  runtime: LocalRuntime,
+  method: string,
+  path: string,
+  options: { body?: unknown; key?: string | null; idempotencyKey?: string; headers?: Record<string, string> } = {},
+): Promise<HubResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  const key = options.key === undefined ? runtime.apiKeys.orders : options.key;
+  if (key) headers.authorization = `Bearer ${key}`;
+  if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+  }
+  const response = await fetch(`${runtime.url}${path}`, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: the raw text is what the test sees
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** Expects a problem+json answer with this status. */
+export function expectHubProblem(response: HubResponse, status: number): void {
+  expect({ status: response.status, contentType: response.headers.get('content-type') }, JSON.stringify(response.body)).toEqual({
+    status,
+    contentType: PROBLEM_CONTENT_TYPE,
+  });
+  expect(response.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String) });
+}
+
+/** A valid order body for the `pos` channel with a fresh external id and e-mail. */
+export function orderBody(overrides: Record<string, unknown> = {}) {
+  const suffix = randomUUID().slice(0, 8);
+  return {
+    source: 'pos',
+    externalId: `POS-${suffix}`,
+    currency: 'EUR',
+    customer: { email: `kunde.${suffix}@example.de`, name: 'Karla Kundin', phone: '+49 30 1234567' },
+    items: [
+      { sku: 'WIPER-01', name: 'Wischerblätter', quantity: 2, unitAmount: 1_995, taxRatePercent: 19 },
+      { sku: 'OIL-5W30', name: 'Motoröl 5W-30, 1 l', quantity: 1, unitAmount: 2_490, taxRatePercent: 19 },
+    ],
+    ...overrides,
+  };
+}
+
+/** Creates an order (201 expected) under a fresh Idempotency-Key. */
+export async function createOrder(runtime: LocalRuntime, body: Record<string, unknown> = orderBody()) {
+  const response = await hub(runtime, 'POST', '/v1/orders', { body, idempotencyKey: randomUUID() });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body;
+}
+
+/** Creates a Stripe payment for an order (201 expected). */
+export async function createPayment(runtime: LocalRuntime, orderId: string, amount?: number) {
+  const response = await hub(runtime, 'POST', '/v1/payments', {
+    body: { orderId, provider: 'stripe', ...(amount !== undefined ? { amount } : {}) },
+    idempotencyKey: randomUUID(),
+  });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body;
+}
+
+/** The customer pays a payment's PaymentIntent in the sandbox; resolves once every webhook was delivered. */
+export async function payInSandbox(runtime: LocalRuntime, stripe: Stripe, paymentIntentId: string, paymentMethod = 'pm_card_visa') {
+  const intent = await stripe.paymentIntents.confirm(paymentIntentId, { payment_method: paymentMethod });
+  await runtime.stripe?.idle();
+  return intent;
+}
+
+/** Reads an order (200 expected). */
+export async function getOrder(runtime: LocalRuntime, id: string) {
+  const response = await hub(runtime, 'GET', `/v1/orders/${id}`);
+  expect(response.status).toBe(200);
+  return response;
+}
