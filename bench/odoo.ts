@@ -4,7 +4,9 @@
 //
 // Figures (one JSON line each):
 // - `calls`: XML-RPC requests the sandbox received (execute_kw + authenticate) for one first sync of
-//   a new customer, a first sync of a returning customer (partner found), and a repeat (nothing to do).
+//   a new customer (the runtime's first: login and the one look-up of the currency included), a repeat
+//   (nothing to do), a first sync of a returning customer (partner found), and the sync of a
+//   cancellation after payment (a credit note, posted, and the refund paid out against it).
 // - `throughput` per worker concurrency (QUEUE_CONCURRENCY): bookings synced per second with the
 //   sandbox answering each call after `latencyMs`, from the release of all jobs until the worker has
 //   finished every sync (counted from its log line; the processed-job marks are checked after);
@@ -60,7 +62,11 @@ function slotTomorrow(): { slotStart: string; slotEnd: string } {
   return { slotStart: `${date}T10:00:00Z`, slotEnd: `${date}T12:00:00Z` };
 }
 
-async function bookAndPay(runtime: LocalRuntime, stripe: Stripe, email = `bench.${randomUUID().slice(0, 12)}@example.de`): Promise<string> {
+async function bookAndPay(
+  runtime: LocalRuntime,
+  stripe: Stripe,
+  email = `bench.${randomUUID().slice(0, 12)}@example.de`,
+): Promise<{ id: string; accessToken: string }> {
   const response = await fetch(`${runtime.url}/v1/bookings`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -72,9 +78,9 @@ async function bookAndPay(runtime: LocalRuntime, stripe: Stripe, email = `bench.
     }),
   });
   if (response.status !== 201) throw new Error(`booking not created: ${response.status} ${await response.text()}`);
-  const booking = (await response.json()) as { id: string; payment: { paymentIntentId: string } };
+  const booking = (await response.json()) as { id: string; accessToken: string; payment: { paymentIntentId: string } };
   await stripe.paymentIntents.confirm(booking.payment.paymentIntentId, { payment_method: 'pm_card_visa' });
-  return booking.id;
+  return { id: booking.id, accessToken: booking.accessToken };
 }
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 20): Promise<void> {
@@ -150,7 +156,7 @@ async function measureCalls(): Promise<Record<string, string | number>> {
     await until(() => holding.held.length === 1, 10_000, 'sync job not queued');
     const firstSync = await sync();
     const repeat = newEnvelope(
-      { queue: QUEUE, type: 'booking.sync', subject: first, payload: { bookingId: first, reason: 'bench repeat' } },
+      { queue: QUEUE, type: 'booking.sync', subject: first.id, payload: { bookingId: first.id, reason: 'bench repeat' } },
       new Date(),
       randomUUID,
     );
@@ -159,7 +165,26 @@ async function measureCalls(): Promise<Record<string, string | number>> {
     await bookAndPay(runtime, stripe, email);
     await until(() => holding.held.length === 1, 10_000, 'sync job not queued');
     const returningCustomer = await sync();
-    return { figure: 'calls', firstSyncNewCustomer: firstSync, firstSyncReturningCustomer: returningCustomer, repeatSync };
+    // The first booking cancelled after payment: refunded at once, one sync job for the credit note and the refund.
+    const cancelled = await fetch(`${runtime.url}/v1/bookings/${first.id}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${first.accessToken}` },
+    });
+    if (cancelled.status !== 200) throw new Error(`booking not cancelled: ${cancelled.status} ${await cancelled.text()}`);
+    await until(() => holding.held.length >= 1, 10_000, 'cancellation sync job not queued');
+    const cancellationJobs = holding.held.length;
+    const cancellationWithRefund = await sync();
+    const notes = odoo.records('account.move').filter((move) => move.move_type === 'out_refund' && move.invoice_origin === `credit:${first.id}`);
+    if (notes.length !== 1 || notes[0]?.state !== 'posted' || notes[0]?.amount_residual !== 0)
+      throw new Error('bench odoo: the cancellation left no refunded credit note');
+    return {
+      figure: 'calls',
+      firstSyncNewCustomer: firstSync,
+      firstSyncReturningCustomer: returningCustomer,
+      repeatSync,
+      cancellationWithRefund,
+      cancellationJobs,
+    };
   } finally {
     await runtime.stop();
   }

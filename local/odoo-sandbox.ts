@@ -11,9 +11,15 @@
  * search_count, fields_get; Odoo domains; Odoo-shaped faults (1 traceback, 2 UserError,
  * 3 AccessDenied, 4 AccessError). Each change is appended to a JSON-lines log.
  *
- * Not an Odoo: no taxes (amount_tax is 0), one company and currency (EUR), no products,
- * receivable/payable journal items or bank statements, no persistence. Where it knowingly
- * differs from Odoo 17 it says so in `Settings` (env.ts) and next to the rule.
+ * Currencies: EUR (the company's, id 1), USD, GBP, CHF, JPY (0 decimals), KWD (3 decimals) are
+ * active, SEK is not. A move is kept in its `currency_id` and every amount is rounded in it; credit
+ * notes (`out_refund`) may be created directly with `reversed_entry_id` and their own lines, as well
+ * as through the reversal wizard.
+ *
+ * Not an Odoo: no taxes (amount_tax is 0), one company, no exchange rates (a payment is in its
+ * documents' currency; another one is refused), no products, receivable/payable journal items or
+ * bank statements, no persistence. Where it knowingly differs from Odoo 17 it says so in `Settings`
+ * (env.ts) and next to the rule.
  */
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';

@@ -1,6 +1,6 @@
 /** Derived fields of every model, in raw form (many2one = id | false, x2many = id[]). */
 import type { Env } from './env';
-import { isInvoice, isZero, lineSubtotal, moveResidual, moveTotal, paymentState } from './ledger';
+import { isInvoice, isSettled, lineSubtotal, moveResidual, moveTotal, paymentState, roundIn, roundingOf } from './ledger';
 import { MODEL_DEFS } from './models';
 import type { Row } from './store';
 
@@ -60,7 +60,7 @@ export function computeFields(env: Env, model: string, row: Row): Record<string,
     }
     case 'account.move.line': {
       const move = typeof row.move_id === 'number' ? store.get('account.move', row.move_id) : undefined;
-      const subtotal = lineSubtotal(row);
+      const subtotal = lineSubtotal(store, row);
       return {
         ...base,
         move_name: move?.name ?? false,
@@ -84,7 +84,7 @@ export function computeFields(env: Env, model: string, row: Row): Record<string,
         ...base,
         reconciled_invoice_ids: [...new Set(invoices)],
         reconciled_invoices_count: new Set(invoices).size,
-        is_reconciled: entry ? isZero(moveResidual(store, entry)) : false,
+        is_reconciled: entry ? isSettled(store, entry) : false,
         is_matched: settings.paidState === 'paid',
       };
     }
@@ -99,7 +99,7 @@ export function computeFields(env: Env, model: string, row: Row): Record<string,
         payment_type: first?.move_type === 'out_refund' || first?.move_type === 'in_invoice' ? 'outbound' : 'inbound',
         partner_type: String(first?.move_type ?? '').startsWith('in_') ? 'supplier' : 'customer',
         source_amount: source,
-        payment_difference: Math.round((source - Number(row.amount ?? 0)) * 100) / 100,
+        payment_difference: roundIn(source - Number(row.amount ?? 0), roundingOf(store, row.currency_id)),
         line_ids: moveIds.flatMap((id) => store.referencing('account.move.line', 'move_id', id)),
       };
     }

@@ -2,33 +2,44 @@
  * account.payment.register, the "Register Payment" wizard of Odoo 17: created with
  * `context={active_model: 'account.move', active_ids: [...]}` (its `default_get` checks the moves
  * then), `action_create_payments` creates posted payments — each with its journal entry in the
- * bank journal, `PBNK1/2026/00001` — and reconciles them with the moves.
+ * bank journal, `PBNK1/2026/00001` — and reconciles them with the moves. Payments are in the moves'
+ * currency (the wizard's default); the sandbox has no exchange rates, so another currency is refused.
  */
 import type { Env, ModelHooks } from './env';
 import { userError } from './faults';
-import { isZero, moveResidual, round2 } from './ledger';
+import { isSettled, moveResidual, moveRounding, type Rounding, roundIn, roundingOf } from './ledger';
 import { nextName } from './moves';
 import { browse, toIds } from './orm';
 import type { Row } from './store';
 
 const LIQUIDITY = new Set(['bank', 'cash']);
+/** Where the sandbox knowingly differs from Odoo, which would convert at the day's rate. */
+const NO_RATES = 'The Odoo sandbox has no currency exchange rates.';
 
 export const paymentRegisterHooks: ModelHooks = {
   prepareCreate(env, values, sent) {
     const moves = activeMoves(env);
     for (const move of moves) if (move.state !== 'posted') throw userError('You can only register payment for posted journal entries.');
-    const open = moves.filter((move) => !isZero(moveResidual(env.store, move)));
+    const open = moves.filter((move) => !isSettled(env.store, move));
     if (open.length === 0) throw userError("You can't register a payment because there is nothing left to pay on the selected journal items.");
     if (new Set(open.map(direction)).size > 1) throw userError("You can't register payments for both inbound and outbound moves at the same time.");
+    const currencies = [...new Set(open.map((move) => Number(move.currency_id)))];
+    if (currencies.length > 1) throw userError(`${NO_RATES} Register the payments of moves in different currencies one currency at a time.`);
+    const currencyId = values.currency_id === false ? currencies[0] : Number(values.currency_id);
+    if (currencyId !== currencies[0]) {
+      const name = (id: unknown) => String(env.store.get('res.currency', Number(id))?.name);
+      throw userError(`${NO_RATES} Register the payment in the currency of the journal items (${name(currencies[0])}), not in ${name(currencyId)}.`);
+    }
     const journal = values.journal_id === false ? env.store.all('account.journal').find((candidate) => LIQUIDITY.has(String(candidate.type))) : undefined;
+    const residual = open.reduce((sum, move) => sum + moveResidual(env.store, move), 0);
     return {
       ...values,
       _move_ids: open.map((move) => move.id),
-      amount: 'amount' in sent ? values.amount : round2(open.reduce((sum, move) => sum + moveResidual(env.store, move), 0)),
+      amount: 'amount' in sent ? values.amount : roundIn(residual, roundingOf(env.store, currencyId)),
       communication: 'communication' in sent ? values.communication : batchCommunication(open),
       payment_date: values.payment_date === false ? env.settings.today() : values.payment_date,
       journal_id: journal ? journal.id : values.journal_id,
-      currency_id: values.currency_id === false ? 1 : values.currency_id,
+      currency_id: currencyId,
     };
   },
   methods: {
@@ -74,20 +85,24 @@ function createPayments(env: Env, wizard: Row): number[] {
   if (!journal || !LIQUIDITY.has(String(journal.type))) throw userError('A payment must always belongs to a bank or cash journal.');
   const moves = ((wizard._move_ids as number[] | undefined) ?? [])
     .map((id) => env.store.get('account.move', id))
-    .filter((move): move is Row => move !== undefined && !isZero(moveResidual(env.store, move)));
+    .filter((move): move is Row => move !== undefined && !isSettled(env.store, move));
   if (moves.length === 0) throw userError("You can't register a payment because there is nothing left to pay on the selected journal items.");
+  const rounding = moveRounding(env.store, moves[0] as Row);
   if (moves.length === 1 || wizard.group_payment === true) {
-    const amount = round2(Number(wizard.amount));
+    const amount = roundIn(Number(wizard.amount), rounding);
     if (amount <= 0) throw userError('The amount of a payment must be strictly positive.');
-    const open = round2(moves.reduce((sum, move) => sum + moveResidual(env.store, move), 0));
+    const open = roundIn(
+      moves.reduce((sum, move) => sum + moveResidual(env.store, move), 0),
+      rounding,
+    );
     // "Mark as fully paid": the difference goes to a write-off line of the payment's entry.
-    const writeoff = wizard.payment_difference_handling === 'reconcile' && amount < open ? round2(open - amount) : 0;
-    return [createPayment(env, wizard, moves, amount, writeoff, String(wizard.communication || batchCommunication(moves)))];
+    const writeoff = wizard.payment_difference_handling === 'reconcile' && amount < open ? roundIn(open - amount, rounding) : 0;
+    return [createPayment(env, wizard, moves, amount, writeoff, String(wizard.communication || batchCommunication(moves)), rounding)];
   }
-  return moves.map((move) => createPayment(env, wizard, [move], moveResidual(env.store, move), 0, batchCommunication([move])));
+  return moves.map((move) => createPayment(env, wizard, [move], moveResidual(env.store, move), 0, batchCommunication([move]), rounding));
 }
 
-function createPayment(env: Env, wizard: Row, moves: Row[], amount: number, writeoff: number, memo: string): number {
+function createPayment(env: Env, wizard: Row, moves: Row[], amount: number, writeoff: number, memo: string, rounding: Rounding): number {
   const first = moves[0] as Row;
   const date = String(wizard.payment_date);
   const common = { partner_id: first.partner_id, date, journal_id: wizard.journal_id, currency_id: wizard.currency_id };
@@ -120,12 +135,12 @@ function createPayment(env: Env, wizard: Row, moves: Row[], amount: number, writ
   const name = nextName(env, { journal_id: wizard.journal_id, payment_id: payment.id }, date);
   env.store.update('account.move', entry.id, { name });
   env.store.update('account.payment', payment.id, { name, move_id: entry.id });
-  let available = round2(amount + writeoff);
+  let available = roundIn(amount + writeoff, rounding);
   for (const move of moves) {
     const settled = Math.min(available, moveResidual(env.store, move));
     if (settled <= 0) break;
     env.store.reconcile(move.id, entry.id, settled);
-    available = round2(available - settled);
+    available = roundIn(available - settled, rounding);
   }
   return payment.id;
 }

@@ -11,7 +11,7 @@
  */
 import type { Env, ModelHooks } from './env';
 import { integrityError, userError } from './faults';
-import { moveResidual, round2 } from './ledger';
+import { moveResidual, moveRounding, roundIn } from './ledger';
 import { modelDef } from './compute';
 import { postMoves } from './moves';
 import { browse, createRecords, toIds } from './orm';
@@ -72,7 +72,7 @@ function reverse(env: Env, ids: number[], forced: Mode | undefined): Record<stri
       postMoves(env, reversals);
       moves.forEach((move, index) => {
         const reversal = reversals[index] as Row;
-        const settled = round2(Math.min(moveResidual(env.store, move), moveResidual(env.store, reversal)));
+        const settled = roundIn(Math.min(moveResidual(env.store, move), moveResidual(env.store, reversal)), moveRounding(env.store, move));
         if (settled > 0) env.store.reconcile(move.id, reversal.id, settled);
       });
     }

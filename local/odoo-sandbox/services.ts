@@ -37,6 +37,20 @@ export const SERVER_VERSION = {
   protocol_version: 1,
 };
 
+/**
+ * Seeded currencies as Odoo ships them (`rounding` = 10^-decimal_places). The sale currencies are
+ * active; SEK stays inactive, as most of Odoo's currencies are until someone activates them.
+ */
+export const CURRENCIES = [
+  { name: 'EUR', symbol: '€', rounding: 0.01, decimal_places: 2, active: true },
+  { name: 'USD', symbol: '$', rounding: 0.01, decimal_places: 2, active: true },
+  { name: 'GBP', symbol: '£', rounding: 0.01, decimal_places: 2, active: true },
+  { name: 'CHF', symbol: 'CHF', rounding: 0.01, decimal_places: 2, active: true },
+  { name: 'JPY', symbol: '¥', rounding: 1, decimal_places: 0, active: true },
+  { name: 'KWD', symbol: 'KD', rounding: 0.001, decimal_places: 3, active: true },
+  { name: 'SEK', symbol: 'kr', rounding: 0.01, decimal_places: 2, active: false },
+] as const;
+
 export interface DatabaseOptions {
   db: string;
   /** login -> password. */
@@ -65,8 +79,8 @@ export class OdooDatabase {
 
   private seed(): void {
     const { store } = this;
-    store.insert('res.currency', { name: 'EUR', symbol: '€', rounding: 0.01, decimal_places: 2, active: true }, 1);
-    store.insert('res.currency', { name: 'USD', symbol: '$', rounding: 0.01, decimal_places: 2, active: false }, 2);
+    // The company currency (EUR) is id 1; every document defaults to it.
+    for (const [index, currency] of CURRENCIES.entries()) store.insert('res.currency', { ...currency }, index + 1);
     store.insert('account.journal', { name: 'Customer Invoices', code: 'INV', type: 'sale', sequence: 5, active: true, currency_id: false }, 1);
     store.insert('account.journal', { name: 'Bank', code: 'BNK1', type: 'bank', sequence: 10, active: true, currency_id: false }, 2);
     // The company's own partner exists in every database.

@@ -1,37 +1,39 @@
-import { ERP_ERROR_CODES, type Erp, type ErpInvoice, type InvoiceLine } from './erp';
+import { ERP_ERROR_CODES, type Erp, type ErpInvoice } from './erp';
 import { JobError } from './jobs';
 
 /**
  * ERP sync as a reconciliation: a job only names a booking or an order; its handler reads the current
- * state, reduces it to a `Billable` (who bought, which documents, which money came in, what was undone)
- * and `reconcileBillable` makes the ERP match it. Every step looks before it writes, so a repeat, a
+ * state, reduces it to a `Billable` (who bought, which documents, which money came in, what was credited
+ * back) and `reconcileBillable` makes the ERP match it. Every step looks before it writes, so a repeat, a
  * stale job or a retry after a crash changes nothing that is already right. Nothing here knows a
  * booking or an order: each slice brings its own `billableFrom…`.
+ *
+ * Amounts are integers in the minor unit of `Billable.currency` (ISO 4217: JPY 0 decimals, EUR 2,
+ * KWD 3); the ERP adapter converts them with the decimal places the ERP keeps for that currency.
  */
 
 /** What the ERP should hold for one sale. */
 export interface Billable {
-  /** What it is, for logs and reports (`booking:<id>`; later `order:<id>`). */
-  source: string;
+  source: string; // 'booking:<id>' | 'order:<id>' (logs, reports)
   customer: { ref: string; name: string; email: string; phone?: string };
-  /** One customer invoice per separately paid set of items. */
+  /** ISO 4217 code of every amount below, e.g. 'EUR', 'JPY', 'KWD'. */
+  currency: string;
   documents: BillableDocument[];
 }
-
-/** One invoice's worth of a sale: its lines, the money received for it, and whether it was undone. */
 export interface BillableDocument {
-  /** Our id the invoice carries (booking id, finding id, ...): how a later run finds it. */
-  ref: string;
-  /** Invoice date (`YYYY-MM-DD`). */
-  date: string;
+  ref: string; // our id the invoice carries
+  date: string; // YYYY-MM-DD
   lines: InvoiceLine[];
-  /** Money received for this document; each registered once, found again by its memo. */
-  payments: Array<{ memo: string; amountCents: number; date: string }>;
-  /**
-   * Set when the sale was undone after payment: a credit note must reverse the invoice, and when the
-   * money went back (`refundMemo`), that refund is registered against the credit note.
-   */
-  reversal?: { reason: string; date: string; refundMemo?: string; refundCents?: number };
+  payments: Array<{ memo: string; amount: number; date: string }>; // amounts in minor units
+  /** Money credited back, one credit note each (found again by its ref), with the refund paid out against it. */
+  credits: Array<{ ref: string; reason: string; date: string; amount: number; refund?: { memo: string; amount: number } }>;
+}
+export interface InvoiceLine {
+  name: string;
+  quantity: number;
+  /** gross unit price in minor units */
+  unitAmount: number;
+  taxRatePercent?: number;
 }
 
 /** What one run did. */
@@ -52,42 +54,125 @@ export function berlinDate(instant: Date | string): string {
 }
 
 const isLive = (invoice: ErpInvoice) => invoice.state !== 'cancelled';
-const sumCents = (lines: InvoiceLine[]) => lines.reduce((sum, line) => sum + line.amountCents, 0);
-const euros = (cents: number) => (cents / 100).toFixed(2);
+/** A line's amount as the ERP rounds it: quantity × unit price, to the minor unit. */
+const lineAmount = (line: InvoiceLine) => Math.round(line.quantity * line.unitAmount);
+const documentTotal = (document: BillableDocument) => document.lines.reduce((sum, line) => sum + lineAmount(line), 0);
+
+/** ISO 4217 decimals, for messages only (the adapter converts with the ERP's own decimals). */
+function minorDigits(currency: string): number {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+/** An amount in minor units for people: `149.00`, `1500` (JPY), `1.250` (KWD). */
+const major = (amount: number, currency: string) => {
+  const digits = minorDigits(currency);
+  return (amount / 10 ** digits).toFixed(digits);
+};
 
 /** An invoice as this run knows it after ensuring it; `fresh` when this run created it. */
 interface HeldInvoice {
   id: number;
-  residualCents: number;
+  /** Its number when known (an invoice this run created is numbered by posting, unread). */
+  name?: string;
+  partnerId?: number;
+  currency: string;
+  total: number;
+  residual: number;
   fresh: boolean;
 }
 
+/** Money to register against one document: payments on an invoice, or a refund on a credit note. */
+interface PaymentTarget {
+  id: number;
+  kind: 'invoice' | 'credit note';
+  currency: string;
+  /** What is open on the document before this run registers anything. */
+  residual: number;
+  /** Created by this run: nothing can be registered on it yet (but a racing run, which the checks after catch). */
+  fresh: boolean;
+  payments: Array<{ memo: string; amount: number; date: string }>;
+  /** Refunds never exceed what the credit note leaves open; received payments are registered as they came in. */
+  capped: boolean;
+}
+
 /**
- * Makes the ERP hold what `billable` says: the customer, one posted invoice per document, each
- * payment registered once, a posted credit note for each undone document. Looks up before creating;
- * after creating, looks again, because another worker may have raced us: the oldest record wins and
- * the loser removes its own. Returns what it changed.
+ * Makes the ERP hold what `billable` says: the customer, one posted invoice per document in the sale's
+ * currency, each payment registered once, one posted credit note per credit with its refund paid out
+ * against it. Looks up before creating; after creating, looks again, because another worker may have
+ * raced us: the oldest record wins and the loser removes its own. Returns what it changed.
  */
 export async function reconcileBillable(erp: Erp, billable: Billable): Promise<SyncReport> {
+  checkBillable(billable);
   const report: SyncReport = { source: billable.source, invoices: {}, changes: [], warnings: [] };
   if (billable.documents.length === 0) return report;
+  let partner: Promise<number> | undefined;
+  /** The customer, ensured once per run and only when a document needs it. */
+  const ensureCustomer = () => (partner ??= ensurePartner(erp, billable.customer, report));
+
   // Invoices first: when they all exist (every repeat run), the customer is not needed at all.
   const existing = await erp.findInvoices(billable.documents.map((document) => document.ref));
   const toCreate = billable.documents.some((document) => !existing.some((candidate) => candidate.ref === document.ref));
-  const partnerId = toCreate ? await ensurePartner(erp, billable.customer, report) : undefined;
+  const partnerId = toCreate ? await ensureCustomer() : undefined;
   report.partnerId = partnerId ?? existing.find(isLive)?.partnerId;
 
   const held = new Map<BillableDocument, HeldInvoice>();
   for (const document of billable.documents) {
     const candidates = existing.filter((candidate) => candidate.ref === document.ref);
-    const invoice = await ensureInvoice(erp, document, () => partnerId as number, candidates, report);
+    const invoice = await ensureInvoice(erp, billable.currency, document, ensureCustomer, candidates, report);
     if (!invoice) continue;
-    held.set(document, invoice);
     report.invoices[document.ref] = invoice.id;
+    held.set(document, invoice);
   }
-  await ensurePayments(erp, held, report);
-  await ensureCreditNotes(erp, held, report);
+  await ensurePayments(
+    erp,
+    [...held].map(([document, invoice]) => ({
+      id: invoice.id,
+      kind: 'invoice',
+      currency: invoice.currency,
+      residual: invoice.residual,
+      fresh: invoice.fresh,
+      payments: document.payments,
+      capped: false,
+    })),
+    report,
+  );
+  const refunds = await ensureCreditNotes(erp, held, ensureCustomer, report);
+  await ensurePayments(erp, refunds, report);
   return report;
+}
+
+/** A malformed sale is a bug in its slice: fail permanently instead of writing half of it. */
+function checkBillable(billable: Billable): void {
+  const problems: string[] = [];
+  const positiveInteger = (value: number) => Number.isSafeInteger(value) && value > 0;
+  if (!/^[A-Z]{3}$/.test(billable.currency)) problems.push(`currency ${JSON.stringify(billable.currency)} is not an ISO 4217 code`);
+  const refs = new Set<string>();
+  const unique = (ref: string, what: string) => {
+    if (ref.trim() === '') problems.push(`${what} has an empty ref`);
+    else if (refs.has(ref)) problems.push(`${what} ${ref} is not unique`);
+    refs.add(ref);
+  };
+  for (const document of billable.documents) {
+    unique(document.ref, 'document');
+    if (document.lines.length === 0) problems.push(`document ${document.ref} has no lines`);
+    for (const line of document.lines) {
+      if (!(Number.isFinite(line.quantity) && line.quantity > 0)) problems.push(`line ${line.name} of ${document.ref}: quantity ${line.quantity}`);
+      if (!Number.isSafeInteger(line.unitAmount)) problems.push(`line ${line.name} of ${document.ref}: unit amount ${line.unitAmount} is not in minor units`);
+    }
+    for (const payment of document.payments) {
+      if (!positiveInteger(payment.amount)) problems.push(`payment ${payment.memo} of ${document.ref}: amount ${payment.amount}`);
+    }
+    for (const credit of document.credits) {
+      unique(credit.ref, 'credit');
+      if (!positiveInteger(credit.amount)) problems.push(`credit ${credit.ref} of ${document.ref}: amount ${credit.amount}`);
+      if (credit.refund && !positiveInteger(credit.refund.amount))
+        problems.push(`refund ${credit.refund.memo} of ${credit.ref}: amount ${credit.refund.amount}`);
+    }
+  }
+  if (problems.length > 0) throw JobError.permanent(ERP_ERROR_CODES.invalidBillable, `${billable.source}: ${problems.join('; ')}`);
 }
 
 async function ensurePartner(erp: Erp, customer: Billable['customer'], report: SyncReport): Promise<number> {
@@ -114,13 +199,14 @@ function pickPartner(partners: Array<{ id: number; ref?: string; email?: string 
 
 async function ensureInvoice(
   erp: Erp,
+  currency: string,
   document: BillableDocument,
-  /** Only asked when the invoice must be created (then the partner was ensured). */
-  partnerId: () => number,
+  /** Only asked when the invoice must be created (then the partner was ensured already). */
+  partnerId: () => Promise<number>,
   candidates: ErpInvoice[],
   report: SyncReport,
 ): Promise<HeldInvoice | undefined> {
-  const expected = sumCents(document.lines);
+  const expected = documentTotal(document);
   const live = candidates.filter(isLive);
   if (candidates.length > 0 && live.length === 0) {
     // Someone cancelled our invoice in the ERP on purpose; creating it again would fight them.
@@ -129,17 +215,30 @@ async function ensureInvoice(
   }
   const found = live[0];
   if (found) {
-    if (found.amountTotalCents !== expected) {
-      report.warnings.push(`invoice ${found.id} for ${document.ref} totals ${euros(found.amountTotalCents)}, expected ${euros(expected)}`);
+    if (found.currency !== currency) {
+      // Amounts in another currency cannot be compared, paid or credited: a human must look.
+      report.warnings.push(`invoice ${found.id} for ${document.ref} is in ${found.currency}, expected ${currency}; left alone`);
+      return undefined;
     }
-    if (found.state === 'posted') return { id: found.id, residualCents: found.amountResidualCents, fresh: false };
+    if (found.amountTotal !== expected) {
+      report.warnings.push(`invoice ${found.id} for ${document.ref} totals ${major(found.amountTotal, currency)}, expected ${major(expected, currency)}`);
+    }
+    const held = { id: found.id, partnerId: found.partnerId, currency, total: found.amountTotal, fresh: false };
+    if (found.state === 'posted') return { ...held, name: found.name, residual: found.amountResidual };
     // A draft left by a run that died before posting (or one posting right now: posting is idempotent).
     await erp.postInvoice(found.id);
     report.changes.push(`invoice ${found.id} for ${document.ref} posted`);
-    return { id: found.id, residualCents: found.amountTotalCents, fresh: false };
+    return { ...held, residual: found.amountTotal };
   }
 
-  const id = await erp.createInvoice({ ref: document.ref, partnerId: partnerId(), date: document.date, lines: document.lines });
+  const partner = await partnerId();
+  const lines = document.lines.map(({ name, quantity, unitAmount, taxRatePercent }) => ({
+    name,
+    quantity,
+    unitAmount,
+    ...(taxRatePercent !== undefined ? { taxRatePercent } : {}),
+  }));
+  const id = await erp.createInvoice({ ref: document.ref, partnerId: partner, currency, date: document.date, lines });
   // Drafts are cheap to undo, so the race check goes between create and post.
   const winner = (await erp.findInvoices([document.ref])).find(isLive);
   if (winner && winner.id !== id) {
@@ -147,41 +246,64 @@ async function ensureInvoice(
     if (winner.state === 'draft') {
       throw JobError.transient(ERP_ERROR_CODES.concurrentSync, `another run is creating invoice ${winner.id} for ${document.ref}`);
     }
-    return { id: winner.id, residualCents: winner.amountResidualCents, fresh: false };
+    return {
+      id: winner.id,
+      name: winner.name,
+      partnerId: winner.partnerId,
+      currency: winner.currency,
+      total: winner.amountTotal,
+      residual: winner.amountResidual,
+      fresh: false,
+    };
   }
   await erp.postInvoice(id);
-  report.changes.push(`invoice ${id} for ${document.ref} created and posted (${euros(expected)})`);
-  return { id, residualCents: expected, fresh: true };
+  report.changes.push(`invoice ${id} for ${document.ref} created and posted (${major(expected, currency)} ${currency})`);
+  return { id, partnerId: partner, currency, total: expected, residual: expected, fresh: true };
 }
 
-async function ensurePayments(erp: Erp, held: Map<BillableDocument, HeldInvoice>, report: SyncReport): Promise<void> {
+/**
+ * Registers each payment once against its document (found again by memo), in the document's currency.
+ * The same for money received on invoices and refunds paid out on credit notes.
+ */
+async function ensurePayments(erp: Erp, targets: PaymentTarget[], report: SyncReport): Promise<void> {
   // Nothing open means nothing to register: our payment is there, or someone settled it another way.
-  const open = [...held].filter(([document, invoice]) => document.payments.length > 0 && invoice.residualCents > 0);
+  const open = targets.filter((target) => target.payments.length > 0 && target.residual > 0);
   if (open.length === 0) return;
-  // An invoice this run created has no payment yet, unless a concurrent run paid it: the checks
-  // after registering catch that, so the look-up is only for invoices found.
-  const lookup = open.filter(([, invoice]) => !invoice.fresh).flatMap(([document]) => document.payments.map((payment) => payment.memo));
+  // A document this run created has no payment yet, unless a concurrent run paid it: the checks
+  // after registering catch that, so the look-up is only for documents found.
+  const lookup = open.filter((target) => !target.fresh).flatMap((target) => target.payments.map((payment) => payment.memo));
   const known = new Set(lookup.length > 0 ? (await erp.findPayments(lookup)).map((payment) => payment.memo) : []);
 
   const registered = new Map<string, number | undefined>();
-  for (const [document, invoice] of open) {
-    for (const payment of document.payments) {
+  for (const target of open) {
+    let residual = target.residual;
+    const what = (memo: string) => (target.kind === 'invoice' ? `payment ${memo}` : `refund ${memo}`);
+    for (const payment of target.payments) {
       if (known.has(payment.memo)) continue;
-      if (payment.amountCents > invoice.residualCents) {
-        report.warnings.push(
-          `payment ${payment.memo} (${euros(payment.amountCents)}) exceeds what is open on invoice ${invoice.id} (${euros(invoice.residualCents)})`,
-        );
+      if (residual <= 0) {
+        report.warnings.push(`${what(payment.memo)} not registered: nothing is open on ${target.kind} ${target.id}`);
+        continue;
+      }
+      let amount = payment.amount;
+      if (amount > residual) {
+        if (target.capped) amount = residual;
+        else {
+          report.warnings.push(
+            `payment ${payment.memo} (${major(amount, target.currency)}) exceeds what is open on invoice ${target.id} (${major(residual, target.currency)})`,
+          );
+        }
       }
       let id: number | undefined;
       try {
-        id = await erp.registerPayment({ invoiceId: invoice.id, amountCents: payment.amountCents, date: payment.date, memo: payment.memo });
+        id = await erp.registerPayment({ invoiceId: target.id, currency: target.currency, amount, date: payment.date, memo: payment.memo });
       } catch (error) {
-        // A concurrent run may have paid the invoice since our look-up, and the ERP refuses to pay it twice.
+        // A concurrent run may have registered it since our look-up, and the ERP refuses to pay twice.
         if ((await erp.findPayments([payment.memo])).length > 0) continue;
         throw error;
       }
+      residual -= amount;
       registered.set(payment.memo, id);
-      report.changes.push(`payment ${payment.memo} registered on invoice ${invoice.id}`);
+      report.changes.push(`${what(payment.memo)} registered on ${target.kind} ${target.id}`);
     }
   }
   if (registered.size === 0) return;
@@ -198,64 +320,89 @@ async function ensurePayments(erp: Erp, held: Map<BillableDocument, HeldInvoice>
   }
 }
 
-async function ensureCreditNotes(erp: Erp, held: Map<BillableDocument, HeldInvoice>, report: SyncReport): Promise<void> {
-  const undone = [...held].filter(([document]) => document.reversal);
-  if (undone.length === 0) return;
-  const notes = await erp.findCreditNotes(undone.map(([, invoice]) => invoice.id));
-  for (const [document, invoice] of undone) {
-    const reversal = document.reversal as NonNullable<BillableDocument['reversal']>;
-    const mine = notes.filter((note) => note.reversedInvoiceId === invoice.id);
-    if (mine.length > 0 && !mine.some(isLive)) {
-      report.warnings.push(`credit note ${mine[0]?.id} for ${document.ref} is cancelled in the ERP; not recreated`);
-      continue;
-    }
-    let note = mine.find(isLive);
-    if (!note) {
-      const id = await erp.createCreditNote({ invoiceId: invoice.id, reason: reversal.reason, date: reversal.date });
-      const live = (await erp.findCreditNotes([invoice.id])).filter(isLive);
-      const winner = live[0];
-      if (!winner) throw JobError.transient(ERP_ERROR_CODES.concurrentSync, `the credit note for invoice ${invoice.id} is not there after creating it`);
-      if (id !== undefined && winner.id !== id) {
-        // Lost a race: remove ours and let the winner's run finish its own.
-        await undoOrEscalate(
-          () => erp.discardInvoice(id),
-          `credit notes ${winner.id} and ${id} both reverse invoice ${invoice.id} (${document.ref}); cancel ${id} in the ERP`,
-        );
-        if (winner.state === 'draft') {
-          throw JobError.transient(ERP_ERROR_CODES.concurrentSync, `another run is creating credit note ${winner.id} for ${document.ref}`);
-        }
+/**
+ * One posted credit note per credit, found by its ref among the credit notes of the invoice. A credit
+ * note made in the ERP before credit notes carried our ref (Odoo's reversal wizard reversed a whole
+ * invoice) is adopted by a credit of the whole invoice total, so old sales do not get a second one.
+ * Returns the refunds to register against the credit notes.
+ */
+async function ensureCreditNotes(
+  erp: Erp,
+  held: Map<BillableDocument, HeldInvoice>,
+  partnerId: () => Promise<number>,
+  report: SyncReport,
+): Promise<PaymentTarget[]> {
+  const credited = [...held].filter(([document]) => document.credits.length > 0);
+  if (credited.length === 0) return [];
+  const notes = await erp.findCreditNotes(credited.map(([, invoice]) => invoice.id));
+  const refunds: PaymentTarget[] = [];
+  for (const [document, invoice] of credited) {
+    const ofInvoice = notes.filter((note) => note.reversedInvoiceId === invoice.id);
+    const ours = new Set(document.credits.map((credit) => credit.ref));
+    const foreign = ofInvoice.filter((note) => isLive(note) && (note.ref === undefined || !ours.has(note.ref)));
+    let adoptable = foreign.length === 1 ? foreign[0] : undefined;
+
+    for (const credit of document.credits) {
+      const mine = ofInvoice.filter((note) => note.ref === credit.ref);
+      if (mine.length > 0 && !mine.some(isLive)) {
+        report.warnings.push(`credit note ${mine[0]?.id} for ${credit.ref} (${document.ref}) is cancelled in the ERP; not recreated`);
         continue;
       }
-      report.changes.push(`credit note ${winner.id} for ${document.ref} created`);
-      note = winner;
+      let note = mine.find(isLive);
+      let fresh = false;
+      if (!note && adoptable && credit.amount === invoice.total) {
+        note = adoptable;
+        adoptable = undefined;
+      }
+      if (!note) {
+        const id = await erp.createCreditNote({
+          invoiceId: invoice.id,
+          ...(invoice.name && invoice.name !== '/' ? { invoiceName: invoice.name } : {}),
+          partnerId: invoice.partnerId ?? (await partnerId()),
+          ref: credit.ref,
+          reason: credit.reason,
+          currency: invoice.currency,
+          amount: credit.amount,
+          date: credit.date,
+        });
+        // Drafts are cheap to undo, so the race check goes between create and post.
+        const winner = (await erp.findCreditNotes([invoice.id])).find((candidate) => isLive(candidate) && candidate.ref === credit.ref);
+        if (!winner) throw JobError.transient(ERP_ERROR_CODES.concurrentSync, `credit note ${id} for ${credit.ref} is not there after creating it`);
+        if (winner.id !== id) {
+          // Lost a race: remove ours and let the winner's run finish its own.
+          await undoOrEscalate(
+            () => erp.discardInvoice(id),
+            `credit notes ${winner.id} and ${id} both reverse invoice ${invoice.id} (${document.ref}); cancel ${id} in the ERP`,
+          );
+          if (winner.state === 'draft') {
+            throw JobError.transient(ERP_ERROR_CODES.concurrentSync, `another run is creating credit note ${winner.id} for ${credit.ref}`);
+          }
+          continue;
+        }
+        report.changes.push(`credit note ${id} for ${document.ref} created (${credit.ref}, ${major(credit.amount, invoice.currency)} ${invoice.currency})`);
+        note = winner;
+        fresh = true;
+      }
+      // Nothing is settled on a draft yet: all of it is open once posted.
+      const residual = note.state === 'draft' ? note.amountTotal : note.amountResidual;
+      if (note.state === 'draft') {
+        await erp.postInvoice(note.id);
+        report.changes.push(`credit note ${note.id} for ${document.ref} posted`);
+      }
+      if (credit.refund) {
+        refunds.push({
+          id: note.id,
+          kind: 'credit note',
+          currency: note.currency,
+          residual,
+          fresh,
+          payments: [{ ...credit.refund, date: credit.date }],
+          capped: true,
+        });
+      }
     }
-    if (note.state === 'draft') {
-      await erp.postInvoice(note.id);
-      report.changes.push(`credit note ${note.id} for ${document.ref} posted`);
-    }
-    await ensureRefundPayment(erp, note.id, reversal, report);
   }
-}
-
-/** The money that went back to the customer, registered against the credit note once (found by memo). */
-async function ensureRefundPayment(erp: Erp, creditNoteId: number, reversal: NonNullable<BillableDocument['reversal']>, report: SyncReport): Promise<void> {
-  if (!reversal.refundMemo || !reversal.refundCents) return;
-  const note = await erp.readInvoice(creditNoteId);
-  if (!note || note.amountResidualCents <= 0) return;
-  if ((await erp.findPayments([reversal.refundMemo])).length > 0) return;
-  try {
-    await erp.registerPayment({
-      invoiceId: creditNoteId,
-      amountCents: Math.min(reversal.refundCents, note.amountResidualCents),
-      date: reversal.date,
-      memo: reversal.refundMemo,
-    });
-  } catch (error) {
-    // A concurrent run may have registered it since the look-up.
-    if ((await erp.findPayments([reversal.refundMemo])).length > 0) return;
-    throw error;
-  }
-  report.changes.push(`refund ${reversal.refundMemo} registered on credit note ${creditNoteId}`);
+  return refunds;
 }
 
 /** Undoes what a lost race left; if the ERP refuses, the duplicate needs a human (dead letter). */

@@ -339,9 +339,17 @@ describe('booking.sync against the Odoo sandbox', () => {
     await sync(job(booking));
     const again = (odoo.callCount - first) / 2;
     await expectBooked(booking);
+    // Another customer's first sync on the same worker: logged in, currency known.
+    const next = paidBooking();
+    bookings.bookings.set(next.id, next);
+    const before = odoo.callCount;
+    await sync(job(next));
+    const warmFirst = odoo.callCount - before;
+    await expectBooked(next);
 
-    // Figures for the report: a first sync with login, and a repeat (look-ups only).
-    expect({ first, again }).toEqual({ first: 11, again: 1 });
+    // Figures for the report: a first sync with login and the adapter's one look-up of the currency
+    // (11 before invoices named their currency), a repeat (look-ups only), and a first sync on a warm worker.
+    expect({ first, again, warmFirst }).toEqual({ first: 12, again: 1, warmFirst: 10 });
   });
 
   it('keeps one of each when one worker gets the same booking twice at once', async () => {
@@ -373,7 +381,7 @@ describe('booking.sync against the Odoo sandbox', () => {
   it('recovers from a response lost after Odoo committed, at any step of the sync', async () => {
     const bookings = new MemoryBookings();
     const failedSteps: number[] = [];
-    for (let step = 1; step <= 10; step++) {
+    for (let step = 1; step <= 11; step++) {
       const booking = paidBooking();
       bookings.bookings.set(booking.id, booking);
       const odoo = client(sandbox);
@@ -398,10 +406,11 @@ describe('booking.sync against the Odoo sandbox', () => {
       await sync(job(booking)); // the retry
       await expectBooked(booking);
     }
-    // The sync's calls: 1 find invoices, 2 find partner, 3 create partner, 4 find partner again,
-    // 5 create invoice, 6 find invoices again, 7 post, 8 payment wizard, 9 create payment, 10 find
-    // payments again. Lost writes fail the attempt, except step 9: the sync looks for the memo again.
-    expect(failedSteps).toEqual([3, 5, 7, 8]);
+    // The sync's calls (each worker's adapter is new, so it looks its currency up once): 1 find invoices,
+    // 2 find partner, 3 create partner, 4 find partner again, 5 find the currency (EUR), 6 create invoice,
+    // 7 find invoices again, 8 post, 9 payment wizard, 10 create payment, 11 find payments again. Lost
+    // writes fail the attempt, except step 10: the sync looks for the memo again.
+    expect(failedSteps).toEqual([3, 6, 8, 9]);
   });
 
   it('adds an invoice and payment per paid finding', async () => {

@@ -597,6 +597,158 @@ describe('Odoo 17 settings: in_payment and draft credit notes', () => {
   });
 });
 
+// --- currencies -----------------------------------------------------------------------------------
+
+describe('currencies', () => {
+  const currencyId = async (name: string): Promise<number> => {
+    const [found] = await rpc.kw<Array<{ id: number }>>(
+      'res.currency',
+      'search_read',
+      [
+        [
+          ['name', '=', name],
+          ['active', 'in', [true, false]],
+        ],
+      ],
+      { fields: ['name'] },
+    );
+    return found?.id as number;
+  };
+  const linesOf = (id: number) =>
+    rpc.kw<Record<string, unknown>[]>('account.move.line', 'search_read', [[['move_id', '=', id]]], {
+      fields: ['name', 'quantity', 'price_unit', 'price_subtotal', 'currency_id'],
+      order: 'id',
+    });
+
+  it('serves EUR, USD, GBP, CHF, JPY and KWD with their decimals, read-only; inactive ones only when asked', async () => {
+    const active = await rpc.kw<Record<string, unknown>[]>('res.currency', 'search_read', [[]], {
+      fields: ['name', 'decimal_places', 'rounding', 'active'],
+      order: 'id',
+    });
+    expect(active.map(({ name, decimal_places, rounding, active }) => [name, decimal_places, rounding, active])).toEqual([
+      ['EUR', 2, 0.01, true],
+      ['USD', 2, 0.01, true],
+      ['GBP', 2, 0.01, true],
+      ['CHF', 2, 0.01, true],
+      ['JPY', 0, 1, true],
+      ['KWD', 3, 0.001, true],
+    ]);
+    expect(active[0]?.id).toBe(1);
+    const all = await rpc.kw<Record<string, unknown>[]>('res.currency', 'search_read', [[['active', 'in', [true, false]]]], { fields: ['name', 'active'] });
+    expect(all.filter((currency) => currency.active === false).map((currency) => currency.name)).toEqual(['SEK']);
+    expect((await fault(rpc.kw('res.currency', 'create', [{ name: 'XTS' }]))).faultCode).toBe(4);
+  });
+
+  it('keeps a JPY invoice in yen: subtotals and totals rounded to whole yen, currency_id in search_read', async () => {
+    const jpy = await currencyId('JPY');
+    const ref = `ord_${unique()}`;
+    const id = await createInvoice({ ref, currency_id: jpy, invoice_line_ids: [line('Sencha', 3, 1234.4), line('Wrapping', 1, 99.5)] });
+    const [found] = await rpc.kw<Record<string, unknown>[]>('account.move', 'search_read', [[['ref', '=', ref]]], {
+      fields: ['currency_id', 'amount_total', 'amount_residual'],
+    });
+    expect(found).toEqual({ id, currency_id: [jpy, 'JPY'], amount_total: 3803, amount_residual: 3803 });
+    expect((await linesOf(id)).map(({ price_subtotal, currency_id }) => [price_subtotal, currency_id])).toEqual([
+      [3703, [jpy, 'JPY']],
+      [100, [jpy, 'JPY']],
+    ]);
+    // Without currency_id a move is in the company currency.
+    expect((await readMove(await createInvoice(), ['currency_id'])).currency_id).toEqual([1, 'EUR']);
+  });
+
+  it('keeps a KWD invoice to the fils (3 decimals) and pays it in parts in KWD', async () => {
+    const kwd = await currencyId('KWD');
+    const id = await postedInvoice({ currency_id: kwd, invoice_line_ids: [line('Dates', 2, 1.2345), line('Box', 3, 0.1116)] });
+    // 2.469 + 0.3348 → 0.335: three decimals, where EUR would round to 2.47 + 0.33.
+    expect(await readMove(id, ['amount_total', 'amount_residual'])).toEqual({ id, amount_total: 2.804, amount_residual: 2.804 });
+    await pay(id, { amount: 1.5, communication: 'kwd part 1' });
+    expect(await readMove(id, ['payment_state', 'amount_residual'])).toEqual({ id, payment_state: 'partial', amount_residual: 1.304 });
+    await pay(id, { communication: 'kwd part 2' });
+    expect(await readMove(id, ['payment_state', 'amount_residual'])).toEqual({ id, payment_state: 'paid', amount_residual: 0 });
+    const payments = await rpc.kw<Record<string, unknown>[]>('account.payment', 'search_read', [[['reconciled_invoice_ids', '=', id]]], {
+      fields: ['amount', 'currency_id'],
+      order: 'id',
+    });
+    expect(payments.map(({ amount, currency_id }) => [amount, currency_id])).toEqual([
+      [1.5, [kwd, 'KWD']],
+      [1.304, [kwd, 'KWD']],
+    ]);
+  });
+
+  it('takes a payment in the document currency only (no exchange rates): the wizard defaults to it', async () => {
+    const jpy = await currencyId('JPY');
+    const id = await postedInvoice({ currency_id: jpy, invoice_line_ids: [line('Matcha', 1, 2500)] });
+    const refused = await fault(pay(id, { currency_id: 1 }));
+    expect(refused.faultCode).toBe(2);
+    expect(refused.faultString).toContain('no currency exchange rates');
+    expect(refused.faultString).toContain('(JPY), not in EUR');
+    const wizard = await rpc.kw<number>('account.payment.register', 'create', [{}], { context: { active_model: 'account.move', active_ids: [id] } });
+    expect(await rpc.kw('account.payment.register', 'read', [[wizard], ['currency_id', 'amount']])).toEqual([
+      { id: wizard, currency_id: [jpy, 'JPY'], amount: 2500 },
+    ]);
+  });
+
+  it('creates credit notes directly: out_refund with reversed_entry_id and its own lines, RINV when posted, paid out in its currency', async () => {
+    const kwd = await currencyId('KWD');
+    const invoice = await postedInvoice({ currency_id: kwd, invoice_line_ids: [line('Dates', 4, 1.25)] });
+    await pay(invoice);
+    const { name, partner_id: partner } = (await readMove(invoice, ['name', 'partner_id'])) as { name: string; partner_id: [number, string] };
+    const creditNote = (origin: string, amount: number) =>
+      rpc.kw<number>('account.move', 'create', [
+        {
+          move_type: 'out_refund',
+          partner_id: partner[0],
+          reversed_entry_id: invoice,
+          currency_id: kwd,
+          invoice_origin: origin,
+          ref: `Reversal of: ${name}, partial refund`,
+          invoice_line_ids: [line('partial refund', 1, amount)],
+        },
+      ]);
+    const first = await creditNote('refund:re_1', 1.2506);
+    const second = await creditNote('refund:re_2', 0.5);
+    expect(await readMove(first, ['state', 'name', 'move_type', 'amount_total', 'reversed_entry_id', 'invoice_origin', 'currency_id'])).toEqual({
+      id: first,
+      state: 'draft',
+      name: '/',
+      move_type: 'out_refund',
+      amount_total: 1.251,
+      reversed_entry_id: [invoice, name],
+      invoice_origin: 'refund:re_1',
+      currency_id: [kwd, 'KWD'],
+    });
+    await rpc.kw('account.move', 'action_post', [[first, second]]);
+    expect((await readMove(first, ['name'])).name).toMatch(/^RINV\/2026\/\d{5}$/);
+    // Not reconciled with the invoice (only the wizard's "full refund" does that): the money goes back through payments.
+    expect(await readMove(invoice, ['payment_state', 'amount_residual', 'reversal_move_id'])).toEqual({
+      id: invoice,
+      payment_state: 'paid',
+      amount_residual: 0,
+      reversal_move_id: [first, second],
+    });
+    expect(await readMove(second, ['payment_state', 'amount_residual'])).toEqual({ id: second, payment_state: 'not_paid', amount_residual: 0.5 });
+    const action = await pay(second, { amount: 0.5, communication: 'refund:re_2' });
+    const [payment] = await rpc.kw<Record<string, unknown>[]>('account.payment', 'read', [
+      [action.res_id],
+      ['payment_type', 'amount', 'currency_id', 'reconciled_invoice_ids'],
+    ]);
+    expect(payment).toEqual({ id: action.res_id, payment_type: 'outbound', amount: 0.5, currency_id: [kwd, 'KWD'], reconciled_invoice_ids: [second] });
+    expect(await readMove(second, ['payment_state', 'amount_residual'])).toEqual({ id: second, payment_state: 'paid', amount_residual: 0 });
+    expect(
+      await rpc.kw(
+        'account.move',
+        'search',
+        [
+          [
+            ['move_type', '=', 'out_refund'],
+            ['reversed_entry_id', 'in', [invoice]],
+          ],
+        ],
+        { order: 'id' },
+      ),
+    ).toEqual([first, second]);
+  });
+});
+
 // --- faults and access ----------------------------------------------------------------------------
 
 describe('faults', () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BookingStore, StoredBooking } from '../../slices/bookings/app/ports';
 import type { Change, SaveResult } from '../../shared/platform/aggregate';
-import type { CreditNoteDraft, Erp, ErpInvoice, ErpPartner, ErpPayment, InvoiceDraft, PartnerDraft, PaymentDraft } from '../../shared/platform/erp';
 import { JobError, type JobEnvelope } from '../../shared/platform/jobs';
 import { customerRef } from '../../shared/kernel/customer-ref';
 import { BOOKING_SYNC_JOB } from '../../slices/bookings/app/jobs';
@@ -10,143 +9,7 @@ import type { Booking } from '../../slices/bookings/domain/booking';
 import type { HistoryEntry } from '../../slices/bookings/domain/booking-status';
 import { DEFAULT_CATALOGUE } from '../../slices/bookings/domain/catalogue';
 import type { Finding } from '../../slices/bookings/domain/finding';
-
-// ---- An in-memory ERP that behaves like the Odoo adapter promises (ids ascending, drafts, residuals).
-
-interface Move extends ErpInvoice {
-  kind: 'invoice' | 'credit-note';
-  lines: InvoiceDraft['lines'];
-}
-interface Payment extends ErpPayment {
-  invoiceId: number;
-}
-
-class MemoryErp implements Erp {
-  partners: Array<ErpPartner & { name: string }> = [];
-  moves: Move[] = [];
-  payments: Payment[] = [];
-  calls: string[] = [];
-  private nextId = 1;
-  /** Yield to other tasks on every call, so concurrent runs interleave as they would over a network. */
-  constructor(private readonly interleave = false) {}
-
-  private async call(name: string) {
-    this.calls.push(name);
-    if (this.interleave) await new Promise((resolve) => setImmediate(resolve));
-  }
-
-  async findPartners(key: { ref: string; email: string }) {
-    await this.call('findPartners');
-    return this.partners.filter((p) => p.ref === key.ref || p.email?.toLowerCase() === key.email.toLowerCase()).map((p) => ({ ...p }));
-  }
-  async createPartner(draft: PartnerDraft) {
-    await this.call('createPartner');
-    const id = this.nextId++;
-    this.partners.push({ id, ref: draft.ref, email: draft.email, name: draft.name });
-    return id;
-  }
-  async discardPartner(id: number) {
-    await this.call('discardPartner');
-    this.partners = this.partners.filter((p) => p.id !== id);
-  }
-  async findInvoices(refs: string[]) {
-    await this.call('findInvoices');
-    return this.moves.filter((m) => m.kind === 'invoice' && m.ref !== undefined && refs.includes(m.ref)).map((m) => ({ ...m }));
-  }
-  async findCreditNotes(invoiceIds: number[]) {
-    await this.call('findCreditNotes');
-    return this.moves.filter((m) => m.kind === 'credit-note' && invoiceIds.includes(m.reversedInvoiceId ?? -1)).map((m) => ({ ...m }));
-  }
-  async createInvoice(draft: InvoiceDraft) {
-    await this.call('createInvoice');
-    const total = draft.lines.reduce((sum, line) => sum + line.amountCents, 0);
-    const id = this.nextId++;
-    this.moves.push({
-      id,
-      kind: 'invoice',
-      name: '/',
-      ref: draft.ref,
-      state: 'draft',
-      paymentState: 'not_paid',
-      amountTotalCents: total,
-      amountResidualCents: total,
-      partnerId: draft.partnerId,
-      lines: draft.lines,
-    });
-    return id;
-  }
-  async postInvoice(id: number) {
-    await this.call('postInvoice');
-    const move = this.move(id);
-    if (move.state === 'cancelled') throw JobError.permanent('ODOO_USER_ERROR', 'cancelled');
-    if (move.state === 'draft') Object.assign(move, { state: 'posted', name: `${move.kind === 'invoice' ? 'INV' : 'RINV'}/${id}` });
-  }
-  async discardInvoice(id: number) {
-    await this.call('discardInvoice');
-    if (this.move(id).state !== 'draft') throw JobError.permanent('ODOO_USER_ERROR', 'only drafts can be deleted');
-    this.moves = this.moves.filter((m) => m.id !== id);
-  }
-  async readInvoice(id: number) {
-    await this.call('readInvoice');
-    return { ...this.move(id) };
-  }
-  async findPayments(memos: string[]) {
-    await this.call('findPayments');
-    return this.payments.filter((p) => memos.includes(p.memo) && p.state !== 'cancel').map((p) => ({ ...p }));
-  }
-  async registerPayment(draft: PaymentDraft) {
-    await this.call('registerPayment');
-    const invoice = this.move(draft.invoiceId);
-    if (invoice.state !== 'posted') throw JobError.permanent('ODOO_USER_ERROR', 'only posted entries can be paid');
-    const id = this.nextId++;
-    this.payments.push({ id, memo: draft.memo, amountCents: draft.amountCents, state: 'posted', invoiceId: invoice.id });
-    this.settle(invoice);
-    return id;
-  }
-  async cancelPayment(id: number) {
-    await this.call('cancelPayment');
-    const payment = this.payments.find((p) => p.id === id) as Payment;
-    payment.state = 'cancel';
-    this.settle(this.move(payment.invoiceId));
-  }
-  /** Residual = total minus live payments (an overpayment leaves 0 due, as in Odoo). */
-  private settle(invoice: Move) {
-    const paid = this.payments.filter((p) => p.invoiceId === invoice.id && p.state !== 'cancel').reduce((sum, p) => sum + p.amountCents, 0);
-    invoice.amountResidualCents = Math.max(0, invoice.amountTotalCents - paid);
-    invoice.paymentState = invoice.amountResidualCents === 0 ? 'paid' : paid > 0 ? 'partial' : 'not_paid';
-  }
-  async createCreditNote(draft: CreditNoteDraft) {
-    await this.call('createCreditNote');
-    const invoice = this.move(draft.invoiceId);
-    const id = this.nextId++;
-    this.moves.push({
-      id,
-      kind: 'credit-note',
-      name: '/',
-      ref: `Reversal of: ${invoice.name}, ${draft.reason}`,
-      state: 'draft',
-      paymentState: 'not_paid',
-      amountTotalCents: invoice.amountTotalCents,
-      amountResidualCents: invoice.amountTotalCents,
-      partnerId: invoice.partnerId,
-      reversedInvoiceId: invoice.id,
-      lines: invoice.lines,
-    });
-    return id;
-  }
-  private move(id: number): Move {
-    const move = this.moves.find((m) => m.id === id);
-    if (!move) throw JobError.permanent('ODOO_USER_ERROR', `Record does not exist (account.move(${id}))`);
-    return move;
-  }
-
-  live = () => ({
-    partners: this.partners.length,
-    invoices: this.moves.filter((m) => m.kind === 'invoice' && m.state !== 'cancelled'),
-    creditNotes: this.moves.filter((m) => m.kind === 'credit-note' && m.state !== 'cancelled'),
-    payments: this.payments.filter((p) => p.state !== 'cancel'),
-  });
-}
+import { MemoryErp, type Move } from '../support/memory-erp';
 
 // ---- Bookings.
 
@@ -248,9 +111,9 @@ describe('booking.sync: what a booking owes the books', () => {
     expect(customerRef('  ERIKA@example.DE ')).toBe(customerRef('erika@example.de'));
     const { invoices, payments, creditNotes } = erp.live();
     expect(invoices).toHaveLength(1);
-    expect(invoices[0]).toMatchObject({ ref: 'bk_1', state: 'posted', partnerId: 1, amountTotalCents: 14900, amountResidualCents: 0, paymentState: 'paid' });
-    expect(invoices[0]?.lines).toEqual([{ name: 'Inspektion - VW Golf', amountCents: 14900 }]);
-    expect(payments).toEqual([expect.objectContaining({ memo: 'pi_booking', amountCents: 14900, invoiceId: invoices[0]?.id })]);
+    expect(invoices[0]).toMatchObject({ ref: 'bk_1', state: 'posted', partnerId: 1, amountTotal: 14900, amountResidual: 0, paymentState: 'paid' });
+    expect(invoices[0]?.lines).toEqual([{ name: 'Inspektion - VW Golf', quantity: 1, unitAmount: 14900 }]);
+    expect(payments).toEqual([expect.objectContaining({ memo: 'pi_booking', amount: 14900, invoiceId: invoices[0]?.id })]);
     expect(creditNotes).toEqual([]);
     expect(report).toMatchObject({ partnerId: 1, invoices: { bk_1: invoices[0]?.id }, warnings: [] });
     expect(report.changes).toHaveLength(3);
@@ -326,8 +189,8 @@ describe('booking.sync: what a booking owes the books', () => {
 
     const { invoices, payments } = erp.live();
     expect(invoices.map((i) => i.ref)).toEqual(['bk_1', 'f_paid']);
-    expect(invoices[1]).toMatchObject({ state: 'posted', amountTotalCents: 12000, amountResidualCents: 0, partnerId: invoices[0]?.partnerId });
-    expect(invoices[1]?.lines).toEqual([{ name: 'Bremsbeläge vorne', amountCents: 12000 }]);
+    expect(invoices[1]).toMatchObject({ state: 'posted', amountTotal: 12000, amountResidual: 0, partnerId: invoices[0]?.partnerId });
+    expect(invoices[1]?.lines).toEqual([{ name: 'Bremsbeläge vorne', quantity: 1, unitAmount: 12000 }]);
     expect(payments.map((p) => [p.memo, p.invoiceId])).toEqual([
       ['pi_booking', invoices[0]?.id],
       ['pi_f1', invoices[1]?.id],
@@ -373,7 +236,28 @@ describe('booking.sync: what a booking owes the books', () => {
     // The payment, and the refund registered against the credit note when the money went back.
     expect(payments.map((payment) => payment.memo)).toEqual(memos);
     expect(creditNotes).toHaveLength(1);
-    expect(creditNotes[0]).toMatchObject({ reversedInvoiceId: invoices[0]?.id, state: 'posted', amountTotalCents: 14900 });
+    expect(creditNotes[0]).toMatchObject({ reversedInvoiceId: invoices[0]?.id, state: 'posted', amountTotal: 14900 });
+  });
+
+  it('credits the whole price by credit note credit:<booking id>, and pays the refund out against it in EUR', async () => {
+    const { erp, handle } = setup(booking({ status: 'CANCELLED', payment: { status: 'refunded', paymentIntentId: 'pi_booking' } }));
+    await handle(job());
+    const { invoices, creditNotes, payments } = erp.live();
+    expect(creditNotes).toEqual([
+      expect.objectContaining({ ref: 'credit:bk_1', currency: 'EUR', amountTotal: 14900, amountResidual: 0, reversedInvoiceId: invoices[0]?.id, partnerId: 1 }),
+    ]);
+    expect(creditNotes[0]?.lines).toEqual([{ name: 'Buchung bk_1 storniert', quantity: 1, unitAmount: 14900 }]);
+    expect(payments.at(-1)).toMatchObject({ memo: 'refund:pi_booking', currency: 'EUR', amount: 14900, invoiceId: creditNotes[0]?.id });
+  });
+
+  it('adopts the credit note an older sync made with the reversal wizard instead of crediting the booking twice', async () => {
+    const { erp, bookings, handle } = setup(booking());
+    await handle(job());
+    const wizard = erp.addWizardCreditNote(2);
+    bookings.current = booking({ status: 'CANCELLED', payment: { status: 'refunded', paymentIntentId: 'pi_booking' }, version: 4 });
+    await handle(job());
+    expect(erp.live().creditNotes.map((note) => note.id)).toEqual([wizard.id]);
+    expect(erp.live().payments.at(-1)).toMatchObject({ memo: 'refund:pi_booking', invoiceId: wizard.id });
   });
 
   it('adds the credit note to what an earlier run created when the cancellation comes later (a stale job changes nothing else)', async () => {
@@ -399,9 +283,9 @@ describe('booking.sync: what a booking owes the books', () => {
     const erp = new MemoryErp();
     const { deps } = setup(booking(), erp);
     erp.partners.push({ id: 900, ref: customerRef('erika@example.de'), name: 'Erika' });
-    await erp.createInvoice({ ref: 'bk_1', partnerId: 900, lines: [{ name: 'Inspektion - VW Golf', amountCents: 14900 }] });
+    await erp.createInvoice({ ref: 'bk_1', partnerId: 900, currency: 'EUR', lines: [{ name: 'Inspektion - VW Golf', quantity: 1, unitAmount: 14900 }] });
     const report = await syncBookingToErp(deps, 'bk_1');
-    expect(erp.live().invoices).toEqual([expect.objectContaining({ ref: 'bk_1', state: 'posted', amountResidualCents: 0 })]);
+    expect(erp.live().invoices).toEqual([expect.objectContaining({ ref: 'bk_1', state: 'posted', amountResidual: 0 })]);
     expect(report.changes[0]).toMatch(/posted/);
   });
 
@@ -420,7 +304,7 @@ describe('booking.sync: what a booking owes the books', () => {
     const erp = new MemoryErp();
     const { deps } = setup(booking(), erp);
     await syncBookingToErp(deps, 'bk_1');
-    (erp.moves[0] as Move).amountTotalCents = 17731;
+    (erp.moves[0] as Move).amountTotal = 17731;
     const report = await syncBookingToErp(deps, 'bk_1');
     expect(report.warnings).toEqual(['invoice 2 for bk_1 totals 177.31, expected 149.00']);
   });
@@ -450,7 +334,7 @@ describe('booking.sync under concurrency', () => {
   const expectOneOfEach = (erp: MemoryErp) => {
     const { partners, invoices, payments } = erp.live();
     expect({ partners, invoices: invoices.length, payments: payments.length }).toEqual({ partners: 1, invoices: 1, payments: 1 });
-    expect(invoices[0]).toMatchObject({ state: 'posted', amountResidualCents: 0 });
+    expect(invoices[0]).toMatchObject({ state: 'posted', amountResidual: 0 });
   };
 
   it('runs jobs about one booking one after another in a worker', async () => {
@@ -494,7 +378,7 @@ describe('booking.sync under concurrency', () => {
     await handle(job());
     // Undo the payment so both workers find the invoice open, then let them race for it.
     erp.payments = [];
-    Object.assign(erp.moves[0] as Move, { amountResidualCents: 14900, paymentState: 'not_paid' });
+    Object.assign(erp.moves[0] as Move, { amountResidual: 14900, paymentState: 'not_paid' });
     const racing = new MemoryErp(true);
     Object.assign(racing, { partners: erp.partners, moves: erp.moves, payments: erp.payments, nextId: 100 });
     await Promise.all([setup(booking(), racing).handle(job()), setup(booking(), racing).handle(job())]);
@@ -502,7 +386,7 @@ describe('booking.sync under concurrency', () => {
       [100, 'posted'],
       [101, 'cancel'],
     ]);
-    expect(racing.live().invoices[0]).toMatchObject({ amountResidualCents: 0 });
+    expect(racing.live().invoices[0]).toMatchObject({ amountResidual: 0 });
   });
 
   it('keeps one credit note when two workers reverse the same invoice at once', async () => {

@@ -23,7 +23,8 @@ import { type BookingStore, bookingHistory, type StoredBooking } from './ports';
 /**
  * A booking in the ERP: the booking reduced to a `Billable` and reconciled (see
  * `shared/platform/reconcile-billable.ts`): the service invoice, one invoice per paid finding, the
- * payments, and a credit note with its refund when the booking was cancelled after payment.
+ * payments, and a credit note (ref `credit:<bookingId>`) with its refund when the booking was cancelled
+ * or refunded after payment.
  */
 
 export interface BookingSyncDeps {
@@ -48,22 +49,24 @@ export function billableFromBooking(booking: Booking, catalogue: Catalogue, hist
     const paidOn = berlinDate(at('CONFIRMED') ?? booking.updatedAt);
     const service = catalogue.find((item) => item.code === booking.serviceType)?.name.de ?? booking.serviceType;
     const undone = booking.status === 'CANCELLED' || payment.status === 'refunded';
+    const refunded = payment.status === 'refunded' && payment.paymentIntentId !== undefined;
     documents.push({
       ref: booking.id,
       date: paidOn,
-      lines: [{ name: `${service} - ${booking.vehicle.brand} ${booking.vehicle.model}`, amountCents: booking.priceCents }],
-      payments: payment.paymentIntentId ? [{ memo: payment.paymentIntentId, amountCents: booking.priceCents, date: paidOn }] : [],
-      ...(undone
-        ? {
-            reversal: {
+      lines: [{ name: `${service} - ${booking.vehicle.brand} ${booking.vehicle.model}`, quantity: 1, unitAmount: booking.priceCents }],
+      payments: payment.paymentIntentId ? [{ memo: payment.paymentIntentId, amount: booking.priceCents, date: paidOn }] : [],
+      // Undone after payment: the whole price is credited back; when the money went back, the refund is paid out against it.
+      credits: undone
+        ? [
+            {
+              ref: `credit:${booking.id}`,
               reason: booking.status === 'CANCELLED' ? `Buchung ${booking.id} storniert` : `Zahlung für Buchung ${booking.id} erstattet`,
               date: berlinDate(at('CANCELLED') ?? now),
-              ...(payment.status === 'refunded' && payment.paymentIntentId
-                ? { refundMemo: `refund:${payment.paymentIntentId}`, refundCents: booking.priceCents }
-                : {}),
+              amount: booking.priceCents,
+              ...(refunded ? { refund: { memo: `refund:${payment.paymentIntentId}`, amount: booking.priceCents } } : {}),
             },
-          }
-        : {}),
+          ]
+        : [],
     });
   }
   for (const finding of booking.findings) {
@@ -73,13 +76,15 @@ export function billableFromBooking(booking: Booking, catalogue: Catalogue, hist
     documents.push({
       ref: finding.id,
       date: paidOn,
-      lines: [{ name: finding.description, amountCents: finding.priceCents }],
-      payments: finding.paymentIntentId ? [{ memo: finding.paymentIntentId, amountCents: finding.priceCents, date: paidOn }] : [],
+      lines: [{ name: finding.description, quantity: 1, unitAmount: finding.priceCents }],
+      payments: finding.paymentIntentId ? [{ memo: finding.paymentIntentId, amount: finding.priceCents, date: paidOn }] : [],
+      credits: [],
     });
   }
   if (documents.length === 0) return undefined;
   const { name, email, phone } = booking.customer;
-  return { source: `booking:${booking.id}`, customer: { ref: customerRef(email), name, email, phone }, documents };
+  // Findings are charged in the booking's currency (both are EUR today; see shared/kernel/money.ts).
+  return { source: `booking:${booking.id}`, customer: { ref: customerRef(email), name, email, phone }, currency: booking.currency, documents };
 }
 
 /** `booking.sync` payload (see `odooSyncJob`); the subject names the booking, the payload repeats it. */
