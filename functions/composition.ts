@@ -136,7 +136,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       recordSync,
       rateLimitWindowMs: config.rateLimit.windowMs,
     }),
-    ordersSlice.build({ config, clock, log, telemetry, payments, stripeConfigured: Boolean(config.stripe), tables, aggregateStore, timed }),
+    ordersSlice.build({ config, clock, log, telemetry, payments, stripeConfigured: Boolean(config.stripe), erp, tables, aggregateStore, timed }),
   ];
   const merged = mergeJobHandlers(...slices.map((slice) => slice.jobHandlers), options.jobHandlers);
   const odooHandlers = merged[QUEUES.odooSync];

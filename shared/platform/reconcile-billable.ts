@@ -1,5 +1,8 @@
+import { z } from 'zod';
+import type { JobHandler } from './consume-job';
 import { ERP_ERROR_CODES, type Erp, type ErpInvoice } from './erp';
 import { JobError } from './jobs';
+import type { Logger } from './log';
 
 /**
  * ERP sync as a reconciliation: a job only names a booking or an order; its handler reads the current
@@ -432,5 +435,33 @@ export function perKeySerializer() {
     } finally {
       if (tails.get(key) === tail) tails.delete(key);
     }
+  };
+}
+
+/**
+ * The `odoo-sync` handler of one job type: the job names a subject (a booking, an order) whose
+ * payload may repeat it under `payloadKey`; `sync` reconciles that subject. Jobs about one subject
+ * run one at a time in this worker. Errors propagate as JobErrors: the consumer retries or dead-letters.
+ */
+export function erpSyncHandler(options: {
+  type: string;
+  payloadKey: string;
+  sync: (subject: string) => Promise<SyncReport>;
+  log?: Pick<Logger, 'info' | 'warn'>;
+}): Record<string, JobHandler> {
+  const serialize = perKeySerializer();
+  const payloadSchema = z.object({ [options.payloadKey]: z.string().min(1).optional(), reason: z.string().optional() });
+  return {
+    [options.type]: async (job) => {
+      const payload = payloadSchema.safeParse(job.payload ?? {});
+      const named = payload.success ? (payload.data[options.payloadKey] as string | undefined) : undefined;
+      if (!payload.success || (named !== undefined && named !== job.subject)) {
+        throw JobError.permanent('INVALID_PAYLOAD', `${options.type} ${job.id}: payload must name the subject ${job.subject}`);
+      }
+      const report = await serialize(job.subject, () => options.sync(job.subject));
+      const data = { jobId: job.id, subject: report.source, partnerId: report.partnerId, changes: report.changes };
+      if (report.warnings.length > 0) options.log?.warn('odoo sync needs a look', { ...data, warnings: report.warnings });
+      else options.log?.info(report.changes.length > 0 ? 'odoo sync changed the ERP' : 'odoo sync: ERP already matched', data);
+    },
   };
 }

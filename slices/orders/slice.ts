@@ -2,14 +2,17 @@ import type { AggregateCodec } from '../../shared/adapters/table-storage/aggrega
 import type { TableStore } from '../../shared/adapters/table-storage/tables';
 import type { AggregateState, AggregateStore } from '../../shared/platform/aggregate';
 import type { Clock } from '../../shared/platform/clock';
+import type { Erp } from '../../shared/platform/erp';
 import type { Logger } from '../../shared/platform/log';
 import type { PaymentGateway } from '../../shared/platform/payments';
+import { QUEUES } from '../../shared/platform/queues';
 import type { DependencyTarget, Telemetry } from '../../shared/platform/telemetry';
 import type { SliceDefinition } from '../../shared/slice';
 import { ORDER_INDEX_TABLE, TableOrderIndex } from './adapters/table-order-index';
 import { handleOrderStripeEvent } from './app/handle-stripe-event';
 import type { PaymentProviders } from './app/ports';
 import { stripeProvider } from './app/stripe-provider';
+import { orderSyncHandlers } from './app/sync-to-erp';
 import type { OrdersConfig } from './config';
 import { type Customer, customerSchema } from './domain/customer';
 import { type Order, orderSchema } from './domain/order';
@@ -47,6 +50,8 @@ export interface OrdersSliceDeps {
   payments: PaymentGateway;
   /** Whether Stripe is configured (a provider orders may choose). */
   stripeConfigured: boolean;
+  /** The ERP, when configured; without it `order.sync` jobs wait in `odoo-sync`. */
+  erp?: Erp;
   tables: TableStore;
   aggregateStore<T extends AggregateState>(table: string, codec: AggregateCodec<T>): AggregateStore<T>;
   timed<T extends object>(port: T, target: DependencyTarget): T;
@@ -77,7 +82,8 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
         }),
         ...paymentFunctions({ payments, queries }),
       ],
-      jobHandlers: {},
+      // A queue without a handler here keeps its jobs until a worker for them is configured.
+      jobHandlers: deps.erp ? { [QUEUES.odooSync]: orderSyncHandlers({ orders, erp: deps.erp, clock, log: deps.log }) } : {},
       paymentEvents: [{ metadataKey: 'orderId', handle: (event) => handleOrderStripeEvent({ orders, clock, telemetry }, event) }],
     };
   },

@@ -3,7 +3,6 @@
 // back over XML-RPC the way an accountant's script would (authenticate, then execute_kw search_read).
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
-import xmlrpc from 'xmlrpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OdooSandbox } from '../../local/odoo-sandbox';
 import type { LocalRuntime } from '../../local/runtime';
@@ -20,6 +19,7 @@ import {
   startBookingRuntime,
   stripeClient,
 } from '../support/bookings';
+import { type OdooLine, type OdooMove, type OdooPartner, type OdooPayment, OdooReader } from '../support/odoo-reader';
 import { waitFor } from '../support/wait';
 
 const QUEUE = 'odoo-sync';
@@ -30,137 +30,6 @@ const RETRY = { baseMs: 200, maxAttempts: 5 };
  * synchronous statements apart in consume-job, which a busy machine may stretch a little.
  */
 const CLOCK_READS_SLACK_MS = 50;
-
-// ---- An accountant's view of Odoo: XML-RPC, nothing of the app's code.
-
-type Many2one = [number, string] | false;
-
-interface OdooPartner {
-  id: number;
-  name: string;
-  email: string | false;
-  ref: string | false;
-}
-
-interface OdooMove {
-  id: number;
-  name: string;
-  move_type: string;
-  state: string;
-  ref: string | false;
-  partner_id: Many2one;
-  amount_total: number;
-  amount_residual: number;
-  payment_state: string;
-  invoice_date: string | false;
-  reversed_entry_id: Many2one;
-}
-
-interface OdooLine {
-  id: number;
-  name: string;
-  quantity: number;
-  price_unit: number;
-  price_subtotal: number;
-}
-
-interface OdooPayment {
-  id: number;
-  memo: string | false;
-  ref: string | false;
-  amount: number;
-  state: string;
-  payment_type: string;
-  partner_id: Many2one;
-  reconciled_invoice_ids: number[];
-}
-
-function rpc(client: xmlrpc.Client, method: string, params: unknown[]): Promise<unknown> {
-  return new Promise((resolve, reject) => client.methodCall(method, params, (error, value) => (error ? reject(error) : resolve(value))));
-}
-
-const MOVE_FIELDS = [
-  'name',
-  'move_type',
-  'state',
-  'ref',
-  'partner_id',
-  'amount_total',
-  'amount_residual',
-  'payment_state',
-  'invoice_date',
-  'reversed_entry_id',
-];
-
-/** Logs in over `/xmlrpc/2/common` and reads with `execute_kw` on `/xmlrpc/2/object`. */
-class OdooReader {
-  private constructor(
-    private readonly object: xmlrpc.Client,
-    private readonly db: string,
-    private readonly uid: number,
-    private readonly password: string,
-  ) {}
-
-  static async login(url: string, db = 'sandbox', login = 'admin', password = 'admin'): Promise<OdooReader> {
-    const uid = await rpc(xmlrpc.createClient({ url: `${url}/xmlrpc/2/common` }), 'authenticate', [db, login, password, {}]);
-    if (typeof uid !== 'number') throw new Error(`Odoo refused ${login} on ${db}: ${String(uid)}`);
-    return new OdooReader(xmlrpc.createClient({ url: `${url}/xmlrpc/2/object` }), db, uid, password);
-  }
-
-  searchRead<T>(model: string, domain: unknown[], fields: string[]): Promise<T[]> {
-    return rpc(this.object, 'execute_kw', [this.db, this.uid, this.password, model, 'search_read', [domain], { fields, order: 'id asc' }]) as Promise<T[]>;
-  }
-
-  partners(email: string): Promise<OdooPartner[]> {
-    return this.searchRead('res.partner', [['email', '=ilike', email]], ['name', 'email', 'ref']);
-  }
-
-  /** Customer invoices whose ref is one of ours. */
-  invoices(...refs: string[]): Promise<OdooMove[]> {
-    return this.searchRead(
-      'account.move',
-      [
-        ['move_type', '=', 'out_invoice'],
-        ['ref', 'in', refs],
-      ],
-      MOVE_FIELDS,
-    );
-  }
-
-  invoicesOf(partnerId: number): Promise<OdooMove[]> {
-    return this.searchRead(
-      'account.move',
-      [
-        ['move_type', '=', 'out_invoice'],
-        ['partner_id', '=', partnerId],
-      ],
-      MOVE_FIELDS,
-    );
-  }
-
-  creditNotesFor(invoiceId: number): Promise<OdooMove[]> {
-    return this.searchRead(
-      'account.move',
-      [
-        ['move_type', '=', 'out_refund'],
-        ['reversed_entry_id', '=', invoiceId],
-      ],
-      MOVE_FIELDS,
-    );
-  }
-
-  lines(moveId: number): Promise<OdooLine[]> {
-    return this.searchRead('account.move.line', [['move_id', '=', moveId]], ['name', 'quantity', 'price_unit', 'price_subtotal']);
-  }
-
-  payments(memo: string): Promise<OdooPayment[]> {
-    return this.searchRead(
-      'account.payment',
-      [['memo', '=', memo]],
-      ['memo', 'ref', 'amount', 'state', 'payment_type', 'partner_id', 'reconciled_invoice_ids'],
-    );
-  }
-}
 
 const berlinToday = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
 

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { customerRef } from '../../../shared/kernel/customer-ref';
 import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { Clock } from '../../../shared/platform/clock';
@@ -10,7 +9,7 @@ import {
   type Billable,
   type BillableDocument,
   berlinDate,
-  perKeySerializer,
+  erpSyncHandler,
   reconcileBillable,
   type SyncReport,
 } from '../../../shared/platform/reconcile-billable';
@@ -87,9 +86,6 @@ export function billableFromBooking(booking: Booking, catalogue: Catalogue, hist
   return { source: `booking:${booking.id}`, customer: { ref: customerRef(email), name, email, phone }, currency: booking.currency, documents };
 }
 
-/** `booking.sync` payload (see `odooSyncJob`); the subject names the booking, the payload repeats it. */
-const syncPayloadSchema = z.object({ bookingId: z.string().min(1).optional(), reason: z.string().optional() });
-
 /** Reconciles one booking with the ERP; throws JobError (permanent when the booking does not exist). */
 export async function syncBookingToErp(deps: BookingSyncDeps, bookingId: string): Promise<SyncReport> {
   const stored = await deps.bookings.get(bookingId);
@@ -120,19 +116,7 @@ async function storeErpIds(deps: BookingSyncDeps, read: StoredBooking, report: S
   });
 }
 
-/** The `booking.sync` handler of the `odoo-sync` queue. Errors propagate as JobErrors: the consumer retries or dead-letters. */
+/** The `booking.sync` handler of the `odoo-sync` queue. */
 export function bookingSyncHandlers(deps: BookingSyncDeps): Record<string, JobHandler> {
-  const serialize = perKeySerializer();
-  return {
-    [BOOKING_SYNC_JOB]: async function syncBooking(job) {
-      const payload = syncPayloadSchema.safeParse(job.payload ?? {});
-      if (!payload.success || (payload.data.bookingId !== undefined && payload.data.bookingId !== job.subject)) {
-        throw JobError.permanent('INVALID_PAYLOAD', `booking.sync ${job.id}: payload must name the subject booking ${job.subject}`);
-      }
-      const report = await serialize(job.subject, () => syncBookingToErp(deps, job.subject));
-      const data = { jobId: job.id, bookingId: job.subject, partnerId: report.partnerId, changes: report.changes };
-      if (report.warnings.length > 0) deps.log?.warn('odoo sync needs a look', { ...data, warnings: report.warnings });
-      else deps.log?.info(report.changes.length > 0 ? 'odoo sync changed the ERP' : 'odoo sync: ERP already matched', data);
-    },
-  };
+  return erpSyncHandler({ type: BOOKING_SYNC_JOB, payloadKey: 'bookingId', sync: (bookingId) => syncBookingToErp(deps, bookingId), log: deps.log });
 }

@@ -5,6 +5,7 @@ import type { Telemetry } from '../../../shared/platform/telemetry';
 import type { Order } from '../domain/order';
 import { attachProviderRef, findPayment, type OrderResult, recordPaymentStatus, recordProviderRefunds } from '../domain/payments';
 import type { OrdersContext } from './ports';
+import { orderSyncJob } from './sync-to-erp';
 
 export interface OrderStripeEventDeps extends OrdersContext {
   telemetry?: Pick<Telemetry, 'event'>;
@@ -52,7 +53,10 @@ export async function handleOrderStripeEvent(deps: OrderStripeEventDeps, event: 
       }
       const next = result?.ok ? result.order : base;
       if (next === state) return skip(false);
-      return save(next, true, { history: result?.ok ? result.history : [] });
+      // Money came in or went back: the books follow.
+      const moneyMoved = status === 'succeeded' || event.type === 'charge.refunded';
+      const jobs = result?.ok && result.order !== base && moneyMoved ? [orderSyncJob(state, event.type)] : [];
+      return save(next, true, { history: result?.ok ? result.history : [], jobs });
     },
     { clock: deps.clock, eventId: `stripe:${event.id}` },
   );

@@ -4,6 +4,7 @@ import type { PaymentFailure } from '../../../shared/platform/payments';
 import type { Order, Payment, PaymentProviderName, Refund } from '../domain/order';
 import { attachProviderRef, findPayment, type OrderError, openPayment, reserveRefund, settleRefund } from '../domain/payments';
 import { type OpenedPayment, type OrdersContext, type OrderIndex, type PaymentProviders, paymentKey } from './ports';
+import { orderSyncJob } from './sync-to-erp';
 
 export interface PaymentDeps extends OrdersContext {
   index: OrderIndex;
@@ -131,7 +132,10 @@ export async function refundPayment(
     ({ state }) => {
       const result = settleRefund(state, paymentId, refundId, outcome, context.cause, deps.clock.now());
       if (!result.ok) return skip(undefined);
-      return result.order === state ? skip(result.refund) : save(result.order, result.refund, { history: result.history });
+      if (result.order === state) return skip(result.refund);
+      // Money went back: the books get their credit note.
+      const jobs = result.refund.status === 'failed' ? [] : [orderSyncJob(state, `refund ${refundId}`)];
+      return save(result.order, result.refund, { history: result.history, jobs });
     },
     { clock: deps.clock, operationId: context.operationId },
   );

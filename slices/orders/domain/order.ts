@@ -106,6 +106,8 @@ export const orderSchema = z.object({
   totalAmount: z.number().int().min(0),
   metadata: z.record(z.string(), z.string()).optional(),
   payments: z.array(paymentSchema),
+  /** Where the order lives in the ERP (Odoo ids), stored back by the sync; found again by our refs if absent. */
+  erp: z.object({ partnerId: z.number().int().positive(), invoiceId: z.number().int().positive() }).optional(),
   /** A person must look (e.g. money arrived for a cancelled order). */
   attention: z.object({ reason: z.string().max(500), since: z.iso.datetime({ offset: true }) }).optional(),
   createdAt: z.iso.datetime({ offset: true }),
