@@ -19,7 +19,7 @@ import {
   startBookingRuntime,
   stripeClient,
 } from '../support/bookings';
-import { type OdooLine, type OdooMove, type OdooPartner, type OdooPayment, OdooReader } from '../support/odoo-reader';
+import { type OdooMove, type OdooPartner, OdooReader } from '../support/odoo-reader';
 import { waitFor } from '../support/wait';
 
 const QUEUE = 'odoo-sync';
