@@ -39,7 +39,12 @@ export async function createPayment(
   const provider = deps.providers[input.provider];
   if (!provider) return { ok: false, error: { code: 'PROVIDER_NOT_CONFIGURED', provider: input.provider } };
   const id = derivedId('pay', context.token, deps.clock.newId);
-  // The index first: a payment that exists can always be found by its id.
+  const first = await deps.orders.get(input.orderId);
+  if (!first) return { ok: false, error: { code: 'ORDER_NOT_FOUND' } };
+  // A request the order refuses writes nothing, not even the index row.
+  const check = findPayment(first.state, id) ? undefined : openPayment(first.state, { id, provider: input.provider, amount: input.amount }, context.cause, deps.clock.now());
+  if (check && !check.ok) return check;
+  // The index before the payment: a payment that exists can always be found by its id.
   await deps.index.claim(paymentKey(id), input.orderId, deps.clock.now());
 
   const reserved = await mutate<Order, { ok: true; payment: Payment } | { ok: false; error: OrderError }>(
@@ -51,7 +56,7 @@ export async function createPayment(
       const opened = openPayment(state, { id, provider: input.provider, amount: input.amount }, context.cause, deps.clock.now());
       return opened.ok ? save(opened.order, { ok: true, payment: opened.payment }, { history: opened.history }) : skip(opened);
     },
-    { clock: deps.clock, operationId: context.operationId },
+    { clock: deps.clock, operationId: context.operationId, first },
   );
   if (reserved.kind !== 'done') return { ok: false, error: { code: 'ORDER_NOT_FOUND' } };
   if (!reserved.result.ok) return reserved.result;
