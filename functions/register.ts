@@ -73,7 +73,7 @@ export function registerFunctions(app: FunctionsApp, deps: RegistrationDeps): vo
           authLevel: 'anonymous',
           handler: async (request) => {
             await deps.ready();
-            const wire = toWire(await deps.pipeline.handle(def, await toRequestData(request)));
+            const wire = toWire(await deps.pipeline.handle(def, await toRequestData(request)), { secure: new URL(request.url).protocol === 'https:' });
             return { status: wire.status, headers: wire.headers, body: wire.body };
           },
         });

@@ -258,19 +258,40 @@ function traceIdOf(headers: Record<string, string>): string | undefined {
  * Serialises a handler's response for either host: Buffer and string bodies pass through, anything
  * else is JSON (`application/json` unless the response set its own type, e.g. problem+json).
  */
-export function toWire(response: HttpResponseData): WireResponse {
+export function toWire(response: HttpResponseData, transport: { secure?: boolean } = {}): WireResponse {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers ?? {})) headers[name.toLowerCase()] = value;
   const { body } = response;
-  if (body === undefined || body === null) return { status: response.status, headers, body: '' };
-  if (Buffer.isBuffer(body)) {
+  let wire: WireResponse;
+  if (body === undefined || body === null) wire = { status: response.status, headers, body: '' };
+  else if (Buffer.isBuffer(body)) {
     headers['content-type'] ??= 'application/octet-stream';
-    return { status: response.status, headers, body };
-  }
-  if (typeof body === 'string') {
+    wire = { status: response.status, headers, body };
+  } else if (typeof body === 'string') {
     headers['content-type'] ??= 'text/plain; charset=utf-8';
-    return { status: response.status, headers, body };
+    wire = { status: response.status, headers, body };
+  } else {
+    headers['content-type'] ??= 'application/json';
+    wire = { status: response.status, headers, body: JSON.stringify(body) };
   }
-  headers['content-type'] ??= 'application/json';
-  return { status: response.status, headers, body: JSON.stringify(body) };
+  withSecurityHeaders(headers, transport.secure === true);
+  return wire;
+}
+
+/**
+ * The headers an API behind Helmet sends, on every answer of both hosts: no MIME sniffing, no
+ * referrer, not to be framed or embedded elsewhere, no active content in API answers, and never
+ * cached (answers carry tokens, client secrets and personal data). A page that needs its own policy
+ * (the operations console) sets its `Content-Security-Policy`; what a handler set is kept. HSTS only
+ * over HTTPS, where a browser heeds it (RFC 6797 §8.1): the local host speaks plain HTTP.
+ */
+export function withSecurityHeaders(headers: Record<string, string>, secure: boolean): void {
+  headers['x-content-type-options'] ??= 'nosniff';
+  headers['referrer-policy'] ??= 'no-referrer';
+  headers['x-frame-options'] ??= 'DENY';
+  headers['cross-origin-resource-policy'] ??= 'same-origin';
+  headers['content-security-policy'] ??= "default-src 'none'; frame-ancestors 'none'";
+  headers['cache-control'] ??= 'no-store';
+  if (secure) headers['strict-transport-security'] ??= 'max-age=31536000; includeSubDomains';
+  delete headers['x-powered-by'];
 }
