@@ -29,6 +29,8 @@ export interface PaymentEvent {
   paymentIntent?: PaymentIntentView & { lastError?: { code?: string; declineCode?: string; message?: string } };
   /** For charge.refunded: how much of the charge was refunded in total. */
   amountRefunded?: number;
+  /** For refund events (`refund.updated`, `refund.failed`): the refund as the provider has it now. */
+  refund?: { id: string; status: string; amount: number };
 }
 
 /** The payment provider (Stripe) behind the booking and payment use cases. */

@@ -190,6 +190,14 @@ const intentSchema = z.looseObject({
   metadata: metadataSchema,
   last_payment_error: z.looseObject({ code: optionalText, decline_code: optionalText, message: optionalText }).nullish(),
 });
+const refundSchema = z.looseObject({
+  id: z.string(),
+  amount: z.number(),
+  currency: z.string(),
+  status: z.string().nullish(),
+  payment_intent: refSchema,
+  metadata: metadataSchema,
+});
 const chargeSchema = z.looseObject({
   amount: z.number(),
   amount_refunded: z.number(),
@@ -235,6 +243,19 @@ function toPaymentEvent(input: unknown): PaymentEvent | undefined {
       amountRefunded: charge.amount_refunded,
       paymentIntent: charge.payment_intent
         ? { id: charge.payment_intent, clientSecret: '', status: 'succeeded', amount: charge.amount, currency: charge.currency, metadata: charge.metadata }
+        : undefined,
+    };
+  }
+  if (object.object === 'refund') {
+    const parsed = refundSchema.safeParse(object);
+    if (!parsed.success) return undefined;
+    const refund = parsed.data;
+    return {
+      ...base,
+      refund: { id: refund.id, status: refund.status ?? 'pending', amount: refund.amount },
+      // A refund carries the metadata it was created with (ours name the order, payment and refund).
+      paymentIntent: refund.payment_intent
+        ? { id: refund.payment_intent, clientSecret: '', status: 'succeeded', amount: refund.amount, currency: refund.currency, metadata: refund.metadata }
         : undefined,
     };
   }

@@ -3,7 +3,7 @@ import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { PaymentEvent } from '../../../shared/platform/payments';
 import type { Telemetry } from '../../../shared/platform/telemetry';
 import type { Order } from '../domain/order';
-import { attachProviderRef, findPayment, type OrderResult, recordPaymentStatus, recordProviderRefunds } from '../domain/payments';
+import { attachProviderRef, findPayment, type OrderResult, recordPaymentStatus, recordProviderRefunds, settleRefund } from '../domain/payments';
 import type { OrdersContext } from './ports';
 import { orderSyncJob } from './sync-to-erp';
 
@@ -19,6 +19,12 @@ const STATUS_OF: Record<string, 'processing' | 'succeeded' | 'failed' | 'cancele
   'payment_intent.payment_failed': 'failed',
   'payment_intent.canceled': 'canceled',
 };
+
+/** Events about one refund object. */
+const REFUND_EVENTS = ['refund.updated', 'refund.failed', 'charge.refund.updated'];
+
+const refundStatusOf = (status: string): 'succeeded' | 'pending' | 'failed' =>
+  status === 'succeeded' ? 'succeeded' : status === 'failed' || status === 'canceled' ? 'failed' : 'pending';
 
 /**
  * Applies a verified Stripe event to the order payment it names (`metadata.orderId` and
@@ -50,11 +56,21 @@ export async function handleOrderStripeEvent(deps: OrderStripeEventDeps, event: 
         result = recordPaymentStatus(base, paymentId, status, cause, now, reason);
       } else if (event.type === 'charge.refunded' && event.amountRefunded !== undefined) {
         result = recordProviderRefunds(base, paymentId, event.amountRefunded, `rfd_${event.id}`, cause, now);
+      } else if (event.refund && intent.metadata.refundId && REFUND_EVENTS.includes(event.type)) {
+        // One of our refunds, finished (or given up) by the provider after it first answered.
+        result = settleRefund(
+          base,
+          paymentId,
+          intent.metadata.refundId,
+          { status: refundStatusOf(event.refund.status), providerRef: event.refund.id },
+          cause,
+          now,
+        );
       }
       const next = result?.ok ? result.order : base;
       if (next === state) return skip(false);
       // Money came in or went back: the books follow.
-      const moneyMoved = status === 'succeeded' || event.type === 'charge.refunded';
+      const moneyMoved = status === 'succeeded' || event.type === 'charge.refunded' || event.refund !== undefined;
       const jobs = result?.ok && result.order !== base && moneyMoved ? [orderSyncJob(state, event.type)] : [];
       return save(next, true, { history: result?.ok ? result.history : [], jobs });
     },

@@ -42,7 +42,9 @@ export async function createPayment(
   const first = await deps.orders.get(input.orderId);
   if (!first) return { ok: false, error: { code: 'ORDER_NOT_FOUND' } };
   // A request the order refuses writes nothing, not even the index row.
-  const check = findPayment(first.state, id) ? undefined : openPayment(first.state, { id, provider: input.provider, amount: input.amount }, context.cause, deps.clock.now());
+  const check = findPayment(first.state, id)
+    ? undefined
+    : openPayment(first.state, { id, provider: input.provider, amount: input.amount }, context.cause, deps.clock.now());
   if (check && !check.ok) return check;
   // The index before the payment: a payment that exists can always be found by its id.
   await deps.index.claim(paymentKey(id), input.orderId, deps.clock.now());
@@ -90,7 +92,9 @@ export async function createPayment(
   return { ok: true, order: final, payment: findPayment(final, id) ?? payment, opened: opened.value };
 }
 
-export type RefundOutcome = { ok: true; order: Order; payment: Payment; refund: Refund } | { ok: false; error: Failure };
+export type RefundOutcome =
+  | { ok: true; order: Order; payment: Payment; refund: Refund }
+  | { ok: false; error: Failure | { code: 'REFUND_FAILED'; payment: Payment; refund: Refund } };
 
 /**
  * Refunds a payment, fully or in part. The refund is reserved on the order first, so concurrent
@@ -105,31 +109,32 @@ export async function refundPayment(
   context: { cause: Cause; token?: string; operationId?: string },
 ): Promise<RefundOutcome> {
   const orderId = await deps.index.find(paymentKey(paymentId));
-  if (!orderId) return { ok: false, error: { code: 'PAYMENT_NOT_FOUND' } };
+  const first = orderId ? await deps.orders.get(orderId) : undefined;
+  const known = first ? findPayment(first.state, paymentId) : undefined;
+  if (!orderId || !first || !known) return { ok: false, error: { code: 'PAYMENT_NOT_FOUND' } };
+  // Nothing is reserved for a refund nobody could carry out.
+  const provider = deps.providers[known.provider];
+  if (!provider || !known.providerRef) return { ok: false, error: { code: 'PROVIDER_NOT_CONFIGURED', provider: known.provider } };
+  const providerRef = known.providerRef;
   const refundId = input.refundId ?? derivedId('rfd', context.token, deps.clock.newId);
 
-  const reserved = await mutate<Order, { ok: true; refund: Refund; payment: Payment } | { ok: false; error: OrderError }>(
+  const reserved = await mutate<Order, { ok: true; refund: Refund } | { ok: false; error: OrderError }>(
     deps.orders,
     orderId,
     ({ state }) => {
       const result = reserveRefund(state, paymentId, { id: refundId, amount: input.amount, reason: input.reason }, deps.clock.now());
       if (!result.ok) return skip(result);
-      const payment = findPayment(result.order, paymentId) as Payment;
-      const outcome = { ok: true as const, refund: result.refund, payment };
-      return result.order === state ? skip(outcome) : save(result.order, outcome);
+      return result.order === state ? skip({ ok: true, refund: result.refund }) : save(result.order, { ok: true, refund: result.refund });
     },
-    { clock: deps.clock, operationId: context.operationId },
+    { clock: deps.clock, operationId: context.operationId, first },
   );
   if (reserved.kind !== 'done') return { ok: false, error: { code: 'PAYMENT_NOT_FOUND' } };
-  if (!reserved.result.ok)
-    return { ok: false, error: reserved.result.error.code === 'PAYMENT_NOT_FOUND' ? { code: 'PAYMENT_NOT_FOUND' } : reserved.result.error };
-  const { refund, payment } = reserved.result;
-  // A retried request whose refund the provider already settled: answer with it as it stands.
-  if (refund.status !== 'reserved') return { ok: true, order: reserved.state, payment, refund };
+  if (!reserved.result.ok) return reserved.result;
+  const { refund } = reserved.result;
+  // A retried request whose refund the provider already answered: answer with it as it stands.
+  if (refund.status !== 'reserved') return answer(reserved.state, paymentId, refund);
 
-  const provider = deps.providers[payment.provider];
-  if (!provider || !payment.providerRef) return { ok: false, error: { code: 'PROVIDER_NOT_CONFIGURED', provider: payment.provider } };
-  const asked = await provider.refund({ refundId, providerRef: payment.providerRef, amount: refund.amount });
+  const asked = await provider.refund({ orderId, paymentId, refundId, providerRef, amount: refund.amount });
   const outcome = asked.ok ? asked.value : { status: 'failed' as const, failureReason: asked.error.message.slice(0, 500) };
   const settled = await mutate<Order, Refund | undefined>(
     deps.orders,
@@ -139,12 +144,18 @@ export async function refundPayment(
       if (!result.ok) return skip(undefined);
       if (result.order === state) return skip(result.refund);
       // Money went back: the books get their credit note.
-      const jobs = result.refund.status === 'failed' ? [] : [orderSyncJob(state, `refund ${refundId}`)];
+      const jobs = result.refund.status === 'succeeded' ? [orderSyncJob(state, `refund ${refundId}`)] : [];
       return save(result.order, result.refund, { history: result.history, jobs });
     },
     { clock: deps.clock, operationId: context.operationId },
   );
   if (!asked.ok) return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: asked.error } };
   if (settled.kind !== 'done' || !settled.result) return { ok: false, error: { code: 'PAYMENT_NOT_FOUND' } };
-  return { ok: true, order: settled.state, payment: findPayment(settled.state, paymentId) as Payment, refund: settled.result };
+  return answer(settled.state, paymentId, settled.result);
+}
+
+/** A refund's answer: done or under way, or refused by the provider (an error value). */
+function answer(order: Order, paymentId: string, refund: Refund): RefundOutcome {
+  const payment = findPayment(order, paymentId) as Payment;
+  return refund.status === 'failed' ? { ok: false, error: { code: 'REFUND_FAILED', payment, refund } } : { ok: true, order, payment, refund };
 }

@@ -46,6 +46,8 @@ export interface PaymentProvider {
   /** The client secret or checkout link of an open payment again (never stored). */
   reopen(providerRef: string): Promise<Result<OpenedPayment, PaymentFailure>>;
   refund(input: {
+    orderId: string;
+    paymentId: string;
     refundId: string;
     providerRef: string;
     amount: number;

@@ -26,7 +26,8 @@ export function stripeProvider(gateway: PaymentGateway): PaymentProvider {
       const refund = await gateway.refund({
         paymentIntentId: input.providerRef,
         amount: input.amount,
-        metadata: { refundId: input.refundId },
+        // The refund's own events (`refund.updated`, `refund.failed`) route back by these.
+        metadata: { orderId: input.orderId, paymentId: input.paymentId, refundId: input.refundId },
         idempotencyKey: `order-refund:${input.refundId}`,
       });
       if (!refund.ok) return refund;

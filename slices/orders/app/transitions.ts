@@ -1,14 +1,13 @@
 import type { Cause } from '../../../shared/kernel/history';
 import { mutate, save, skip } from '../../../shared/platform/aggregate';
-import type { PaymentFailure } from '../../../shared/platform/payments';
 import type { Order } from '../domain/order';
 import { type OrderError, recordPaymentStatus, refundable, requestTransition } from '../domain/payments';
 import { CAPTURED, type OrderStatus } from '../domain/status';
-import { type PaymentDeps, refundPayment } from './payments';
+import { type PaymentDeps, type RefundOutcome, refundPayment } from './payments';
 
 export type TransitionOutcome =
   | { ok: true; order: Order }
-  | { ok: false; error: { code: 'ORDER_NOT_FOUND' } | { code: 'STALE'; version: number } | { code: 'PAYMENT_PROVIDER'; failure: PaymentFailure } | OrderError };
+  | { ok: false; error: { code: 'ORDER_NOT_FOUND' } | { code: 'STALE'; version: number } | OrderError | Exclude<RefundOutcome, { ok: true }>['error'] };
 
 /** The version an `If-Match` names must still be the order's: otherwise nothing changes (412). */
 const stale = (order: Order, ifMatch: readonly number[] | undefined) => ifMatch !== undefined && !ifMatch.includes(order.version);
@@ -41,30 +40,35 @@ export async function transitionOrder(
 }
 
 /**
- * Cancels an order that has not shipped: `cancelled` first (with its open payments), so nothing
- * moves it anywhere else meanwhile; then every payment that brought money in is refunded for what is
- * left, under an id derived from the payment, and open intents are cancelled at the provider.
- * Cancelling again finishes what a failed attempt left (the refunds are idempotent), so a 503 from
- * the provider is answered by retrying the same call.
+ * Cancels an order that has not shipped: `cancelled` first, so nothing moves it anywhere else
+ * meanwhile; then every payment that brought money in is refunded for what is left (under an id
+ * derived from the payment, so it is never refunded twice) and open payments are cancelled at the
+ * provider — a payment is marked `canceled` only once the provider confirms, so one that succeeds
+ * regardless arrives by webhook and flags the order. A refund that fails flags the order for a
+ * person and is answered as an error; cancelling again finishes what a failed attempt left, whatever
+ * version the order has reached meanwhile (the retry asks for what was asked before).
  */
 export async function cancelOrder(
   deps: PaymentDeps,
   orderId: string,
   context: { cause: Cause; ifMatch?: readonly number[]; reason?: string; operationId?: string },
 ): Promise<TransitionOutcome> {
+  const now = () => deps.clock.now();
   const cancelled = await mutate<Order, TransitionOutcome>(
     deps.orders,
     orderId,
     ({ state }) => {
+      if (state.status === 'cancelled') return skip({ ok: true, order: state });
       if (stale(state, context.ifMatch)) return skip({ ok: false, error: { code: 'STALE', version: state.version } });
-      const moved = requestTransition(state, 'cancelled', context.cause, deps.clock.now(), context.reason);
+      const moved = requestTransition(state, 'cancelled', context.cause, now(), context.reason);
       if (!moved.ok) return skip(moved);
-      if (moved.history.length === 0) return skip({ ok: true, order: state });
       let next = moved.order;
       const history = [...moved.history];
-      for (const payment of state.payments) {
-        if (CAPTURED.includes(payment.status) || payment.status === 'canceled') continue;
-        const withdrawn = recordPaymentStatus(next, payment.id, 'canceled', context.cause, deps.clock.now());
+      // A payment the provider never had can be withdrawn here and now.
+      for (const payment of state.payments.filter(
+        (candidate) => !candidate.providerRef && candidate.status !== 'canceled' && !CAPTURED.includes(candidate.status),
+      )) {
+        const withdrawn = recordPaymentStatus(next, payment.id, 'canceled', context.cause, now());
         if (withdrawn.ok) {
           next = withdrawn.order;
           history.push(...withdrawn.history);
@@ -77,17 +81,40 @@ export async function cancelOrder(
   if (cancelled.kind !== 'done') return { ok: false, error: { code: 'ORDER_NOT_FOUND' } };
   if (!cancelled.result.ok) return cancelled.result;
 
-  let order = cancelled.state;
-  for (const payment of order.payments) {
-    if (CAPTURED.includes(payment.status) && refundable(payment) > 0) {
+  for (const payment of cancelled.state.payments) {
+    if (CAPTURED.includes(payment.status)) {
+      if (refundable(payment) === 0) continue;
       const refunded = await refundPayment(deps, payment.id, { reason: context.reason ?? 'order cancelled', refundId: `rfd_cancel_${payment.id}` }, context);
-      if (!refunded.ok)
-        return refunded.error.code === 'PAYMENT_PROVIDER' ? { ok: false, error: refunded.error } : { ok: false, error: { code: 'ORDER_NOT_FOUND' } };
-      order = refunded.order;
-    } else if (payment.status === 'canceled' && payment.providerRef) {
-      // Best effort: an intent that still succeeds arrives by webhook and flags the cancelled order.
-      await deps.providers[payment.provider]?.cancel({ paymentId: payment.id, providerRef: payment.providerRef });
+      if (!refunded.ok) {
+        await flag(deps, orderId, `cancelled, but refunding payment ${payment.id} did not go through (${refunded.error.code})`);
+        return refunded;
+      }
+    } else if (payment.status !== 'canceled' && payment.providerRef) {
+      const withdrawn = await deps.providers[payment.provider]?.cancel({ paymentId: payment.id, providerRef: payment.providerRef });
+      if (withdrawn?.ok) {
+        await mutate(
+          deps.orders,
+          orderId,
+          ({ state }) => {
+            const recorded = recordPaymentStatus(state, payment.id, 'canceled', context.cause, now());
+            return recorded.ok && recorded.order !== state ? save(recorded.order, undefined, { history: recorded.history }) : skip(undefined);
+          },
+          { clock: deps.clock, operationId: context.operationId },
+        );
+      }
     }
   }
-  return { ok: true, order };
+  const final = await deps.orders.get(orderId);
+  return final ? { ok: true, order: final.state } : { ok: false, error: { code: 'ORDER_NOT_FOUND' } };
+}
+
+/** Puts the order on a person's list (once). */
+async function flag(deps: PaymentDeps, orderId: string, reason: string): Promise<void> {
+  await mutate(
+    deps.orders,
+    orderId,
+    ({ state }) =>
+      state.attention ? skip(undefined) : save({ ...state, attention: { reason: reason.slice(0, 500), since: deps.clock.now().toISOString() } }, undefined),
+    { clock: deps.clock },
+  );
 }

@@ -77,7 +77,7 @@ export const paymentSchema = z.object({
   provider: z.enum(PAYMENT_PROVIDERS),
   status: paymentStatusSchema,
   amount: z.number().int().positive(),
-  /** What went back (succeeded and pending refunds). */
+  /** What went back (refunds the provider finished). */
   refundedAmount: z.number().int().min(0),
   /** The provider's reference (a Stripe PaymentIntent id), once the provider has the payment. */
   providerRef: z.string().max(200).optional(),

@@ -173,11 +173,14 @@ export function recordPaymentStatus(
   return { ok: true, ...followPayments({ order: changed, history: [paymentRow(payment, payment.status, to, at, cause)] }, cause, now) };
 }
 
+/** Refunds under way: reserved before the provider answered, or accepted by it and not yet done. */
+const underWay = (payment: Payment) =>
+  payment.refunds.filter((refund) => refund.status === 'reserved' || refund.status === 'pending').reduce((sum, refund) => sum + refund.amount, 0);
+
 /** What can still be refunded of a payment: received, minus refunded, minus refunds under way. */
 export function refundable(payment: Payment): number {
   if (!CAPTURED.includes(payment.status)) return 0;
-  const reserved = payment.refunds.filter((refund) => refund.status === 'reserved').reduce((sum, refund) => sum + refund.amount, 0);
-  return Math.max(0, payment.amount - payment.refundedAmount - reserved);
+  return Math.max(0, payment.amount - payment.refundedAmount - underWay(payment));
 }
 
 /**
@@ -226,16 +229,18 @@ function afterRefunds(payment: Payment): PaymentStatus {
 
 function applyRefunds(order: Order, payment: Payment, refunds: Refund[], cause: Cause, now: Date): OrderChange {
   const at = now.toISOString();
-  const refundedAmount = refunds
-    .filter((refund) => refund.status === 'succeeded' || refund.status === 'pending')
-    .reduce((sum, refund) => sum + refund.amount, 0);
+  // Only money that went back counts; a refund the provider has yet to finish holds its share (`refundable`).
+  const refundedAmount = refunds.filter((refund) => refund.status === 'succeeded').reduce((sum, refund) => sum + refund.amount, 0);
   const status = afterRefunds({ ...payment, refundedAmount });
   const history = status !== payment.status ? [paymentRow(payment, payment.status, status, at, cause)] : [];
   const change = { order: withPayment(order, { ...payment, refunds, refundedAmount, status }, at), history };
   return followPayments(change, cause, now);
 }
 
-/** What the provider did with a reserved refund: done (or under way), or refused (the reservation is released). */
+/**
+ * What the provider did with a refund: done, under way (its share stays held until the provider
+ * finishes it), or refused (the reservation is released). A refund already done keeps that outcome.
+ */
 export function settleRefund(
   order: Order,
   paymentId: string,

@@ -17,6 +17,7 @@ import {
   orderProblem,
   orderView,
   paymentProviderProblem,
+  refundProblem,
   toCustomerView,
   toHistoryView,
   toOrderView,
@@ -141,8 +142,10 @@ export function orderFunctions(deps: OrderFunctionDeps): HttpFunctionDef[] {
           operationId,
         });
         if (moved.ok) return withOrder(moved.order);
-        if (moved.error.code === 'PAYMENT_PROVIDER') return paymentProviderProblem(moved.error.failure);
-        return orderProblem(moved.error);
+        const { error } = moved;
+        if (error.code === 'PAYMENT_PROVIDER') return paymentProviderProblem(error.failure);
+        if (error.code === 'PROVIDER_NOT_CONFIGURED' || error.code === 'REFUND_FAILED') return refundProblem(error);
+        return orderProblem(error);
       },
     }),
     defineHttp({

@@ -13,6 +13,7 @@ import {
   paymentNotFound,
   paymentProviderProblem,
   paymentView,
+  refundProblem,
   refundView,
   toHistoryView,
   toPaymentView,
@@ -148,7 +149,7 @@ export function paymentFunctions(deps: PaymentFunctionDeps): HttpFunctionDef[] {
         }
         const { error } = refunded;
         if (error.code === 'PAYMENT_PROVIDER') return paymentProviderProblem(error.failure);
-        if (error.code === 'PROVIDER_NOT_CONFIGURED') return problem(409, 'Conflict', `The ${error.provider} provider is not configured on this hub.`);
+        if (error.code === 'PROVIDER_NOT_CONFIGURED' || error.code === 'REFUND_FAILED') return refundProblem(error);
         return orderProblem(error);
       },
     }),

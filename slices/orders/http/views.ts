@@ -170,6 +170,17 @@ export function ifMatchVersions(header: string | undefined): number[] | undefine
 
 // ---- Problems.
 
+/** A refund nobody could carry out: no provider for the payment, or the provider refused it. */
+export function refundProblem(
+  error: { code: 'PROVIDER_NOT_CONFIGURED'; provider: string } | { code: 'REFUND_FAILED'; payment: Payment; refund: Refund },
+): HttpResponseData {
+  if (error.code === 'PROVIDER_NOT_CONFIGURED')
+    return conflict(`The ${error.provider} provider is not configured on this hub; the payment cannot be refunded here.`);
+  return problem(502, 'Refund refused', 'The payment provider refused the refund; nothing went back.', {
+    members: { refundId: error.refund.id, refundStatus: error.refund.status },
+  });
+}
+
 export const orderNotFound = () => notFound('No order with this id.');
 export const paymentNotFound = () => notFound('No payment with this id.');
 
