@@ -213,19 +213,29 @@ describe('isJsonContentType', () => {
 });
 
 describe('toWire', () => {
+  // Every answer carries these (see withSecurityHeaders); HSTS only over HTTPS.
+  const SECURITY = {
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'cross-origin-resource-policy': 'same-origin',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'cache-control': 'no-store',
+  };
+
   it('serialises objects as application/json and lower-cases header names', () => {
     expect(toWire({ status: 201, headers: { Location: '/x' }, body: { id: 1 } })).toEqual({
       status: 201,
-      headers: { location: '/x', 'content-type': 'application/json' },
+      headers: { location: '/x', 'content-type': 'application/json', ...SECURITY },
       body: '{"id":1}',
     });
   });
 
   it('keeps a problem content type, and passes strings and buffers through', () => {
     expect(toWire({ status: 400, headers: { 'Content-Type': 'application/problem+json' }, body: {} }).headers['content-type']).toBe('application/problem+json');
-    expect(toWire({ status: 200, body: 'hi' })).toEqual({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'hi' });
+    expect(toWire({ status: 200, body: 'hi' })).toEqual({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', ...SECURITY }, body: 'hi' });
     const bytes = Buffer.from([1, 2]);
     expect(toWire({ status: 200, body: bytes }).body).toBe(bytes);
-    expect(toWire({ status: 204 })).toEqual({ status: 204, headers: {}, body: '' });
+    expect(toWire({ status: 204 })).toEqual({ status: 204, headers: SECURITY, body: '' });
   });
 });
