@@ -119,6 +119,10 @@ describe('TableStore', () => {
     expect(safeKey('a/b\\c#d?e~f\u0001')).toBe('a~2Fb~5Cc~23d~3Fe~7Ef~01');
     expect(safeKey('confirm:b-1')).toBe('confirm:b-1');
     expect(safeKey('~2F')).not.toBe(safeKey('/'));
+    // A lone surrogate (which the SDK cannot URL-encode) is escaped too; a pair is left alone.
+    expect(safeKey('x\ud800y')).toBe('x~uD800y');
+    expect(safeKey('~uD800')).not.toBe(safeKey('\ud800'));
+    expect(safeKey('😀')).toBe('😀');
   });
 });
 

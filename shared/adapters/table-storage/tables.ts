@@ -57,9 +57,18 @@ export async function tableCall<T>(operation: string, call: () => Promise<T>): P
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what keys may not hold.
 const UNSAFE_KEY_CHARS = /[/\\#?~\u0000-\u001f\u007f-\u009f]/g;
 
-/** Makes any string usable as a PartitionKey/RowKey, injectively (`/` -> `~2F`, `~` -> `~7E`). */
+// A lone UTF-16 surrogate cannot be URL-encoded (the SDK throws on it): under the u flag a pair
+// reads as one code point, so what still matches is alone.
+const LONE_SURROGATE = /\p{Cs}/gu;
+
+/**
+ * Makes any string usable as a PartitionKey/RowKey, injectively (`/` -> `~2F`, `~` -> `~7E`, a lone
+ * surrogate -> `~uD800`; no two-digit escape starts with `u`).
+ */
 export function safeKey(value: string): string {
-  return value.replace(UNSAFE_KEY_CHARS, (ch) => `~${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return value
+    .replace(UNSAFE_KEY_CHARS, (ch) => `~${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+    .replace(LONE_SURROGATE, (ch) => `~u${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;

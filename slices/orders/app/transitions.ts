@@ -1,7 +1,7 @@
 import type { Cause } from '../../../shared/kernel/history';
 import { mutate, save, skip } from '../../../shared/platform/aggregate';
-import type { Order } from '../domain/order';
-import { type OrderError, recordPaymentStatus, refundable, requestTransition } from '../domain/payments';
+import type { Order, Payment } from '../domain/order';
+import { type OrderError, recordPaymentStatus, refundable, requestTransition, reserveRefund } from '../domain/payments';
 import { CAPTURED, type OrderStatus } from '../domain/status';
 import { type PaymentDeps, type RefundOutcome, refundPayment } from './payments';
 
@@ -62,6 +62,9 @@ export async function cancelOrder(
       if (stale(state, context.ifMatch)) return skip({ ok: false, error: { code: 'STALE', version: state.version } });
       const moved = requestTransition(state, 'cancelled', context.cause, now(), context.reason);
       if (!moved.ok) return skip(moved);
+      // Nothing is cancelled when its money could not go back: every refund must be possible first.
+      const blocked = refundBlocker(deps, state, now());
+      if (blocked) return skip({ ok: false, error: blocked });
       let next = moved.order;
       const history = [...moved.history];
       // A payment the provider never had can be withdrawn here and now.
@@ -106,6 +109,21 @@ export async function cancelOrder(
   }
   const final = await deps.orders.get(orderId);
   return final ? { ok: true, order: final.state } : { ok: false, error: { code: 'ORDER_NOT_FOUND' } };
+}
+
+/** Why the money of a payment that must be refunded on cancellation could not go back, if it could not. */
+function refundBlocker(
+  deps: PaymentDeps,
+  order: Order,
+  now: Date,
+): OrderError | { code: 'PROVIDER_NOT_CONFIGURED'; provider: Payment['provider'] } | undefined {
+  for (const payment of order.payments) {
+    if (!CAPTURED.includes(payment.status) || refundable(payment) === 0) continue;
+    if (!deps.providers[payment.provider] || !payment.providerRef) return { code: 'PROVIDER_NOT_CONFIGURED', provider: payment.provider };
+    const reserved = reserveRefund(order, payment.id, { id: `rfd_cancel_${payment.id}` }, now);
+    if (!reserved.ok) return reserved.error;
+  }
+  return undefined;
 }
 
 /** Puts the order on a person's list (once). */

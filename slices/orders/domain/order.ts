@@ -44,13 +44,19 @@ export const orderItemSchema = z.object({
   taxRatePercent: z.number().min(0).max(100).multipleOf(0.01).optional(),
 });
 
+/** An id of ours in a path or a body: letters, digits and `._:~-`, so it can never be mistaken for text. */
+export const resourceIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:~-]{0,99}$/, 'Not an id of this hub');
+
+/** Why a change was asked for (a cancellation, a refund), in the caller's words. */
+export const reasonSchema = textSchema({ max: 200 });
+
 /** Free-form key/value pairs a channel keeps on its order (its own references), bounded. */
 export const metadataSchema = z
-  .record(z.string().min(1).max(40), textSchema({ max: 500, min: 0 }))
+  .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,40}$/, 'Metadata keys are 1–40 letters, digits or _.:-'), textSchema({ max: 500, min: 0 }))
   .refine((metadata) => Object.keys(metadata).length <= 20, 'At most 20 metadata keys');
 
 /** Bounds that keep one order's aggregate well inside what one Table Storage entity holds. */
-export const ORDER_LIMITS = { items: 100, payments: 20, refundsPerPayment: 50 } as const;
+export const ORDER_LIMITS = { items: 100, payments: 20, refundsPerPayment: 20 } as const;
 
 // ---- The aggregate.
 
@@ -58,7 +64,7 @@ export const refundSchema = z.object({
   id: z.string().min(1).max(100),
   amount: z.number().int().positive(),
   status: z.enum(REFUND_STATUSES),
-  reason: z.string().max(500).optional(),
+  reason: z.string().max(200).optional(),
   /** The provider's refund id, once it has one. */
   providerRef: z.string().max(200).optional(),
   /** `api`: asked for through the hub; `provider`: made at the provider (e.g. in the Stripe dashboard). */
@@ -177,7 +183,7 @@ export function createOrder(input: CreateOrderRequest, context: CreateOrderConte
   if (!context.channels.includes(input.source)) {
     problems.push({
       path: 'source',
-      message: `Unknown channel "${input.source}"; this hub takes orders from: ${context.channels.join(', ') || 'no channel (set CHANNELS)'}`,
+      message: `Not a channel of this hub, which takes orders from: ${context.channels.join(', ') || 'no channel (set CHANNELS)'}`,
     });
   }
   const currency = input.currency as CurrencyCode;

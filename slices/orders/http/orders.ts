@@ -6,7 +6,8 @@ import { type CreateOrderDeps, createOrder } from '../app/create-order';
 import type { PaymentDeps } from '../app/payments';
 import { getCustomer, getOrder, getOrderBySource, type OrderQueryDeps, orderHistory } from '../app/queries';
 import { transitionOrder } from '../app/transitions';
-import { createOrderRequestSchema, sourceSchema } from '../domain/order';
+import { textSchema } from '../../../shared/kernel/text';
+import { createOrderRequestSchema, reasonSchema, resourceIdSchema, sourceSchema } from '../domain/order';
 import { orderStatusSchema } from '../domain/status';
 import {
   customerView,
@@ -31,8 +32,8 @@ export interface OrderFunctionDeps {
 
 const ROLES: Array<'orders' | 'admin'> = ['orders', 'admin'];
 const tags = ['orders'];
-const idParams = z.object({ id: z.string().min(1).max(100) });
-const transitionBody = z.strictObject({ to: orderStatusSchema, reason: z.string().trim().max(500).optional() });
+const idParams = z.object({ id: resourceIdSchema });
+const transitionBody = z.strictObject({ to: orderStatusSchema, reason: reasonSchema.optional() });
 
 const withOrder = (order: Parameters<typeof toOrderView>[0], status = 200) => ({
   status,
@@ -95,7 +96,7 @@ export function orderFunctions(deps: OrderFunctionDeps): HttpFunctionDef[] {
       roles: ROLES,
       summary: "An order by its channel's own id",
       tags,
-      request: { params: z.object({ source: sourceSchema, externalId: z.string().min(1).max(128) }) },
+      request: { params: z.object({ source: sourceSchema, externalId: textSchema({ max: 128 }) }) },
       responses: { 200: { description: 'The order', schema: orderView }, 404: { description: 'No such order' } },
       handler: async ({ params }) => {
         const stored = await getOrderBySource(deps.queries, params.source, params.externalId);

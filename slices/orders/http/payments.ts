@@ -4,7 +4,7 @@ import { callerCause } from '../../../shared/http/auth';
 import { problem } from '../../../shared/http/problem';
 import { createPayment, type PaymentDeps, refundPayment } from '../app/payments';
 import { getOrder, getPayment, type OrderQueryDeps, paymentHistory } from '../app/queries';
-import { PAYMENT_PROVIDERS } from '../domain/order';
+import { PAYMENT_PROVIDERS, reasonSchema, resourceIdSchema } from '../domain/order';
 import {
   etagOf,
   historyView,
@@ -27,12 +27,12 @@ export interface PaymentFunctionDeps {
 
 const ROLES: Array<'orders' | 'admin'> = ['orders', 'admin'];
 const tags = ['payments'];
-const idParams = z.object({ id: z.string().min(1).max(100) });
+const idParams = z.object({ id: resourceIdSchema });
 const amount = z.number().int().positive();
 
-const createPaymentBody = z.strictObject({ orderId: z.string().min(1).max(100), provider: z.enum(PAYMENT_PROVIDERS), amount: amount.optional() });
+const createPaymentBody = z.strictObject({ orderId: resourceIdSchema, provider: z.enum(PAYMENT_PROVIDERS), amount: amount.optional() });
 const createdPaymentView = paymentView.extend({ clientSecret: z.string().optional(), checkoutLink: z.string().optional() });
-const refundBody = z.strictObject({ amount: amount.optional(), reason: z.string().trim().min(1).max(500).optional() });
+const refundBody = z.strictObject({ amount: amount.optional(), reason: reasonSchema.optional() });
 
 /** The payment endpoints: create (idempotent), read, by order, history, refunds (idempotent). */
 export function paymentFunctions(deps: PaymentFunctionDeps): HttpFunctionDef[] {
@@ -102,7 +102,7 @@ export function paymentFunctions(deps: PaymentFunctionDeps): HttpFunctionDef[] {
       roles: ROLES,
       summary: "An order's payments",
       tags,
-      request: { params: z.object({ orderId: z.string().min(1).max(100) }) },
+      request: { params: z.object({ orderId: resourceIdSchema }) },
       responses: { 200: { description: 'Payments, oldest first', schema: z.object({ items: z.array(paymentView) }) }, 404: { description: 'Unknown order' } },
       handler: async ({ params }) => {
         const stored = await getOrder(deps.queries, params.orderId);

@@ -269,6 +269,17 @@ describe('cancelOrder', () => {
     expect(currentPayment(world.orders).status).toBe('succeeded');
   });
 
+  it('cancels nothing when the money of a payment could not go back (its refunds are at their limit)', async () => {
+    const world = ordersWorld();
+    const refunds = Array.from({ length: 20 }, (_, index) => aRefund({ id: `rfd_${index}`, amount: 10 }));
+    const order = seedOrder(world, aPaidOrder({}, { status: 'partially_refunded', refundedAmount: 200, refunds }));
+
+    expect(await cancelOrder(world.payments, ORDER_ID, { cause: CAUSE })).toMatchObject({ ok: false, error: { code: 'TOO_MANY', what: 'refunds' } });
+    expect(currentOrder(world.orders)).toEqual(order);
+    expect(world.orders.changes).toEqual([]);
+    expect(world.provider.calls).toEqual([]);
+  });
+
   it('refunds only what is left of a partly refunded payment', async () => {
     const world = ordersWorld();
     seedOrder(world, aPaidOrder({ status: 'processing' }, { status: 'partially_refunded', refunds: [aRefund({ id: 'rfd_earlier', amount: 1_480 })] }));
