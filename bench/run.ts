@@ -2,6 +2,7 @@
 import { benchBookings } from './bookings';
 import { benchDriver } from './driver';
 import { benchOdoo } from './odoo';
+import { benchOrders } from './orders';
 import { benchPipeline } from './pipeline';
 import { benchImport, benchStartToHealthy } from './startup';
 
@@ -17,6 +18,14 @@ async function main(): Promise<void> {
       createSeconds: Number(process.env.BENCH_BOOKINGS_SECONDS ?? 10),
       webhookEvents: Number(process.env.BENCH_BOOKINGS_EVENTS ?? 3000),
       onFigure: (figure) => console.log('bookings', JSON.stringify(figure)),
+    });
+  }
+  if (!only || only === 'orders') {
+    await benchOrders({
+      concurrency: Number(process.env.BENCH_ORDERS_CONCURRENCY ?? 16),
+      createSeconds: Number(process.env.BENCH_ORDERS_SECONDS ?? 6),
+      webhookEvents: Number(process.env.BENCH_ORDERS_EVENTS ?? 1500),
+      onFigure: (figure) => console.log('orders', JSON.stringify(figure)),
     });
   }
   if (!only || only === 'odoo') await benchOdoo({ onFigure: (figure) => console.log('odoo', JSON.stringify(figure)) });
