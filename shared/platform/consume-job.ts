@@ -8,6 +8,11 @@ export interface RetryPolicy {
   maxAttempts: number;
   baseMs: number;
   capMs: number;
+  /**
+   * Delays before attempt 2, 3, … instead of the exponential series (e.g. the Standard Webhooks
+   * schedule for channel callbacks); each gets the same equal jitter. Its length + 1 bounds the attempts.
+   */
+  schedule?: readonly number[];
 }
 
 /** Does the work of one job type; throws JobError (or anything: treated as transient). */
@@ -31,9 +36,14 @@ const MAX_DESCRIPTION = 1024;
  * half random) so retries of many jobs spread out while each job's delays still never shrink.
  */
 export function backoffDelayMs(failedAttempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const exponential = Math.min(policy.capMs, policy.baseMs * 2 ** (failedAttempt - 1));
-  return Math.round(exponential / 2 + (random() * exponential) / 2);
+  const planned = policy.schedule
+    ? (policy.schedule[Math.min(failedAttempt, policy.schedule.length) - 1] ?? policy.baseMs)
+    : Math.min(policy.capMs, policy.baseMs * 2 ** (failedAttempt - 1));
+  return Math.round(planned / 2 + (random() * planned) / 2);
 }
+
+/** How many attempts a policy allows: its schedule's length + 1, or `maxAttempts`. */
+export const attemptsOf = (policy: RetryPolicy) => (policy.schedule ? policy.schedule.length + 1 : policy.maxAttempts);
 
 export interface JobConsumerDeps {
   queue: string;
@@ -83,13 +93,15 @@ export function createJobConsumer(deps: JobConsumerDeps) {
       deadLettered(DEAD_LETTER_REASONS.permanent);
       return;
     }
-    if (job.attempt >= deps.policy.maxAttempts) {
+    if (job.attempt >= attemptsOf(deps.policy)) {
       deps.log.warn('job exhausted its attempts; dead-lettered', { jobId: job.id, type: job.type, attempt: job.attempt });
       await settlement.deadLetter(DEAD_LETTER_REASONS.exhausted, description, properties);
       deadLettered(DEAD_LETTER_REASONS.exhausted);
       return;
     }
-    const delayMs = backoffDelayMs(job.attempt, deps.policy, deps.random);
+    // Never sooner than the far side asked for (a 429 or 503 with Retry-After).
+    const asked = error instanceof JobError ? (error.retryAfterMs ?? 0) : 0;
+    const delayMs = Math.max(backoffDelayMs(job.attempt, deps.policy, deps.random), asked);
     const retry: JobEnvelope = { ...job, attempt: job.attempt + 1, errors };
     // Schedule the copy before completing the original: a crash in between duplicates the job
     // (the processed-jobs check absorbs it) but never loses it.

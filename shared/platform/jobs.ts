@@ -74,14 +74,18 @@ export class JobError extends Error {
     readonly kind: 'transient' | 'permanent',
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
     this.name = 'JobError';
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
-  static transient(code: string, message: string, cause?: unknown): JobError {
-    return new JobError('transient', code, message, { cause });
+  /** The earliest the far side asked to be tried again (`Retry-After`); the retry waits at least this long. */
+  readonly retryAfterMs?: number;
+
+  static transient(code: string, message: string, cause?: unknown, retryAfterMs?: number): JobError {
+    return new JobError('transient', code, message, { cause, retryAfterMs });
   }
 
   static permanent(code: string, message: string, cause?: unknown): JobError {

@@ -116,6 +116,18 @@ describe('TableAggregateStore', () => {
     await expect(notes.create({ state: fresh('x'.repeat(500_000)), history: [], jobs: [] })).rejects.toThrow(/too large to store/);
   });
 
+  it('commits a job larger than one property through the outbox, and relays it unchanged', async () => {
+    const note = fresh();
+    const big = 'y'.repeat(100_000);
+    const job = {
+      queue: 'callbacks',
+      envelope: newEnvelope({ queue: 'callbacks', type: 't', subject: note.id, payload: { big }, id: `big-${note.id}` }, clock.now(), clock.newId),
+    };
+    expect(await notes.create({ state: note, history: [], jobs: [job] })).toBe('created');
+    const relayed = sent.find((candidate) => candidate.envelope.id === `big-${note.id}`);
+    expect((relayed?.envelope.payload as { big: string }).big).toBe(big);
+  });
+
   it('retries a conflicting mutation against the fresh state, never losing a write', async () => {
     const note = fresh('');
     await notes.create({ state: note, history: [], jobs: [] });

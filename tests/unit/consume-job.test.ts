@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, createJobConsumer, DEAD_LETTER_REASONS, JOB_ERRORS_PROPERTY, type JobHandler } from '../../shared/platform/consume-job';
+import { attemptsOf, backoffDelayMs, createJobConsumer, DEAD_LETTER_REASONS, JOB_ERRORS_PROPERTY, type JobHandler } from '../../shared/platform/consume-job';
 import { JobError, type JobEnvelope, type OutgoingJob, type ProcessedJobs, type Settlement } from '../../shared/platform/jobs';
 import type { ReceivedMessage } from '../../shared/function-table';
 
@@ -170,5 +170,36 @@ describe('createJobConsumer', () => {
   it('dead-letters a job type nobody handles', async () => {
     const { run } = setup(async () => undefined);
     expect(await run(job({ type: 'nope' }))).toMatchObject({ kind: 'deadLetter', reason: DEAD_LETTER_REASONS.unknownType });
+  });
+});
+
+describe('retry policies with a schedule, and Retry-After', () => {
+  it('takes the delays from the schedule (with equal jitter) and allows its length + 1 attempts', () => {
+    const scheduled = { maxAttempts: 99, baseMs: 1, capMs: 1, schedule: [5_000, 300_000, 1_800_000] };
+    expect([1, 2, 3].map((attempt) => backoffDelayMs(attempt, scheduled, () => 0))).toEqual([2_500, 150_000, 900_000]);
+    expect([1, 2, 3].map((attempt) => backoffDelayMs(attempt, scheduled, () => 1))).toEqual([5_000, 300_000, 1_800_000]);
+    expect(attemptsOf(scheduled)).toBe(4);
+  });
+
+  it('waits at least as long as the far side asked (Retry-After), and dead-letters after the schedule', async () => {
+    const sent: OutgoingJob[] = [];
+    const consume = createJobConsumer({
+      queue: 'callbacks',
+      handlers: { 'callback.deliver': async () => Promise.reject(JobError.transient('CALLBACK_UNDELIVERED', 'busy', undefined, 60_000)) },
+      sender: { send: async (jobs) => void sent.push(...jobs) },
+      processed: new MemoryProcessedJobs(),
+      policy: { maxAttempts: 99, baseMs: 1, capMs: 1, schedule: [1_000, 2_000] },
+      log: silent,
+      now: () => now,
+      random: () => 1,
+    });
+    const run = async (attempt: number) => {
+      const settlement = new RecordingSettlement();
+      await consume({ messageId: 'm', body: job({ type: 'callback.deliver', attempt }), deliveryCount: 0, applicationProperties: {} }, settlement);
+      return settlement.outcome;
+    };
+    expect(await run(1)).toEqual({ kind: 'complete' });
+    expect((sent[0]?.notBefore?.getTime() ?? 0) - now.getTime()).toBe(60_000);
+    expect(await run(3)).toMatchObject({ kind: 'deadLetter', reason: DEAD_LETTER_REASONS.exhausted });
   });
 });

@@ -3,7 +3,7 @@ import type { ZodType } from 'zod';
 import { causeSchema, type HistoryRecord } from '../../kernel/history';
 import type { AggregateState, AggregateStore, Change, HistoryInput, SaveResult, Stored } from '../../platform/aggregate';
 import type { OutboxCommitter } from './outbox';
-import { isTableError, safeKey, tableCall } from './tables';
+import { gatherText, isTableError, safeKey, spreadText, tableCall } from './tables';
 
 /** How one kind of aggregate maps to its state row (see `TableAggregateStore`). */
 export interface AggregateCodec<T extends AggregateState> {
@@ -23,26 +23,10 @@ const HISTORY_PREFIX = 'history|';
 const HISTORY_END = 'history}'; // '}' follows '|': the exclusive end of the history range
 const EVENT_PREFIX = 'event|';
 
-// A string property holds at most 64 KiB (32K UTF-16 units); a larger state is spread over
-// `data`, `data1`, `data2`, … The entity as a whole may not pass 1 MiB, hence the chunk limit.
-const CHUNK_CHARS = 32_000;
+// The state's JSON is spread over `data`, `data1`, … (see spreadText); an entity may not pass 1 MiB.
 const MAX_CHUNKS = 12;
 
 const historyRowKey = (version: number, index: number) => `${HISTORY_PREFIX}${String(version).padStart(8, '0')}|${String(index).padStart(2, '0')}`;
-
-function dataColumns(id: string, json: string): Record<string, string> {
-  const chunks = Math.max(1, Math.ceil(json.length / CHUNK_CHARS));
-  if (chunks > MAX_CHUNKS) throw new Error(`aggregate ${id} is too large to store (${json.length} characters)`);
-  const columns: Record<string, string> = {};
-  for (let i = 0; i < chunks; i++) columns[i === 0 ? 'data' : `data${i}`] = json.slice(i * CHUNK_CHARS, (i + 1) * CHUNK_CHARS);
-  return columns;
-}
-
-function joinData(row: Record<string, unknown>): string {
-  let json = String(row.data ?? '');
-  for (let i = 1; typeof row[`data${i}`] === 'string'; i++) json += row[`data${i}`] as string;
-  return json;
-}
 
 /**
  * The one codec between aggregates and Table Storage: in the aggregate's partition, the state row
@@ -68,7 +52,7 @@ export class TableAggregateStore<T extends AggregateState> implements AggregateS
       const row = await tableCall(`read ${this.codec.rowKey} ${id}`, () => this.client.getEntity<Record<string, unknown>>(safeKey(id), this.codec.rowKey));
       const attributes: Record<string, string> = {};
       for (const name of this.codec.attributes ?? []) if (typeof row[name] === 'string') attributes[name] = row[name] as string;
-      return { state: this.codec.schema.parse(JSON.parse(joinData(row))), etag: row.etag, attributes };
+      return { state: this.codec.schema.parse(JSON.parse(gatherText(row, 'data'))), etag: row.etag, attributes };
     } catch (error) {
       if (isTableError(error, 'notFound')) return undefined;
       throw error;
@@ -143,7 +127,7 @@ export class TableAggregateStore<T extends AggregateState> implements AggregateS
       ...this.codec.columns?.(state),
       ...attributes,
       version: state.version,
-      ...dataColumns(state.id, JSON.stringify(state)),
+      ...spreadText('data', JSON.stringify(state), MAX_CHUNKS, `aggregate ${state.id}`),
     };
   }
 

@@ -2,7 +2,7 @@ import { odata, type TableClient, type TableEntity, type TableEntityResult, type
 import { jobEnvelopeSchema, type OutgoingJob } from '../../platform/jobs';
 import type { OutboxRelay, OutboxStore, PendingJob } from '../../platform/outbox';
 import type { Logger } from '../../platform/log';
-import { isTableError, mapTableError, safeKey, tableCall } from './tables';
+import { gatherText, isTableError, mapTableError, safeKey, spreadText, tableCall } from './tables';
 
 /** Table Storage's limit of operations in one entity-group transaction. */
 export const MAX_TRANSACTION_ACTIONS = 100;
@@ -12,8 +12,9 @@ export const MAX_TRANSACTION_ACTIONS = 100;
 const OUTBOX_PREFIX = '~outbox|';
 const OUTBOX_END = '~outbox}'; // '}' is the character after '|': the exclusive upper bound of the range
 
-// A string property holds at most 64 KiB (32K UTF-16 units); fail at commit, not in the service.
-const MAX_ENVELOPE_CHARS = 32_000;
+// The envelope's JSON is spread over `envelope`, `envelope1`, … (see spreadText); six chunks keep it
+// well inside a Service Bus message (256 KB) and leave room in the entity-group transaction.
+const MAX_ENVELOPE_CHUNKS = 6;
 
 /** The outbox row key of a job: one row per (queue, job id), so a re-sent deterministic id collapses. */
 export function outboxRowKey(job: OutgoingJob): string {
@@ -24,6 +25,7 @@ export function outboxRowKey(job: OutgoingJob): string {
 type OutboxRow = {
   queue: string;
   envelope: string;
+  [chunk: `envelope${number}`]: string;
   notBefore?: Date;
   storedAt: Date;
 };
@@ -59,10 +61,13 @@ export async function commitWithOutbox(
     if (rowKeys.has(rowKey)) throw new Error(`job ${job.envelope.id} is queued twice to ${job.queue} in one commit`);
     rowKeys.add(rowKey);
     const envelope = JSON.stringify(job.envelope);
-    if (envelope.length > MAX_ENVELOPE_CHARS) {
-      throw new Error(`job ${job.envelope.id} is too large for the outbox (${envelope.length} chars)`);
-    }
-    const row: TableEntity<OutboxRow> = { partitionKey, rowKey, queue: job.queue, envelope, storedAt: now };
+    const row = {
+      partitionKey,
+      rowKey,
+      queue: job.queue,
+      ...spreadText('envelope', envelope, MAX_ENVELOPE_CHUNKS, `job ${job.envelope.id}`),
+      storedAt: now,
+    } as TableEntity<OutboxRow>;
     if (job.notBefore) row.notBefore = job.notBefore;
     // Upsert, not create: committing the same deterministic job again before the relay removed the
     // first row must not fail the state change; the job id is the idempotency key, so one row is right.
@@ -130,7 +135,7 @@ export class TableOutboxStore implements OutboxStore {
   private parse(table: string, entity: TableEntityResult<OutboxRow>): PendingJob | undefined {
     try {
       if (entity.partitionKey === undefined || entity.rowKey === undefined) throw new Error('row without keys');
-      const job: OutgoingJob = { queue: entity.queue, envelope: jobEnvelopeSchema.parse(JSON.parse(entity.envelope)) };
+      const job: OutgoingJob = { queue: entity.queue, envelope: jobEnvelopeSchema.parse(JSON.parse(gatherText(entity, 'envelope'))) };
       if (entity.notBefore) job.notBefore = new Date(entity.notBefore);
       return {
         job,

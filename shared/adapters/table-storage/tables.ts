@@ -71,6 +71,26 @@ export function safeKey(value: string): string {
     .replace(LONE_SURROGATE, (ch) => `~u${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+// A string property holds at most 64 KiB (32K UTF-16 units); larger text is spread over
+// `<name>`, `<name>1`, `<name>2`, … The entity as a whole may not pass 1 MiB.
+const CHUNK_CHARS = 32_000;
+
+/** Text too long for one property as columns `<name>`, `<name>1`, …; throws past `maxChunks` (`what` names it). */
+export function spreadText(name: string, text: string, maxChunks: number, what: string): Record<string, string> {
+  const chunks = Math.max(1, Math.ceil(text.length / CHUNK_CHARS));
+  if (chunks > maxChunks) throw new Error(`${what} is too large to store (${text.length} characters)`);
+  const columns: Record<string, string> = {};
+  for (let i = 0; i < chunks; i++) columns[i === 0 ? name : `${name}${i}`] = text.slice(i * CHUNK_CHARS, (i + 1) * CHUNK_CHARS);
+  return columns;
+}
+
+/** The text `spreadText` stored under `name`, joined again. */
+export function gatherText(row: Record<string, unknown>, name: string): string {
+  let text = String(row[name] ?? '');
+  for (let i = 1; typeof row[`${name}${i}`] === 'string'; i++) text += row[`${name}${i}`] as string;
+  return text;
+}
+
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
 
 /** Builds and caches the TableClients of one storage account, named `<prefix><Name>`. */
