@@ -6,7 +6,9 @@ import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-
 import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
 import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/stripe/stripe-gateway';
 import { type AggregateCodec, TableAggregateStore } from '../shared/adapters/table-storage/aggregate-store';
+import { HttpCallbackTransport } from '../shared/adapters/http/callback-transport';
 import { DEAD_LETTER_AUDIT_TABLE, TableDeadLetterAudit } from '../shared/adapters/table-storage/audit';
+import { CALLBACK_DELIVERIES_TABLE, TableDeliveryLog } from '../shared/adapters/table-storage/callback-log';
 import { IDEMPOTENCY_TABLE, TableIdempotencyStore } from '../shared/adapters/table-storage/idempotency';
 import { INTEGRATION_STATE_TABLE, type Integration, TableIntegrationState } from '../shared/adapters/table-storage/integration-state';
 import { OutboxCommitter, TableOutboxStore } from '../shared/adapters/table-storage/outbox';
@@ -19,10 +21,11 @@ import { ApiKeyAuthenticator } from '../shared/http/auth';
 import { createHttpPipeline } from '../shared/http/pipeline';
 import { FixedWindowRateLimiter } from '../shared/http/rate-limit';
 import type { AggregateState } from '../shared/platform/aggregate';
+import { CALLBACK_JOB, CallbackAdmin, callbackHandlers } from '../shared/platform/callbacks';
 import { systemClock } from '../shared/platform/clock';
 import { DeadLetterAdmin } from '../shared/platform/dead-letters';
 import { afterEach, type JobHandlers, mergeJobHandlers } from '../shared/platform/job-handlers';
-import type { JobSender } from '../shared/platform/jobs';
+import { type JobSender, toOutgoing } from '../shared/platform/jobs';
 import type { Logger } from '../shared/platform/log';
 import { OutboxRelay } from '../shared/platform/outbox';
 import { QUEUE_NAMES, QUEUES } from '../shared/platform/queues';
@@ -30,6 +33,7 @@ import { SwitchableTelemetry, timedPort } from '../shared/platform/telemetry';
 import type { Slice } from '../shared/slice';
 import { bookingsSlice } from '../slices/bookings/slice';
 import { ordersSlice } from '../slices/orders/slice';
+import { callbackAdminFunctions } from './admin-callbacks';
 import { deadLetterFunctions } from './admin-dead-letters';
 import type { Config } from './config';
 import { healthFunctions } from './health';
@@ -40,7 +44,7 @@ import { outboxRelayFunction } from './outbox-relay';
 import { stripeWebhookFunction } from './stripe-webhook';
 
 /** Tables the platform itself needs, besides the slices' aggregate tables. */
-export const PLATFORM_TABLES = [PROCESSED_JOBS_TABLE, DEAD_LETTER_AUDIT_TABLE, INTEGRATION_STATE_TABLE, IDEMPOTENCY_TABLE] as const;
+export const PLATFORM_TABLES = [PROCESSED_JOBS_TABLE, DEAD_LETTER_AUDIT_TABLE, INTEGRATION_STATE_TABLE, IDEMPOTENCY_TABLE, CALLBACK_DELIVERIES_TABLE] as const;
 
 /** Every slice the app serves. */
 export const SLICES = [bookingsSlice, ordersSlice] as const;
@@ -138,7 +142,33 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     }),
     ordersSlice.build({ config, clock, log, telemetry, payments, stripeConfigured: Boolean(config.stripe), erp, tables, aggregateStore, timed }),
   ];
-  const merged = mergeJobHandlers(...slices.map((slice) => slice.jobHandlers), options.jobHandlers);
+  // Channel callbacks: posted signed, every attempt logged, retried on the Standard Webhooks schedule.
+  const deliveryLog = timed(new TableDeliveryLog(tables.client(CALLBACK_DELIVERIES_TABLE)), 'tables');
+  const callbackPolicy = {
+    maxAttempts: config.callbacks.schedule.length + 1,
+    baseMs: config.jobs.retryBaseMs,
+    capMs: config.jobs.retryCapMs,
+    schedule: config.callbacks.schedule,
+  };
+  const callbacks = {
+    [QUEUES.callbacks]: callbackHandlers({
+      endpoints: (channel) => config.channelCallbacks[channel],
+      transport: new HttpCallbackTransport({ timeoutMs: config.callbacks.timeoutMs, allowPrivate: config.callbacks.allowPrivate }),
+      log: deliveryLog,
+      maxAttempts: callbackPolicy.maxAttempts,
+      logger: log,
+    }),
+  };
+  const callbackAdmin = new CallbackAdmin({
+    log: deliveryLog,
+    send: (requests) => sender.send(toOutgoing(requests, { now: clock.now(), newId: clock.newId })),
+    newId: clock.newId,
+  });
+  const merged = mergeJobHandlers(
+    ...slices.map((slice) => slice.jobHandlers),
+    Object.keys(config.channelCallbacks).length > 0 ? callbacks : {},
+    options.jobHandlers,
+  );
   const odooHandlers = merged[QUEUES.odooSync];
   // Every finished ERP sync, of any slice, is health's `lastSync.odoo`.
   const jobHandlers: JobHandlers = odooHandlers ? { ...merged, [QUEUES.odooSync]: afterEach(odooHandlers, () => recordSync('odoo')(clock.now())) } : merged;
@@ -168,6 +198,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       timeoutMs: config.health.probeTimeoutMs,
     }),
     ...deadLetterFunctions(deadLetters),
+    ...callbackAdminFunctions(callbackAdmin),
     ...slices.flatMap((slice) => slice.functions),
     stripeWebhookFunction({ payments, routes: slices.flatMap((slice) => slice.paymentEvents ?? []) }),
     outboxRelayFunction(outboxRelay, { schedule: config.outbox.relaySchedule, minAgeMs: config.outbox.relayMinAgeMs }),
@@ -176,6 +207,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       sender,
       processed: new TableProcessedJobs(tables.client(PROCESSED_JOBS_TABLE)),
       policy: { maxAttempts: config.jobs.maxAttempts, baseMs: config.jobs.retryBaseMs, capMs: config.jobs.retryCapMs },
+      typePolicies: { [CALLBACK_JOB]: callbackPolicy },
       log,
       telemetry,
     }),

@@ -2,11 +2,13 @@ import { type CompositionOptions, compose, type Composition } from '../functions
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import type { Logger } from '../shared/platform/log';
 import { type Config, loadConfig } from '../functions/config';
+import { callbackVariable } from '../slices/orders/config';
 import type { Role } from '../shared/function-table';
 import { formatApiKeyEntry, generateApiKey } from '../shared/http/auth';
 import { startAzurite } from './azurite';
 import { startLocalHost, type LocalHost } from './host';
 import { ServiceBusBroker } from './servicebus-broker';
+import { ChannelSandbox, generateChannelSecret } from './channel-sandbox';
 import { DriverSandbox } from './driver-sandbox';
 import { OdooSandbox } from './odoo-sandbox';
 import { type ReceivedMail, SmtpSandbox } from './smtp-sandbox';
@@ -21,12 +23,13 @@ export interface LocalPorts {
   smtp: number;
   driver: number;
   odoo: number;
+  channel: number;
 }
 
-export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672, stripe: 12111, smtp: 2525, driver: 7072, odoo: 8069 };
+export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672, stripe: 12111, smtp: 2525, driver: 7072, odoo: 8069, channel: 7073 };
 
 /** Every part on a free port: what tests and benchmarks use. */
-export const FREE_PORTS: LocalPorts = { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0, driver: 0, odoo: 0 };
+export const FREE_PORTS: LocalPorts = { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0, driver: 0, odoo: 0, channel: 0 };
 
 /** Secrets the sandboxes and the app share when the environment gives none (printed by npm start). */
 export const LOCAL_SECRETS = {
@@ -59,12 +62,13 @@ export interface LocalRuntime {
   /** Plain API keys generated for this run, by role (empty when API_KEYS came from the environment). */
   apiKeys: Partial<Record<Role, string>>;
   /** What runs where: a local part or the endpoint configured in the environment. */
-  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'smtp' | 'driverApp' | 'odoo', string>;
+  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'smtp' | 'driverApp' | 'odoo' | 'channels', string>;
   broker?: ServiceBusBroker;
   stripe?: StripeSandbox;
   smtp?: SmtpSandbox;
   driver?: DriverSandbox;
   odoo?: OdooSandbox;
+  channel?: ChannelSandbox;
   stop(): Promise<void>;
 }
 
@@ -106,7 +110,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const driverSandboxed = !env.DRIVER_APP_WEBHOOK_URL && env.DRIVER_APP_MANUAL !== 'true';
     // ODOO_URL names a real Odoo; ODOO_SANDBOX=off runs without one (sync jobs then wait in odoo-sync).
     const odooSandboxed = !env.ODOO_URL && env.ODOO_SANDBOX !== 'off';
-    const [azurite, broker, stripe, smtp, driver, odoo] = await Promise.all([
+    // Every channel without a callback URL of its own calls back to the channel sandbox (CHANNEL_SANDBOX=off: none).
+    const channels = (env.CHANNELS ?? LOCAL_CHANNELS)
+      .split(',')
+      .map((channel) => channel.trim())
+      .filter(Boolean);
+    const sandboxedChannels = env.CHANNEL_SANDBOX === 'off' ? [] : channels.filter((channel) => !env[callbackVariable(channel, 'URL')]);
+    const channelSecrets = Object.fromEntries(
+      sandboxedChannels.map((channel) => [channel, (env[callbackVariable(channel, 'SECRET')] ?? generateChannelSecret()).split(',')[0]?.trim() as string]),
+    );
+    const [azurite, broker, stripe, smtp, driver, odoo, channel] = await Promise.all([
       env.TABLES_CONNECTION ? undefined : startAzurite({ port: ports.tables }),
       env.SERVICEBUS_CONNECTION ? undefined : ServiceBusBroker.start({ port: ports.serviceBus, ...options.broker }),
       stripeSandboxed
@@ -116,7 +129,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       driverSandboxed ? DriverSandbox.start({ port: ports.driver, secret: driverSecret }) : undefined,
       // Tests (port 0) keep no write log; `npm start` writes logs/odoo-sandbox.jsonl.
       odooSandboxed ? OdooSandbox.start({ port: ports.odoo, logFile: ports.odoo === 0 ? false : undefined }) : undefined,
+      sandboxedChannels.length > 0 ? ChannelSandbox.start({ port: ports.channel, channels: channelSecrets }) : undefined,
     ]);
+    if (channel) stops.push(() => channel.stop());
     if (azurite) stops.push(() => azurite.stop());
     if (broker) stops.push(() => broker.stop());
     if (stripe) stops.push(() => stripe.stop());
@@ -130,7 +145,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       TABLES_CONNECTION: env.TABLES_CONNECTION ?? azurite?.connectionString,
       SERVICEBUS_CONNECTION: env.SERVICEBUS_CONNECTION ?? broker?.connectionString(),
       API_KEYS: env.API_KEYS ?? generated?.entries,
-      CHANNELS: env.CHANNELS ?? LOCAL_CHANNELS,
+      CHANNELS: channels.join(','),
+      // The local channel sandbox listens on plain HTTP at 127.0.0.1.
+      CALLBACK_ALLOW_PRIVATE: env.CALLBACK_ALLOW_PRIVATE ?? 'true',
+      ...Object.fromEntries(
+        Object.entries(channelSecrets).flatMap(([name, secret]) => [
+          [callbackVariable(name, 'URL'), channel?.callbackUrl(name)],
+          [callbackVariable(name, 'SECRET'), env[callbackVariable(name, 'SECRET')] ?? secret],
+        ]),
+      ),
       STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY ?? LOCAL_SECRETS.stripeSecretKey,
       STRIPE_WEBHOOK_SECRET: webhookSecret,
       STRIPE_API_BASE: env.STRIPE_API_BASE ?? stripe?.url,
@@ -174,12 +197,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         smtp: smtp ? `SMTP sandbox on ${smtp.url}` : 'SMTP_URL',
         odoo: odoo ? `Odoo sandbox on ${odoo.url} (db sandbox, admin/admin; writes logged to logs/)` : env.ODOO_URL ? 'ODOO_URL' : 'none (sync jobs wait)',
         driverApp: driver ? `Driver-App sandbox on ${driver.url}` : env.DRIVER_APP_WEBHOOK_URL ? 'DRIVER_APP_WEBHOOK_URL' : 'none (manual jockey assignment)',
+        channels: channel ? `channel sandbox on ${channel.url} (callbacks of ${sandboxedChannels.join(', ')})` : 'the <CHANNEL>_CALLBACK_URL of each channel',
       },
       broker,
       stripe,
       smtp,
       driver,
       odoo,
+      channel,
       stop: stopAll,
     };
   } catch (error) {

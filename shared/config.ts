@@ -38,6 +38,14 @@ export function integrationTarget(url: string | undefined, configured: boolean):
   return configured || url ? 'connected' : 'unavailable';
 }
 
+/** A duration such as `250ms`, `5s`, `30m` or `2h` in milliseconds; undefined when it is not one. */
+export function durationMs(text: string): number | undefined {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}
+
 /** Adds a start-up problem to a concern (a rule across variables); the path names the variable. */
 export function requireThat(ctx: z.RefinementCtx, ok: boolean, variable: string, message: string): void {
   if (!ok) ctx.addIssue({ code: 'custom', path: [variable], message });
@@ -179,6 +187,26 @@ export const platformConcerns = {
   mail: z
     .object({ SMTP_URL: z.url().optional(), MAIL_FROM: z.string().min(3).default('Order Hub <noreply@order-hub.local>') })
     .transform((e) => (e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM } : undefined)),
+  /** Channel callbacks: how long a channel gets to answer, the retry schedule, and whether local addresses are allowed. */
+  callbacks: z
+    .object({
+      CALLBACK_TIMEOUT_MS: intFromEnv(15_000, 1),
+      /** Delays between attempts (Standard Webhooks' schedule): numbers with ms, s, m or h. */
+      CALLBACK_RETRY_SCHEDULE: z
+        .string()
+        .default('5s,5m,30m,2h,5h,10h,10h')
+        .transform((text, ctx) => {
+          const delays = text.split(',').map((part) => durationMs(part.trim()));
+          if (delays.length === 0 || delays.some((delay) => delay === undefined)) {
+            ctx.addIssue({ code: 'custom', message: 'expected comma-separated durations such as 5s,5m,30m,2h' });
+            return z.NEVER;
+          }
+          return delays as number[];
+        }),
+      /** Plain HTTP and private or loopback callback URLs (local runs only; `npm start` sets it). */
+      CALLBACK_ALLOW_PRIVATE: boolFromEnv(false),
+    })
+    .transform((e) => ({ timeoutMs: e.CALLBACK_TIMEOUT_MS, schedule: e.CALLBACK_RETRY_SCHEDULE, allowPrivate: e.CALLBACK_ALLOW_PRIVATE })),
   /** What health reports for each integration. */
   integrations: z
     .object({

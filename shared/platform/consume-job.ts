@@ -51,6 +51,8 @@ export interface JobConsumerDeps {
   sender: JobSender;
   processed: ProcessedJobs;
   policy: RetryPolicy;
+  /** Job types that retry on a policy of their own (callbacks follow the Standard Webhooks schedule). */
+  typePolicies?: Readonly<Record<string, RetryPolicy>>;
   log: Logger;
   now?: () => Date;
   random?: () => number;
@@ -93,7 +95,8 @@ export function createJobConsumer(deps: JobConsumerDeps) {
       deadLettered(DEAD_LETTER_REASONS.permanent);
       return;
     }
-    if (job.attempt >= attemptsOf(deps.policy)) {
+    const policy = deps.typePolicies?.[job.type] ?? deps.policy;
+    if (job.attempt >= attemptsOf(policy)) {
       deps.log.warn('job exhausted its attempts; dead-lettered', { jobId: job.id, type: job.type, attempt: job.attempt });
       await settlement.deadLetter(DEAD_LETTER_REASONS.exhausted, description, properties);
       deadLettered(DEAD_LETTER_REASONS.exhausted);
@@ -101,7 +104,7 @@ export function createJobConsumer(deps: JobConsumerDeps) {
     }
     // Never sooner than the far side asked for (a 429 or 503 with Retry-After).
     const asked = error instanceof JobError ? (error.retryAfterMs ?? 0) : 0;
-    const delayMs = Math.max(backoffDelayMs(job.attempt, deps.policy, deps.random), asked);
+    const delayMs = Math.max(backoffDelayMs(job.attempt, policy, deps.random), asked);
     const retry: JobEnvelope = { ...job, attempt: job.attempt + 1, errors };
     // Schedule the copy before completing the original: a crash in between duplicates the job
     // (the processed-jobs check absorbs it) but never loses it.

@@ -9,6 +9,7 @@ import { QUEUES } from '../../shared/platform/queues';
 import type { DependencyTarget, Telemetry } from '../../shared/platform/telemetry';
 import type { SliceDefinition } from '../../shared/slice';
 import { ORDER_INDEX_TABLE, TableOrderIndex } from './adapters/table-order-index';
+import { withChannelCallbacks } from './app/channel-callbacks';
 import { handleOrderStripeEvent } from './app/handle-stripe-event';
 import type { PaymentProviders } from './app/ports';
 import { stripeProvider } from './app/stripe-provider';
@@ -67,7 +68,8 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
   otherTables: [ORDER_INDEX_TABLE],
   build(deps) {
     const { config, clock, telemetry } = deps;
-    const orders = deps.aggregateStore(ORDERS_TABLE, orderCodec);
+    // Every change of an order or its payments is called back to its channel (when it has a URL).
+    const orders = withChannelCallbacks(deps.aggregateStore(ORDERS_TABLE, orderCodec), { hasEndpoint: (channel) => channel in config.channelCallbacks, clock });
     const customers = deps.aggregateStore(CUSTOMERS_TABLE, customerCodec);
     const index = deps.timed(new TableOrderIndex(deps.tables.client(ORDER_INDEX_TABLE)), 'tables');
     const providers: PaymentProviders = deps.stripeConfigured ? { stripe: stripeProvider(deps.payments) } : {};

@@ -4,7 +4,8 @@ import type { HttpResponseData } from '../../../shared/function-table';
 import { conflict, notFound, problem } from '../../../shared/http/problem';
 import type { PaymentFailure } from '../../../shared/platform/payments';
 import type { Customer } from '../domain/customer';
-import { moneyOf, type Order, type Payment, type Refund } from '../domain/order';
+import type { Order, Payment, Refund } from '../domain/order';
+export { toOrderView, toPaymentView, toRefundView } from '../app/representation';
 import type { OrderError } from '../domain/payments';
 import { ORDER_STATUSES, PAYMENT_STATUSES, PAYMENT_SUMMARIES, REFUND_STATUSES } from '../domain/status';
 
@@ -82,60 +83,6 @@ export const customerView = z.object({
   phone: z.string().optional(),
   orders: z.array(z.object({ id: z.string(), status: z.enum(ORDER_STATUSES), totalAmount: amount, currency: z.string() })),
 });
-
-export function toOrderView(order: Order): z.infer<typeof orderView> {
-  const money = moneyOf(order);
-  return {
-    id: order.id,
-    source: order.source,
-    externalId: order.externalId,
-    status: order.status,
-    paymentStatus: money.paymentStatus,
-    currency: order.currency,
-    totalAmount: order.totalAmount,
-    paidAmount: money.paidAmount,
-    refundedAmount: money.refundedAmount,
-    customerId: order.customerId,
-    customer: order.customer,
-    items: order.items,
-    ...(order.metadata ? { metadata: order.metadata } : {}),
-    ...(order.attention ? { attention: order.attention } : {}),
-    version: order.version,
-    createdAt: order.createdAt,
-    updatedAt: order.updatedAt,
-  };
-}
-
-export function toRefundView(payment: Payment, refund: Refund): z.infer<typeof refundView> {
-  return {
-    id: refund.id,
-    paymentId: payment.id,
-    amount: refund.amount,
-    status: refund.status,
-    ...(refund.reason ? { reason: refund.reason } : {}),
-    origin: refund.origin,
-    ...(refund.failureReason ? { failureReason: refund.failureReason } : {}),
-    createdAt: refund.createdAt,
-  };
-}
-
-export function toPaymentView(order: Order, payment: Payment): z.infer<typeof paymentView> {
-  return {
-    id: payment.id,
-    orderId: order.id,
-    provider: payment.provider,
-    status: payment.status,
-    amount: payment.amount,
-    refundedAmount: payment.refundedAmount,
-    currency: order.currency,
-    ...(payment.providerRef ? { providerRef: payment.providerRef } : {}),
-    ...(payment.failureReason ? { failureReason: payment.failureReason } : {}),
-    refunds: payment.refunds.map((refund) => toRefundView(payment, refund)),
-    version: payment.version,
-    createdAt: payment.createdAt,
-    updatedAt: payment.updatedAt,
-  };
-}
 
 export const toHistoryView = (records: HistoryRecord[]) => ({
   items: records.map(({ machine, subject, from, to, at, cause, reason }) => ({ machine, subject, from, to, at, cause, ...(reason ? { reason } : {}) })),
