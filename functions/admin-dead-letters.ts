@@ -39,15 +39,17 @@ const listSchema = z.object({
 });
 const replayedSchema = z.object({ replayed: z.number().int() });
 
-const unknownQueue = (queue: string) => problem(404, 'Unknown queue', `there is no queue named ${queue}`);
+// Problems never quote the queue name or message id: the client knows what it asked for, and an
+// answer that repeats input (markup, a script) is one more place for it to be rendered.
+const unknownQueue = () => problem(404, 'Unknown queue', 'There is no dead-letter queue by that name; GET /api/v1/admin/dead-letters lists them.');
 
-function resultResponse(result: AdminResult, queue: string, messageId: string, done: Record<string, unknown>) {
+function resultResponse(result: AdminResult, done: Record<string, unknown>) {
   if (result.ok) return { status: 200, body: done };
   switch (result.problem) {
     case 'unknown-queue':
-      return unknownQueue(queue);
+      return unknownQueue();
     case 'not-found':
-      return problem(404, 'Dead letter not found', `no dead letter ${messageId} in ${queue}`);
+      return problem(404, 'Dead letter not found', 'This queue holds no dead letter with that message id.');
     case 'not-a-job':
       return problem(409, 'Not a job', 'the dead letter is not a job envelope; it can only be discarded');
   }
@@ -80,7 +82,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       request: { params: queueParams, query: listQuery },
       responses: { 200: { description: 'Dead letters', schema: listSchema } },
       handler: async ({ params, query }) => {
-        if (!admin.knows(params.queue)) return unknownQueue(params.queue);
+        if (!admin.knows(params.queue)) return unknownQueue();
         return { status: 200, body: { items: await admin.list(params.queue, query.max) } };
       },
     }),
@@ -94,10 +96,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       tags,
       request: { params: messageParams },
       responses: { 200: { description: 'Replayed', schema: replayedSchema } },
-      handler: async ({ params, caller }) =>
-        resultResponse(await admin.replayOne(params.queue, params.messageId, callerCause(caller)), params.queue, params.messageId, {
-          replayed: 1,
-        }),
+      handler: async ({ params, caller }) => resultResponse(await admin.replayOne(params.queue, params.messageId, callerCause(caller)), { replayed: 1 }),
     }),
     defineHttp({
       kind: 'http',
@@ -110,7 +109,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       request: { params: queueParams, body: replayManyBody },
       responses: { 200: { description: 'How many were replayed', schema: replayedSchema } },
       handler: async ({ params, body, caller }) => {
-        if (!admin.knows(params.queue)) return unknownQueue(params.queue);
+        if (!admin.knows(params.queue)) return unknownQueue();
         return { status: 200, body: { replayed: await admin.replayMany(params.queue, body, callerCause(caller)) } };
       },
     }),
@@ -125,7 +124,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       request: { params: messageParams, body: discardBody },
       responses: { 200: { description: 'Discarded', schema: z.object({ discarded: z.number().int() }) } },
       handler: async ({ params, body, caller }) =>
-        resultResponse(await admin.discard(params.queue, params.messageId, body.reason, callerCause(caller)), params.queue, params.messageId, { discarded: 1 }),
+        resultResponse(await admin.discard(params.queue, params.messageId, body.reason, callerCause(caller)), { discarded: 1 }),
     }),
   ];
 }

@@ -1,8 +1,19 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../shared/function-table';
 import { MAX_BODY_BYTES, toWire, type PipelineLog } from '../shared/http/pipeline';
-import { badRequest, internalError, methodNotAllowed, notFound, payloadTooLarge } from '../shared/http/problem';
+import {
+  badRequest,
+  expectationFailed,
+  headerFieldsTooLarge,
+  internalError,
+  methodNotAllowed,
+  notFound,
+  payloadTooLarge,
+  problem,
+  requestTimeout,
+} from '../shared/http/problem';
 
 /** Options of {@link startHttpHost}. */
 export interface HttpHostOptions {
@@ -16,6 +27,11 @@ export interface HttpHostOptions {
   routePrefix?: string;
   /** Where failures outside the pipeline (serialisation, socket errors) are reported. */
   log?: PipelineLog;
+  /**
+   * How long a client has to send a whole request, headers and body (408 after); default node's 300 s.
+   * The headers alone get at most node's 60 s. Tests shorten it.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** A running host. */
@@ -137,6 +153,8 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | un
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks, size)));
     req.once('error', reject);
+    // The connection went (a timeout answered on the socket, a client hang-up) before the body was whole.
+    req.once('close', () => reject(new Error('the request closed before its body was read')));
   });
 }
 
@@ -158,6 +176,40 @@ function headerRecord(req: http.IncomingMessage): Record<string, string> {
   return headers;
 }
 
+/** Node's parser errors (`clientError`) and the status they are answered with; anything else is a 400. */
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+/** The problem for a request node refused before it became a request. */
+function clientErrorProblem(code: string | undefined): HttpResponseData {
+  switch (CLIENT_ERROR_STATUS[code ?? ''] ?? 400) {
+    case 431:
+      return headerFieldsTooLarge();
+    case 413:
+      return problem(413, 'Payload too large', 'The request has chunk extensions that are too large.');
+    case 408:
+      return requestTimeout();
+    default:
+      // Conflicting Content-Length, a bad chunk, an invalid header: the parser's reason quotes no input.
+      return badRequest('The request is not valid HTTP/1.1.');
+  }
+}
+
+/**
+ * A complete HTTP/1.1 response as bytes, for the socket of a request node's parser refused (there is
+ * no ServerResponse then): the same problem+json and security headers as every other answer.
+ */
+function rawResponse(response: HttpResponseData): Buffer {
+  const wire = toWire(response);
+  const body = typeof wire.body === 'string' ? Buffer.from(wire.body, 'utf8') : wire.body;
+  const headers: Record<string, string> = { ...wire.headers, 'content-length': String(body.length), connection: 'close' };
+  const head = [`HTTP/1.1 ${wire.status} ${http.STATUS_CODES[wire.status] ?? 'Error'}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+  return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}
+
 /** The peer address; X-Forwarded-For is ignored because locally nothing trustworthy sets it. */
 const clientIpOf = (req: http.IncomingMessage): string => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 
@@ -171,6 +223,8 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const bindHost = options.host ?? '127.0.0.1';
 
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    // Node's own check (`requireHostHeader`) would answer with an empty body; this one is problem+json.
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) return send(res, badRequest('An HTTP/1.1 request needs a Host header.'), true);
     const target = req.url ?? '/';
     const queryAt = target.indexOf('?');
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
@@ -198,15 +252,55 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     send(res, await options.pipeline.handle(found.def, request));
   };
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     serve(req, res).catch((error: unknown) => {
-      // A client that hung up mid-upload is not a server failure: nobody is left to answer.
-      if (res.destroyed) return;
+      // A client that hung up mid-upload, or a request timed out on its socket: nobody is left to answer.
+      if (res.destroyed || req.socket.destroyed) return;
       options.log?.error('local http host failed', { method: req.method, url: req.url, error });
       if (res.headersSent) res.destroy();
       else send(res, internalError());
     });
+  };
+
+  /** The response being written on each socket, so a late parser error never writes into it. */
+  const responding = new WeakMap<Duplex, http.ServerResponse>();
+  const requestTimeoutMs = options.requestTimeoutMs;
+  const server = http.createServer(
+    {
+      // Checked in `serve`, so the 400 is problem+json rather than node's empty answer.
+      requireHostHeader: false,
+      ...(requestTimeoutMs === undefined
+        ? {}
+        : {
+            requestTimeout: requestTimeoutMs,
+            headersTimeout: Math.min(60_000, requestTimeoutMs),
+            // How often node looks for expired requests (default 30 s).
+            connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(requestTimeoutMs / 4))),
+          }),
+    },
+    (req, res) => {
+      responding.set(req.socket, res);
+      res.once('close', () => {
+        if (responding.get(req.socket) === res) responding.delete(req.socket);
+      });
+      handle(req, res);
+    },
+  );
+
+  // What node's parser refuses (431 huge headers, 400 conflicting Content-Length or bad syntax, 408
+  // timeout) would be answered with an empty body: write problem+json on the socket instead, unless a
+  // response has already begun on it (the bytes would corrupt it) or the client is gone.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable || responding.get(socket)?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    socket.end(rawResponse(clientErrorProblem(error.code)));
+    // Do not wait for a client that keeps its side open.
+    socket.once('finish', () => socket.destroy());
   });
+  // An `Expect` other than 100-continue: node's own 417 has no body.
+  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => send(res, expectationFailed(), true));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

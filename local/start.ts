@@ -1,7 +1,7 @@
 // `npm start`: the whole system on this machine, offline, until Ctrl-C.
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import { ConfigError } from '../functions/config';
-import { DEFAULT_PORTS, startLocalRuntime } from './runtime';
+import { DEFAULT_PORTS, LOCAL_SECRETS, startLocalRuntime } from './runtime';
 
 const portFrom = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -42,7 +42,15 @@ async function main(): Promise<void> {
     .join('\n');
   const admin = runtime.apiKeys.admin ?? '<your admin key>';
   const stripeBase = runtime.config.stripe?.apiBase ?? 'https://api.stripe.com';
-  const secret = runtime.config.stripe?.secretKey ?? '<STRIPE_SECRET_KEY>';
+  // Only the local defaults are printed; a secret supplied through the environment never is.
+  const secret = runtime.config.stripe?.secretKey === LOCAL_SECRETS.stripeSecretKey ? LOCAL_SECRETS.stripeSecretKey : '<STRIPE_SECRET_KEY>';
+  const webhookSecret = runtime.config.stripe?.webhookSecret;
+  const webhookSecretLine =
+    webhookSecret === undefined
+      ? '(Stripe not configured)'
+      : webhookSecret === LOCAL_SECRETS.stripeWebhookSecret
+        ? LOCAL_SECRETS.stripeWebhookSecret
+        : 'from the environment (STRIPE_WEBHOOK_SECRET)';
   const slot = nextSlot();
   console.log(`
 Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops everything.
@@ -58,7 +66,7 @@ Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops
 API keys for this run (Authorization: Bearer <key>):
 ${keys || '  from API_KEYS in the environment'}
 
-Stripe webhook secret: ${runtime.config.stripe?.webhookSecret ?? '(Stripe not configured)'}
+Stripe webhook secret: ${webhookSecretLine}
 
 Walk-through:
   # 1. book a service (the answer has the booking id, its access token and the PaymentIntent)

@@ -22,6 +22,7 @@ import {
   payloadTooLarge,
   problem,
   tooManyRequests,
+  unsupportedContentEncoding,
   unsupportedMediaType,
   validationFailed,
   type FieldError,
@@ -72,8 +73,8 @@ export interface WireResponse {
 type Step<T> = { ok: true; value: T } | { ok: false; response: HttpResponseData };
 
 /**
- * Builds the request pipeline: size limit, authentication, roles, per-key rate limit, a webhook's
- * signature, JSON body, schema validation, the Idempotency-Key step (idempotent defs), the handler;
+ * Builds the request pipeline: size limit, authentication, roles, per-key rate limit, no content coding
+ * (415), a webhook's signature, JSON body, schema validation, the Idempotency-Key step (idempotent defs), the handler;
  * every failure is a problem+json response and a thrown error becomes a 500 whose message stays in the log.
  */
 export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
@@ -87,6 +88,7 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
       const caller = deps.auth.authenticate(request.headers);
       const gate = admit(def, caller, deps.rateLimiter);
       if (!gate.ok) return gate.response;
+      if (!isIdentityEncoding(request.headers['content-encoding'])) return unsupportedContentEncoding();
       const verified = def.verify ? await def.verify(request) : { ok: true as const, event: undefined };
       if (!verified.ok) return verified.response;
       const body = readBody(def, request);
@@ -142,7 +144,8 @@ function idempotencyStep(store: IdempotencyStore, now: () => Date, log: Pipeline
   /** Keeps the handler's response, or releases the key after a 5xx or a thrown error (no response). */
   const settle = async (handle: IdempotencyHandle, operationId: string, response?: HttpResponseData): Promise<void> => {
     const what = !response || response.status >= 500 ? 'release' : 'complete';
-    const context = { operationId, token: handle.token };
+    // The record's id (a hash of the key in its scope), named so the log's credential filter keeps it.
+    const context = { operationId, idempotencyRecord: handle.token };
     try {
       const held = response && what === 'complete' ? await store.complete(handle, toStoredResponse(response), now()) : await store.release(handle);
       // The lock expired while the handler ran and another request took the key over: both ran.
@@ -194,6 +197,19 @@ export function isJsonContentType(header: string | undefined): boolean {
   const [mediaType = '', ...parameters] = header.split(';').map((part) => part.trim().toLowerCase());
   if (mediaType !== 'application/json') return false;
   return parameters.every((parameter) => !parameter.startsWith('charset=') || /^charset="?utf-8"?$/.test(parameter));
+}
+
+/**
+ * True when the body is not content-coded (`Content-Encoding` absent or `identity`). Coded bodies are
+ * refused with 415 rather than decoded: no decompression bomb to guard against, and a signed webhook's
+ * signature covers the bytes as sent.
+ */
+export function isIdentityEncoding(header: string | undefined): boolean {
+  if (header === undefined) return true;
+  return header
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .every((coding) => coding === '' || coding === 'identity');
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

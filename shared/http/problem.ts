@@ -19,11 +19,14 @@ export const problemKinds = {
   403: 'forbidden',
   404: 'not-found',
   405: 'method-not-allowed',
+  408: 'request-timeout',
   409: 'conflict',
   413: 'payload-too-large',
   415: 'unsupported-media-type',
+  417: 'expectation-failed',
   422: 'validation',
   429: 'rate-limited',
+  431: 'header-fields-too-large',
   500: 'internal',
 } as const satisfies Record<number, string>;
 
@@ -113,6 +116,26 @@ export const payloadTooLarge = (limitBytes: number): HttpResponseData => problem
 /** 415 when the body is not in the media type the operation reads. */
 export const unsupportedMediaType = (expected = 'application/json'): HttpResponseData =>
   problem(415, 'Unsupported media type', `The request body must be sent as ${expected}.`);
+
+/**
+ * 415 for a content-coded body (`Content-Encoding: gzip`, …): bodies are taken uncompressed only;
+ * `Accept-Encoding: identity` says so (RFC 9110 §15.5.16).
+ */
+export const unsupportedContentEncoding = (): HttpResponseData =>
+  problem(415, 'Unsupported content encoding', 'The request body must be sent without Content-Encoding (uncompressed).', {
+    type: `${PROBLEM_TYPE_BASE}unsupported-content-encoding`,
+    headers: { 'Accept-Encoding': 'identity' },
+  });
+
+/** 408: the request (headers and body) did not arrive in time. */
+export const requestTimeout = (): HttpResponseData => problem(408, 'Request timeout', 'The request was not received in time; send it again.');
+
+/** 431: the request's header section is larger than the server reads. */
+export const headerFieldsTooLarge = (): HttpResponseData =>
+  problem(431, 'Request header fields too large', 'The request headers are too large; send fewer or shorter headers.');
+
+/** 417: an `Expect` the server does not meet (only `100-continue` is). */
+export const expectationFailed = (): HttpResponseData => problem(417, 'Expectation failed', 'Only "Expect: 100-continue" is supported.');
 
 /** 422: well-formed JSON that breaks the schema; `errors` lists every field at fault. */
 export const validationFailed = (errors: FieldError[]): HttpResponseData =>

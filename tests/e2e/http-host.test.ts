@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { FunctionDef, HttpFunctionDef } from '../../shared/function-table';
@@ -263,5 +265,113 @@ describe('local HTTP host over real HTTP', () => {
     const again = await startHttpHost({ port: extra.port, functions: table, pipeline: hanging });
     expect(again.port).toBe(extra.port);
     await again.stop();
+  });
+});
+
+/** Sends raw bytes (requests fetch refuses to send) and resolves with everything the server answered before closing. */
+function exchange(port: number, chunks: Array<string | Buffer>, options: { pauseMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.on('connect', async () => {
+      for (const chunk of chunks) {
+        if (socket.destroyed) return;
+        socket.write(chunk);
+        if (options.pauseMs) await new Promise((done) => setTimeout(done, options.pauseMs));
+      }
+    });
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+  });
+}
+
+/** Parses one HTTP/1.1 response: status, lower-cased headers, JSON body. */
+function parseResponse(raw: string) {
+  const end = raw.indexOf('\r\n\r\n');
+  expect(end, `not an HTTP response: ${JSON.stringify(raw.slice(0, 200))}`).toBeGreaterThan(0);
+  const [statusLine = '', ...lines] = raw.slice(0, end).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const body = Buffer.from(raw.slice(end + 4), 'latin1');
+  expect(body.length).toBe(Number(headers['content-length']));
+  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body.toString('utf8')) as unknown };
+}
+
+/** A problem+json answer with the security headers every answer carries. */
+function expectRawProblem(raw: string, status: number) {
+  const response = parseResponse(raw);
+  expect(response.status).toBe(status);
+  expect(response.headers['content-type']).toBe('application/problem+json');
+  expect(response.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', 'x-frame-options': 'DENY', connection: 'close' });
+  const body = problemSchema.parse(response.body);
+  expect(body.status).toBe(status);
+  expect(body.type).toMatch(/^https:\/\/order-hub\.dev\/problems\//);
+  return body;
+}
+
+describe('errors the server itself produces are problem+json (they had empty bodies)', () => {
+  const hostHeader = () => `Host: 127.0.0.1:${host.port}\r\n`;
+
+  it("answers 431 for headers over node's limit", async () => {
+    const raw = await exchange(host.port, [`GET /api/v1/things/a HTTP/1.1\r\n${hostHeader()}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`]);
+    const body = expectRawProblem(raw, 431);
+    expect(body.type).toBe('https://order-hub.dev/problems/header-fields-too-large');
+    expect(JSON.stringify(body)).not.toContain('aaaa');
+  });
+
+  it('answers 400 for conflicting Content-Length headers and for bytes that are not HTTP', async () => {
+    const conflicting = await exchange(host.port, [
+      `POST /api/v1/echo HTTP/1.1\r\n${hostHeader()}Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`,
+    ]);
+    expect(expectRawProblem(conflicting, 400).type).toBe('https://order-hub.dev/problems/malformed-request');
+    const smuggled = await exchange(host.port, [
+      `POST /api/v1/echo HTTP/1.1\r\n${hostHeader()}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    ]);
+    expectRawProblem(smuggled, 400);
+    const garbage = await exchange(host.port, ['<script>alert(1)</script>\r\n\r\n']);
+    expect(JSON.stringify(expectRawProblem(garbage, 400))).not.toContain('script');
+  });
+
+  it('answers 400 for an HTTP/1.1 request without Host', async () => {
+    const raw = await exchange(host.port, ['GET /api/v1/things/special HTTP/1.1\r\n\r\n']);
+    expectRawProblem(raw, 400);
+  });
+
+  it('answers 417 for an Expect it does not meet', async () => {
+    const raw = await exchange(host.port, [`GET /api/v1/things/special HTTP/1.1\r\n${hostHeader()}Expect: teapot\r\n\r\n`]);
+    expectRawProblem(raw, 417);
+  });
+
+  it('answers 408 when the headers or the body do not arrive in time, and logs no failure', async () => {
+    const hostLog = { error: vi.fn() };
+    const pipeline = createHttpPipeline({ auth: new ApiKeyAuthenticator([]), rateLimiter: new FixedWindowRateLimiter({ limit: 9, windowMs: 60_000 }) });
+    const slow = await startHttpHost({ port: 0, functions: table, pipeline, log: hostLog, requestTimeoutMs: 300 });
+    try {
+      const headersOnly = await exchange(slow.port, [`GET /api/v1/things/special HTTP/1.1\r\nHost: 127.0.0.1:${slow.port}\r\n`]);
+      expect(expectRawProblem(headersOnly, 408).type).toBe('https://order-hub.dev/problems/request-timeout');
+      const bodyCut = await exchange(slow.port, [
+        `POST /api/v1/echo HTTP/1.1\r\nHost: 127.0.0.1:${slow.port}\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"a"`,
+      ]);
+      expectRawProblem(bodyCut, 408);
+      // The host still serves, and the timed-out requests were not taken for server failures.
+      expect((await fetch(`${slow.url}/v1/things/special`)).status).toBe(200);
+      expect(hostLog.error).not.toHaveBeenCalled();
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('refuses a content-coded body with 415 instead of calling gzip malformed JSON or taking a mislabelled body', async () => {
+    const json = JSON.stringify({ name: 'x', quantity: 1 });
+    const gzipped = await post('v1/echo', gzipSync(json), { 'content-encoding': 'gzip' });
+    await expectProblem(gzipped, 415);
+    expect(gzipped.headers.get('accept-encoding')).toBe('identity');
+    await expectProblem(await post('v1/echo', json, { 'content-encoding': 'gzip' }), 415);
+    expect((await post('v1/echo', json, { 'content-encoding': 'identity' })).status).toBe(200);
   });
 });

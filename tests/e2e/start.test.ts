@@ -1,16 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isListening, npmStartEnv } from '../support/ports';
+import { freePort, isListening, npmStartEnv } from '../support/ports';
 import { waitFor } from '../support/wait';
 
 const root = resolve(__dirname, '../..');
 
 /** `npm start` as a user runs it, on free ports so it does not collide with a running copy. */
-async function startSystem() {
+async function startSystem(extraEnv: NodeJS.ProcessEnv = {}) {
   const { env, httpPort, ports } = await npmStartEnv();
   // Its own process group, so a Ctrl-C can be sent the way a terminal sends it: to the whole group.
-  const child = spawn('npm', ['start', '--silent'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npm', ['start', '--silent'], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -40,6 +40,8 @@ async function stopsCleanly(signal: NodeJS.Signals) {
     expect(body.status).toBe('ok');
     expect(body.integrations).toMatchObject({ serviceBus: 'sandbox', tables: 'sandbox', stripe: 'sandbox' });
     expect(system.output()).toMatch(/admin\s+ohk_/);
+    // Generated for this run, so printed: the local default webhook secret.
+    expect(system.output()).toContain('Stripe webhook secret: whsec_local_sandbox');
 
     // Ctrl-C reaches every process of the foreground group; SIGTERM (a process manager) only npm.
     if (signal === 'SIGINT') process.kill(-(system.child.pid as number), 'SIGINT');
@@ -69,5 +71,22 @@ describe('npm start', () => {
 
   it('stops every part on SIGTERM', async () => {
     await stopsCleanly('SIGTERM');
+  }, 40_000);
+
+  it('prints the local default secrets it made up, never a secret supplied through the environment', async () => {
+    const supplied = { STRIPE_WEBHOOK_SECRET: 'whsec_supplied_by_env_9f3k', STRIPE_SECRET_KEY: 'sk_test_supplied_by_env_7q2m' };
+    // Stripe's test mode, pointed at a port where nothing listens: nothing talks to Stripe before the banner.
+    const system = await startSystem({ ...supplied, STRIPE_API_BASE: `http://127.0.0.1:${await freePort()}` });
+    try {
+      await waitFor(() => system.output().includes('Walk-through:'), { timeoutMs: 15_000, message: 'npm start printed no banner' });
+      const output = system.output();
+      expect(output).toContain('Stripe webhook secret: from the environment (STRIPE_WEBHOOK_SECRET)');
+      expect(output).toContain('curl -s -u <STRIPE_SECRET_KEY>:');
+      for (const secret of Object.values(supplied)) expect(output).not.toContain(secret);
+      system.child.kill('SIGTERM');
+      await system.exited;
+    } finally {
+      if (system.child.exitCode === null) kill(system.child);
+    }
   }, 40_000);
 });

@@ -1,8 +1,9 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { HttpCall, HttpFunctionDef, HttpRequestData } from '../../shared/function-table';
 import { ApiKeyAuthenticator, hashApiKey } from '../../shared/http/auth';
-import { createHttpPipeline, isJsonContentType, MAX_BODY_BYTES, toWire } from '../../shared/http/pipeline';
+import { createHttpPipeline, isIdentityEncoding, isJsonContentType, MAX_BODY_BYTES, toWire } from '../../shared/http/pipeline';
 import { FixedWindowRateLimiter } from '../../shared/http/rate-limit';
 import { bodyFingerprint, type IdempotencyStore } from '../../shared/platform/idempotency';
 
@@ -144,6 +145,63 @@ describe('createHttpPipeline', () => {
     expect(response.status).toBe(500);
     expect(JSON.stringify(response.body)).not.toContain('AccountKey');
     expect(log.error).toHaveBeenCalledWith('http handler failed', { operationId: 'op-9', function: 'x', error: failure });
+  });
+});
+
+describe('createHttpPipeline and Content-Encoding', () => {
+  const json = Buffer.from('{"a":1}');
+  const bodyDef = () => def({ request: { body: z.object({ a: z.number() }) } });
+
+  it.each([
+    ['gzip', gzipSync(json)],
+    ['deflate', deflateSync(json)],
+    ['br', brotliCompressSync(json)],
+    ['GZIP', gzipSync(json)],
+    ['gzip, identity', gzipSync(json)],
+  ])('refuses a %s-coded body with 415 and Accept-Encoding: identity, before the handler runs (it used to be "malformed JSON")', async (coding, rawBody) => {
+    const { def: d, seen } = bodyDef();
+    const response = await pipeline().handle(d, request({ headers: { 'content-type': 'application/json', 'content-encoding': coding }, rawBody }));
+    expect(response.status).toBe(415);
+    expect(response.headers).toMatchObject({ 'Content-Type': 'application/problem+json', 'Accept-Encoding': 'identity' });
+    expect(response.body).toMatchObject({ type: 'https://order-hub.dev/problems/unsupported-content-encoding', status: 415 });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses a plain body labelled gzip (it used to be accepted)', async () => {
+    const { def: d, seen } = bodyDef();
+    const response = await pipeline().handle(d, request({ headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, rawBody: json }));
+    expect(response.status).toBe(415);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses it for a signed webhook too, before its verify hook sees the bytes', async () => {
+    const verify = vi.fn(() => ({ ok: true as const, event: undefined }));
+    const { def: d, seen } = def({ verify });
+    const response = await pipeline().handle(d, request({ headers: { 'content-encoding': 'gzip' }, rawBody: gzipSync(json) }));
+    expect(response.status).toBe(415);
+    expect(verify).not.toHaveBeenCalled();
+    expect(seen).toHaveLength(0);
+  });
+
+  it('takes identity (or no coding) as plain, and authenticates first', async () => {
+    const { def: d, seen } = bodyDef();
+    const identity = await pipeline().handle(d, request({ headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, rawBody: json }));
+    expect(identity.status).toBe(200);
+    expect(seen[0]?.body).toEqual({ a: 1 });
+    const guarded = def({ roles: ['admin'], request: { body: z.object({}) } }).def;
+    expect((await pipeline().handle(guarded, request({ headers: { 'content-encoding': 'gzip' }, rawBody: gzipSync(json) }))).status).toBe(401);
+  });
+
+  it.each([
+    [undefined, true],
+    ['', true],
+    ['identity', true],
+    [' Identity ', true],
+    ['gzip', false],
+    ['identity, br', false],
+    ['x-custom', false],
+  ])('isIdentityEncoding(%j) -> %s', (header, expected) => {
+    expect(isIdentityEncoding(header)).toBe(expected);
   });
 });
 

@@ -9,8 +9,17 @@ type Properties = Record<string, string>;
 
 /** Property names whose values are credentials or card data, whatever the value looks like. */
 const SECRET_KEY = /secret|token|key|password|card|authorization/i;
-/** Stripe secret/restricted keys, Stripe webhook secrets, our API keys and Driver-App bearer tokens. */
-const SECRET_VALUE = /\b(?:sk|rk|whsec|ohk|bat)_[A-Za-z0-9_]+/g;
+/**
+ * Stripe secret/restricted keys, Stripe webhook secrets, our API keys and booking access tokens; the
+ * tail takes base64 and base64url characters, so no part of a token is left behind.
+ */
+const SECRET_VALUE = /\b(?:sk|rk|whsec|ohk|bat)_[A-Za-z0-9_\-+/=]+/g;
+/** Credentials inside connection strings and URLs: `AccountKey=…`, `SharedAccessKey=…`, SAS `sig=…`, `Password=…`. */
+const SECRET_SETTING = /\b(AccountKey|SharedAccessKey|SharedAccessSignature|sig|Password|pwd)=[^;&\s"']+/gi;
+/** The password in a URL's user info (`smtp://user:password@host`). */
+const URL_PASSWORD = /(\/\/[^/:@\s"']*:)[^@/\s"']+@/g;
+/** An HTTP credential quoted in text (`Bearer …`, `Authorization: Basic …`, `Authorization: SharedKey account:…`). */
+const AUTH_SCHEME = /\b(Bearer|Authorization:\s*(?:Basic|SharedKey(?:Lite)?))\s+[A-Za-z0-9._~+/:=-]+/gi;
 /** A card number candidate (PAN): 13–19 digits, optionally grouped; masked only when the Luhn check passes. */
 const CARD_NUMBER = /\b\d(?:[ -]?\d){12,18}\b/g;
 
@@ -127,14 +136,24 @@ export function toTraceId(operationId: string): string | undefined {
 export function scrub(properties: Properties | undefined): Properties {
   const clean: Properties = {};
   for (const [key, value] of Object.entries(properties ?? {})) {
-    if (!SECRET_KEY.test(key)) clean[key] = scrubText(value);
+    if (!isSecretName(key)) clean[key] = scrubText(value);
   }
   return clean;
 }
 
-/** Masks tokens and card numbers inside free text (error messages, URLs). */
+/** True for a property name whose value is a credential or card data, whatever the value looks like. */
+export function isSecretName(name: string): boolean {
+  return SECRET_KEY.test(name);
+}
+
+/** Masks tokens, connection-string and URL credentials, and card numbers inside free text (error messages, URLs). */
 export function scrubText(text: string): string {
-  return text.replace(SECRET_VALUE, '[redacted]').replace(CARD_NUMBER, (digits) => (luhn(digits) ? '[redacted]' : digits));
+  return text
+    .replace(SECRET_VALUE, '[redacted]')
+    .replace(SECRET_SETTING, '$1=[redacted]')
+    .replace(URL_PASSWORD, '$1[redacted]@')
+    .replace(AUTH_SCHEME, '$1 [redacted]')
+    .replace(CARD_NUMBER, (digits) => (luhn(digits) ? '[redacted]' : digits));
 }
 
 /** The card-number checksum: keeps long ids and millisecond timestamps from being masked. */
