@@ -5,7 +5,7 @@
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChannelSandbox } from '../../local/channel-sandbox';
+import type { ChannelSandbox, ReceivedCallback } from '../../local/channel-sandbox';
 import type { LocalRuntime } from '../../local/runtime';
 import { startBookingRuntime, stripeClient } from '../support/bookings';
 import { createOrder, createPayment, hub, orderBody, payInSandbox } from '../support/orders';
@@ -13,6 +13,9 @@ import { waitFor } from '../support/wait';
 
 /** A short version of the Standard Webhooks schedule, so retries happen within a test. */
 const SCHEDULE_MS = [100, 200, 400, 800];
+
+/** A callback as the channel sandbox records it, with the body the hub sends. */
+type Received = ReceivedCallback & { type: string; body: { id: string; type: string; data: { id: string; orderId?: string; version: number } } };
 
 describe('channel callbacks (local host, Stripe and channel sandboxes)', () => {
   let runtime: LocalRuntime;
@@ -32,11 +35,9 @@ describe('channel callbacks (local host, Stripe and channel sandboxes)', () => {
     await runtime?.stop();
   });
 
+  /** What the channel received about an order (its own callbacks and its payments'). */
   const callbacksOf = (orderId: string) =>
-    channel.received('pos').filter((callback) => {
-      const data = callback.body.data as { id?: string; orderId?: string };
-      return data.id === orderId || data.orderId === orderId;
-    });
+    (channel.received('pos') as Received[]).filter((callback) => callback.body.data.id === orderId || callback.body.data.orderId === orderId);
   const admin = (method: string, path: string, body?: unknown) => hub(runtime, method, path, { key: runtime.apiKeys.admin, body });
 
   it('tells the channel about every change of an order and its payment, once each, signed and versioned', async () => {
@@ -46,9 +47,7 @@ describe('channel callbacks (local host, Stripe and channel sandboxes)', () => {
     await waitFor(() => callbacksOf(order.id).some((callback) => callback.type === 'order.paid'), { message: 'no order.paid callback' });
 
     // Callbacks travel side by side, so they may arrive in any order: a channel orders them by `data.version`.
-    const received = callbacksOf(order.id).sort(
-      (a, b) => a.type.localeCompare(b.type) || (a.body.data as { version: number }).version - (b.body.data as { version: number }).version,
-    );
+    const received = callbacksOf(order.id).sort((a, b) => a.type.localeCompare(b.type) || a.body.data.version - b.body.data.version);
     expect(received.map((callback) => callback.type).sort()).toEqual([
       'order.paid',
       'order.pending',
@@ -63,9 +62,7 @@ describe('channel callbacks (local host, Stripe and channel sandboxes)', () => {
     const read = await hub(runtime, 'GET', `/v1/orders/${order.id}`);
     expect(paid?.body.data).toEqual(read.body);
     expect(paid?.body.id).toBe(paid?.webhookId);
-    const paymentVersions = received
-      .filter((callback) => callback.type.startsWith('payment.'))
-      .map((callback) => (callback.body.data as { version: number }).version);
+    const paymentVersions = received.filter((callback) => callback.type.startsWith('payment.')).map((callback) => callback.body.data.version);
     expect(paymentVersions).toEqual([1, 2, 3]);
 
     // The delivery log has one delivered entry per callback.
@@ -85,7 +82,7 @@ describe('channel callbacks (local host, Stripe and channel sandboxes)', () => {
     // The gaps follow the schedule (each at least half its planned delay, equal jitter) and grow.
     const at = attempts.map((attempt) => Date.parse(attempt.at));
     const gaps = at.slice(1).map((time, index) => time - (at[index] as number));
-    gaps.forEach((gap, index) => expect(gap).toBeGreaterThanOrEqual((SCHEDULE_MS[index] as number) / 2));
+    for (const [index, gap] of gaps.entries()) expect(gap).toBeGreaterThanOrEqual((SCHEDULE_MS[index] as number) / 2);
     expect(callbacksOf(order.id)).toHaveLength(1);
     const delivery = (await admin('GET', `/v1/admin/callbacks?subject=${order.id}`)).body.items[0];
     expect(delivery).toMatchObject({ status: 'delivered', attemptCount: 4 });
