@@ -119,7 +119,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const idempotency = timed(new TableIdempotencyStore(tables.client(IDEMPOTENCY_TABLE), { lockMs: config.idempotency.lockMs, log }), 'tables');
   /** Health's `lastSync`; a failure to record it must not fail (and so repeat) the sync itself. */
   const recordSync = (integration: Integration) => (at: Date) =>
-    integrationState.recordSync(integration, at).catch((error: unknown) => log.warn('could not record the sync time', { integration, error: String(error) }));
+    integrationState.recordSync(integration, at).catch((error: unknown) => log.warn('could not record the sync time', { integration, error }));
   const payments = timed(config.stripe ? new StripeGateway(config.stripe) : new UnconfiguredPaymentGateway(), 'stripe');
   const smtpMailer = config.mail ? new SmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }) : undefined;
   const odoo = config.odoo;

@@ -57,7 +57,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     try {
       await def.handler();
     } catch (error) {
-      log.error('timer function failed', { function: def.name, error: String(error) });
+      log.error('timer function failed', { function: def.name, error });
     }
   };
   const crons = options.timers === false ? [] : timerDefs.map((def) => new Cron(def.schedule, { protect: true }, () => runTimer(def)));
@@ -89,7 +89,7 @@ function pumpQueue(client: ServiceBusClient, def: QueueFunctionDef, options: Loc
       processMessage: (message) =>
         invokeQueueFunction(def, toReceivedMessage(message), new ReceiverSettlement(receiver, message), options.log, options.telemetry),
       processError: async ({ error, errorSource }) => {
-        options.log.warn('queue receiver error', { function: def.name, errorSource, error: String(error) });
+        options.log.warn('queue receiver error', { function: def.name, errorSource, error });
       },
     },
     { autoCompleteMessages: false, maxConcurrentCalls: options.concurrency },

@@ -1,4 +1,5 @@
 // `npm start`: the whole system on this machine, offline, until Ctrl-C.
+import { scrubText } from '../shared/adapters/telemetry/app-insights';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import { ConfigError } from '../functions/config';
 import { DEFAULT_PORTS, LOCAL_SECRETS, startLocalRuntime } from './runtime';
@@ -116,6 +117,7 @@ function nextSlot(): { start: string; end: string } {
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(error.message);
-  else console.error('start-up failed:', error instanceof Error ? error.message : error);
+  // Scrubbed: a connection string in the message must not reach the terminal or a CI log.
+  else console.error('start-up failed:', scrubText(error instanceof Error ? error.message : String(error)));
   process.exit(1);
 });

@@ -32,7 +32,7 @@ export async function invokeQueueFunction(
   try {
     await def.handler(message, tracked);
   } catch (error) {
-    log.error('queue function failed', { function: def.name, messageId: message.messageId, error: String(error) });
+    log.error('queue function failed', { function: def.name, messageId: message.messageId, error });
     telemetry?.exception(error, { function: def.name, messageId: message.messageId });
     if (!settled) await settlement.abandon();
     return;

@@ -36,7 +36,7 @@ export class OutboxRelay {
     } catch (error) {
       this.log.warn('outbox relay after commit failed; the timer will deliver', {
         jobs: jobs.map((p) => p.job.envelope.id),
-        error: String(error),
+        error,
       });
       return false;
     }

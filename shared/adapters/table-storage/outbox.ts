@@ -148,7 +148,7 @@ export class TableOutboxStore implements OutboxStore {
         table,
         partitionKey: entity.partitionKey,
         rowKey: entity.rowKey,
-        error: String(error),
+        error,
       });
       return undefined;
     }
