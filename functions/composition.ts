@@ -152,7 +152,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   };
   const callbacks = {
     [QUEUES.callbacks]: callbackHandlers({
-      endpoints: (channel) => config.channelCallbacks[channel],
+      endpoints: (channel) => (Object.hasOwn(config.channelCallbacks, channel) ? config.channelCallbacks[channel] : undefined),
       transport: new HttpCallbackTransport({ timeoutMs: config.callbacks.timeoutMs, allowPrivate: config.callbacks.allowPrivate }),
       log: deliveryLog,
       maxAttempts: callbackPolicy.maxAttempts,

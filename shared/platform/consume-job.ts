@@ -30,6 +30,8 @@ export const DEAD_LETTER_REASONS = {
 export const JOB_ERRORS_PROPERTY = 'JobErrors';
 
 const MAX_DESCRIPTION = 1024;
+/** The longest a `Retry-After` is honoured: a far side asking for years is retried after a day. */
+const MAX_ASKED_DELAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Delay before attempt `failedAttempt + 1`: exponential, capped, with "equal jitter" (half fixed,
@@ -102,8 +104,8 @@ export function createJobConsumer(deps: JobConsumerDeps) {
       deadLettered(DEAD_LETTER_REASONS.exhausted);
       return;
     }
-    // Never sooner than the far side asked for (a 429 or 503 with Retry-After).
-    const asked = error instanceof JobError ? (error.retryAfterMs ?? 0) : 0;
+    // Never sooner than the far side asked for (a 429 or 503 with Retry-After), but never later than a day.
+    const asked = Math.min(error instanceof JobError ? (error.retryAfterMs ?? 0) : 0, MAX_ASKED_DELAY_MS);
     const delayMs = Math.max(backoffDelayMs(job.attempt, policy, deps.random), asked);
     const retry: JobEnvelope = { ...job, attempt: job.attempt + 1, errors };
     // Schedule the copy before completing the original: a crash in between duplicates the job

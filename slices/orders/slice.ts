@@ -69,7 +69,10 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
   build(deps) {
     const { config, clock, telemetry } = deps;
     // Every change of an order or its payments is called back to its channel (when it has a URL).
-    const orders = withChannelCallbacks(deps.aggregateStore(ORDERS_TABLE, orderCodec), { hasEndpoint: (channel) => channel in config.channelCallbacks, clock });
+    const orders = withChannelCallbacks(deps.aggregateStore(ORDERS_TABLE, orderCodec), {
+      hasEndpoint: (channel) => Object.hasOwn(config.channelCallbacks, channel),
+      clock,
+    });
     const customers = deps.aggregateStore(CUSTOMERS_TABLE, customerCodec);
     const index = deps.timed(new TableOrderIndex(deps.tables.client(ORDER_INDEX_TABLE)), 'tables');
     const providers: PaymentProviders = deps.stripeConfigured ? { stripe: stripeProvider(deps.payments) } : {};

@@ -202,4 +202,23 @@ describe('retry policies with a schedule, and Retry-After', () => {
     expect((sent[0]?.notBefore?.getTime() ?? 0) - now.getTime()).toBe(60_000);
     expect(await run(3)).toMatchObject({ kind: 'deadLetter', reason: DEAD_LETTER_REASONS.exhausted });
   });
+
+  it('honours a Retry-After of at most a day: a far side asking for years is tried again after one', async () => {
+    const sent: OutgoingJob[] = [];
+    const consume = createJobConsumer({
+      queue: 'callbacks',
+      handlers: { 'callback.deliver': async () => Promise.reject(JobError.transient('CALLBACK_UNDELIVERED', 'busy', undefined, 999_999_999_000)) },
+      sender: { send: async (jobs) => void sent.push(...jobs) },
+      processed: new MemoryProcessedJobs(),
+      policy: { maxAttempts: 99, baseMs: 1, capMs: 1, schedule: [1_000, 2_000] },
+      log: silent,
+      now: () => now,
+      random: () => 1,
+    });
+    await consume(
+      { messageId: 'm', body: job({ type: 'callback.deliver', attempt: 1 }), deliveryCount: 0, applicationProperties: {} },
+      new RecordingSettlement(),
+    );
+    expect((sent[0]?.notBefore?.getTime() ?? 0) - now.getTime()).toBe(24 * 60 * 60 * 1000);
+  });
 });

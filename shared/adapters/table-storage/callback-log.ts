@@ -75,14 +75,16 @@ export class TableDeliveryLog implements DeliveryLog {
       filter.subject !== undefined ? odata`subject eq ${filter.subject}` : undefined,
       filter.since !== undefined ? odata`updatedAt ge ${filter.since}` : undefined,
     ].filter((condition): condition is string => condition !== undefined);
-    const found: Delivery[] = [];
+    // Table Storage returns rows in key order (delivery id), not by time: the newest `limit` are
+    // only known once every match is read. Filters keep the scan short; the log holds one row per delivery.
     const rows = this.client.listEntities<DeliveryRow>({ queryOptions: conditions.length > 0 ? { filter: conditions.join(' and ') } : {} });
-    for await (const row of rows) {
-      found.push(this.view(row));
-      if (found.length >= filter.limit) break;
-    }
+    const found: DeliveryRow[] = [];
+    for await (const row of rows) found.push(row);
     // Newest first, as an admin reads a log.
-    return found.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    return found
+      .sort((a, b) => new Date(b.updatedAt).getTime() - new Date(a.updatedAt).getTime())
+      .slice(0, filter.limit)
+      .map((row) => this.view(row));
   }
 
   private async read(partitionKey: string, rowKey: string): Promise<(DeliveryRow & { etag: string }) | undefined> {
