@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hexHmacSha256, verifyHexHmacSha256 } from '../../../shared/kernel/hmac';
 
 // The Driver-App contract: `X-Webhook-Signature` is the hex HMAC-SHA256 of the raw
 // body, nothing else. `X-Webhook-Timestamp` (unix seconds) travels beside it but is NOT signed, so
@@ -10,23 +10,16 @@ export const SIGNATURE_HEADER = 'X-Webhook-Signature';
 /** Header carrying the sender's clock in unix seconds (not covered by the signature). */
 export const TIMESTAMP_HEADER = 'X-Webhook-Timestamp';
 
-const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 const UNIX_SECONDS = /^\d{1,12}$/;
 
 /** The signature header value for a body: lower-case hex HMAC-SHA256 with the shared secret. */
 export function signBody(body: string | Buffer, secret: string): string {
-  return createHmac('sha256', secret).update(body).digest('hex');
+  return hexHmacSha256(body, secret);
 }
 
-/**
- * Whether `header` is the signature of exactly these bytes. Verify the raw body as received:
- * re-serialised JSON differs byte-wise. Malformed or missing headers are refused before any
- * comparison; the comparison itself takes constant time.
- */
+/** Whether `header` is the signature of exactly these bytes (constant time; malformed headers refused). */
 export function verifySignature(rawBody: Buffer, header: string | undefined, secret: string): boolean {
-  if (header === undefined || !HEX_SHA256.test(header) || secret === '') return false;
-  const expected = createHmac('sha256', secret).update(rawBody).digest();
-  return timingSafeEqual(expected, Buffer.from(header, 'hex'));
+  return verifyHexHmacSha256(rawBody, header, secret);
 }
 
 /**
