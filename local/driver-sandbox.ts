@@ -4,6 +4,9 @@
  * - `POST /trips` takes a trip as the real app does: signature checked over the raw body,
  *   de-duplicated by `Idempotency-Key`, answered 201 `{ tripId }` (200 with the same id for a repeat).
  * - `GET /trips` lists every trip received, rejected ones included; `GET /trips/{tripId}` one of them.
+ *   With `?bookingId=…` and/or `?type=…` (or `?idempotencyKey=…`) it answers as the Driver-App's
+ *   read of the trips it holds: the accepted trips that match, `{ items: [{ tripId, bookingId, type,
+ *   idempotencyKey, … }] }` — what Order Hub reads to resolve a conflicting reuse of a key.
  * - `POST /trips/{tripId}/status` `{ "status": "assigned" }` plays the driver: a signed status update
  *   goes to the app's webhook and the answer says whether it was taken.
  * Optional body fields of the status call (`reason`, `driver`, `occurredAt`, `sequence`) let a test
@@ -240,10 +243,11 @@ export class DriverSandbox {
 
   private async route(request: http.IncomingMessage): Promise<Reply> {
     const method = request.method ?? 'GET';
-    const path = new URL(request.url ?? '/', 'http://sandbox').pathname.replace(/\/+$/, '');
+    const url = new URL(request.url ?? '/', 'http://sandbox');
+    const path = url.pathname.replace(/\/+$/, '');
     if (path === '/trips') {
       if (method === 'POST') return this.receiveTrip(request, await readBody(request));
-      if (method === 'GET') return { status: 200, body: { items: this.trips() } };
+      if (method === 'GET') return { status: 200, body: { items: this.listTrips(url.searchParams) } };
       return problem(405, 'Method Not Allowed', `${method} ${path}`);
     }
     const one = /^\/trips\/([^/]+)$/.exec(path);
@@ -254,6 +258,20 @@ export class DriverSandbox {
     const status = /^\/trips\/([^/]+)\/status$/.exec(path);
     if (status && method === 'POST') return this.statusCall(decodeURIComponent(status[1] ?? ''), await readBody(request));
     return problem(404, 'Not Found', `${method} ${path} is not a Driver-App sandbox endpoint`);
+  }
+
+  /**
+   * `GET /trips`: without a filter every trip received (inspection, rejected ones included); with
+   * one, the accepted trips that match every filter given, as the Driver-App holds them.
+   */
+  private listTrips(query: URLSearchParams): ReceivedTrip[] {
+    const filters = (['bookingId', 'type', 'idempotencyKey'] as const).flatMap((name) => {
+      const value = query.get(name);
+      return value === null ? [] : [[name, value] as const];
+    });
+    const all = this.trips();
+    if (filters.length === 0) return all;
+    return all.filter((trip) => trip.responseStatus === 201 && filters.every(([name, value]) => trip[name] === value));
   }
 
   private async receiveTrip(request: http.IncomingMessage, raw: Buffer): Promise<Reply> {

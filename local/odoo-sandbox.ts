@@ -24,8 +24,15 @@
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { utcToday, type Settings } from './odoo-sandbox/env';
-import { FaultInjector, type FailureKind, INTERNAL_SERVER_ERROR_PAGE, TRANSIENT_FAULT } from './odoo-sandbox/fault-injection';
-import { FAULT_APPLICATION, PythonError, type Service, toFault, traceback } from './odoo-sandbox/faults';
+import {
+  BAD_REQUEST_PAGE,
+  FaultInjector,
+  type FailureKind,
+  INTERNAL_SERVER_ERROR_PAGE,
+  PERMANENT_FAULTS,
+  TRANSIENT_FAULT,
+} from './odoo-sandbox/fault-injection';
+import { FAULT_APPLICATION, FAULT_WARNING, PythonError, type Service, toFault, traceback } from './odoo-sandbox/faults';
 import { OdooDatabase } from './odoo-sandbox/services';
 import { faultResponse, type MethodCall, methodResponse, readCall } from './odoo-sandbox/xmlrpc-codec';
 import { WriteLog } from './odoo-sandbox/write-log';
@@ -180,6 +187,12 @@ export class OdooSandbox {
     if (failure === 'fault') {
       const faultString = traceback(serviceOf(service), TRANSIENT_FAULT.exception, TRANSIENT_FAULT.message);
       return this.reply(response, faultResponse({ faultCode: FAULT_APPLICATION, faultString }));
+    }
+    if (failure === 'http400') return void response.writeHead(400, { 'Content-Type': 'text/html; charset=utf-8' }).end(BAD_REQUEST_PAGE);
+    if (failure === 'validation') return this.reply(response, faultResponse({ faultCode: FAULT_WARNING, faultString: PERMANENT_FAULTS.validation.message }));
+    if (failure === 'valueError' || failure === 'parseError') {
+      const { exception, message } = PERMANENT_FAULTS[failure];
+      return this.reply(response, faultResponse({ faultCode: FAULT_APPLICATION, faultString: traceback(serviceOf(service), exception, message) }));
     }
     const xml = this.invoke(service, call);
     if (failure === 'lostResponse') return void request.socket.destroy();

@@ -6,10 +6,16 @@
  * - `disconnect`: the connection is dropped before the call runs.
  * - `lostResponse`: the call runs (and commits), then the connection is dropped before the answer —
  *   the case that makes a retry create a duplicate unless the client looks before it writes.
+ *
+ * Failures no retry can heal (the same request fails the same way every time); nothing runs:
+ * - `validation`: fault 2 with a ValidationError's message, as Odoo refuses a record a constraint forbids.
+ * - `valueError`: fault 1 with a `ValueError` traceback, as PostgreSQL (psycopg2) refuses a NUL in a string.
+ * - `parseError`: fault 1 with an `ExpatError` traceback, as Odoo answers a request whose XML it cannot parse.
+ * - `http400`: HTTP 400 with Werkzeug's Bad Request page, as Odoo (or a proxy) refuses a malformed request.
  */
-export type FailureKind = 'fault' | 'http500' | 'disconnect' | 'lostResponse';
+export type FailureKind = 'fault' | 'http500' | 'disconnect' | 'lostResponse' | 'validation' | 'valueError' | 'parseError' | 'http400';
 
-export const FAILURE_KINDS: readonly FailureKind[] = ['fault', 'http500', 'disconnect', 'lostResponse'];
+export const FAILURE_KINDS: readonly FailureKind[] = ['fault', 'http500', 'disconnect', 'lostResponse', 'validation', 'valueError', 'parseError', 'http400'];
 
 export class FaultInjector {
   private queued: FailureKind[] = [];
@@ -51,6 +57,21 @@ export const TRANSIENT_FAULT = {
   exception: 'psycopg2.errors.SerializationFailure',
   message: 'could not serialize access due to concurrent update',
 };
+
+/** What the permanent fault kinds answer: the exception (fault 1) or message (fault 2) Odoo would send. */
+export const PERMANENT_FAULTS = {
+  validation: { message: 'The operation cannot be completed: Contact names must not contain control characters.' },
+  valueError: { exception: 'ValueError', message: 'A string literal cannot contain NUL (0x00) characters.' },
+  parseError: { exception: 'xml.parsers.expat.ExpatError', message: 'not well-formed (invalid token): line 1, column 212' },
+} as const;
+
+/** Werkzeug's 400 page. */
+export const BAD_REQUEST_PAGE = `<!doctype html>
+<html lang=en>
+<title>400 Bad Request</title>
+<h1>Bad Request</h1>
+<p>The browser (or proxy) sent a request that this server could not understand.</p>
+`;
 
 /** Werkzeug's 500 page. */
 export const INTERNAL_SERVER_ERROR_PAGE = `<!doctype html>

@@ -19,6 +19,7 @@ import {
   getHistory,
   moveToWorkshop,
   peekJobs,
+  postWebhook,
   RecordingSender,
   startBookingRuntime,
   stripeClient,
@@ -311,6 +312,127 @@ describe('bookings over HTTP (local host, Stripe and SMTP sandboxes)', () => {
 
     expectProblem(await api(runtime, 'GET', '/v1/bookings/no-such-booking', { token: booking.accessToken }), 404);
     expectProblem(await api(runtime, 'GET', '/v1/bookings/no-such-booking/history', { token: workshopKey() }), 404);
+  });
+
+  // ---- issue 9: money before storage, text at the edge, one Stripe customer per address
+
+  it('refuses a finding on a full booking with 409 before anything is saved or charged, and charges the findings it holds once', async () => {
+    const booking = await confirmedBooking();
+    await moveToWorkshop(runtime, booking.id);
+    // 20 findings of 1000 characters, of the kind JSON doubles (quotes, backslashes, line breaks).
+    const long = (i: number) => `${i}: ${'"Bremse"\\\n'.repeat(100)}`.slice(0, 1000);
+    const ids: string[] = [];
+    for (let i = 1; i <= 20; i++) ids.push(await addFinding(booking, long(i), 5_000 + i));
+    const before = await getBooking(runtime, booking);
+    const intents = await countPaymentIntents(stripe);
+
+    const refused = await api(runtime, 'POST', `/v1/bookings/${booking.id}/findings`, {
+      token: workshopKey(),
+      body: { description: 'Eins zu viel', priceCents: 5_000 },
+    });
+
+    expectProblem(refused, 409);
+    expect(refused.body.detail).toBe('A booking holds at most 20 findings and this one is full; nothing was added.');
+    const after = await getBooking(runtime, booking);
+    expect({ updatedAt: after.updatedAt, findings: after.findings.length }).toEqual({ updatedAt: before.updatedAt, findings: 20 });
+    expect(await countPaymentIntents(stripe)).toBe(intents);
+
+    // The full booking still saves every change: approving its last finding charges once and records PAID.
+    const last = ids.at(-1) as string;
+    const approved = await api(runtime, 'POST', `/v1/bookings/${booking.id}/findings/${last}/approve`, { token: booking.accessToken });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(approved.body).toMatchObject({ id: last, status: 'PAID', priceCents: 5_020 });
+    await sandbox().idle();
+    expect(await countPaymentIntents(stripe, (intent) => intent.metadata.findingId === last)).toBe(1);
+    const view = await getBooking(runtime, booking);
+    expect(view.findings.find((finding: { id: string }) => finding.id === last)).toMatchObject({ status: 'PAID', description: long(20) });
+  });
+
+  it.each([
+    ['a NUL in the customer name', ['customer', 'name'], 'Erika\u0000Mustermann'],
+    ['a lone surrogate in the customer name', ['customer', 'name'], 'Erika \ud800Mustermann'],
+    ['an escape character in the vehicle model', ['vehicle', 'model'], 'Golf\u001b[31m'],
+    ['a line break in the street', ['pickup', 'address', 'street'], 'Leopoldstraße 1\nHinterhaus'],
+    ['a lone surrogate in the notes', ['notes'], 'Schlüssel \udc00beim Nachbarn'],
+  ])('refuses %s with 422 naming the field; nothing is stored or charged', async (_name, path, value) => {
+    const body = bookingBody() as Record<string, unknown>;
+    let target = body;
+    for (const key of path.slice(0, -1)) target = target[key] as Record<string, unknown>;
+    target[path.at(-1) as string] = value;
+    const email = (body.customer as { email: string }).email;
+    const intents = await countPaymentIntents(stripe);
+
+    // JSON.stringify writes a lone surrogate as the escape \udXXX, as a client's JSON would carry it.
+    const response = await api(runtime, 'POST', '/v1/bookings', { body });
+
+    expectProblem(response, 422);
+    expect(response.body.errors).toEqual([expect.objectContaining({ in: 'body', path: path.join('.') })]);
+    expect(JSON.stringify(response.body)).not.toContain('Mustermann');
+    expect(await countPaymentIntents(stripe)).toBe(intents);
+    expect((await stripe.customers.list({ email })).data).toEqual([]);
+  });
+
+  it('refuses a finding description with a control character with 422 naming the field', async () => {
+    const booking = await confirmedBooking();
+    await moveToWorkshop(runtime, booking.id);
+    const response = await api(runtime, 'POST', `/v1/bookings/${booking.id}/findings`, {
+      token: workshopKey(),
+      body: { description: 'Bremsbeläge\u0000vorne', priceCents: 5_000 },
+    });
+    expectProblem(response, 422);
+    expect(response.body.errors).toEqual([expect.objectContaining({ in: 'body', path: 'description' })]);
+    // Several lines are text: accepted as written.
+    await addFinding(booking, 'Bremsen:\n\t- vorne verschlissen', 5_000);
+    expect((await getBooking(runtime, booking)).findings.map((finding: { description: string }) => finding.description)).toEqual([
+      'Bremsen:\n\t- vorne verschlissen',
+    ]);
+  });
+
+  it('answers a path id that cannot be an id with 422, never 500', async () => {
+    const booking = await createBooking(runtime);
+    for (const id of ['bk%00x', '%ED%A0%80', 'a%20b', `${booking.id}%0A`]) {
+      const response = await api(runtime, 'GET', `/v1/bookings/${id}`, { token: booking.accessToken });
+      expect(response.status, id).toBeLessThan(500);
+      expectProblem(response, response.status);
+    }
+    expectProblem(await api(runtime, 'GET', '/v1/bookings/bk%00x', { token: workshopKey() }), 422);
+  });
+
+  it('gives concurrent first bookings of one new address, under different names, one Stripe customer', async () => {
+    const email = `erika.race.${Date.now()}@example.de`;
+    const names = ['Erika Mustermann', 'E. Mustermann', 'Erika M.', 'Frau Mustermann', 'Erika Musterfrau'];
+
+    const answers = await Promise.all(
+      names.map((name) => api(runtime, 'POST', '/v1/bookings', { body: bookingBody({ customer: { name, email, phone: '+49 171 1234567' } }) })),
+    );
+
+    for (const answer of answers) expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    const customers = (await stripe.customers.list({ email, limit: 100 })).data;
+    expect(customers).toHaveLength(1);
+    const owners = await Promise.all(answers.map(async (answer) => (await stripe.paymentIntents.retrieve(answer.body.payment.paymentIntentId)).customer));
+    expect(new Set(owners)).toEqual(new Set([customers[0]?.id]));
+    expect(names).toContain(customers[0]?.name);
+  });
+
+  it.each([
+    ['a lone surrogate', { bookingId: 'bk-\ud800' }],
+    ['a control character', { bookingId: 'bk-\u0000' }],
+    ['a lone surrogate in the finding id', { bookingId: 'bk-1', findingId: '\udfff' }],
+  ])('acknowledges a signed Stripe event whose metadata holds %s as ignored, never 500', async (_name, metadata) => {
+    const event = {
+      id: `evt_bad_metadata_${Date.now()}`,
+      object: 'event',
+      type: 'payment_intent.succeeded',
+      created: Math.floor(Date.now() / 1000),
+      data: { object: { id: 'pi_bad_metadata', object: 'payment_intent', status: 'succeeded', amount: 14_900, currency: 'eur', metadata } },
+    };
+    // JSON.stringify writes the lone surrogate as \udXXX: the signed bytes are well-formed UTF-8.
+    const payload = JSON.stringify(event);
+
+    const answer = await postWebhook(runtime, stripe, payload);
+
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body).toEqual({ received: true, outcome: 'ignored' });
   });
 
   /** The customer passes the 3-D Secure challenge (sandbox-only endpoint), then webhooks settle. */

@@ -6,6 +6,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleLogger } from '../../shared/adapters/telemetry/log';
 import { FREE_PORTS, LOCAL_SECRETS, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { BOOKINGS_TABLE } from '../../slices/bookings/slice';
 import { peekJobs } from '../support/bookings';
 import { waitFor } from '../support/wait';
 
@@ -67,7 +68,15 @@ describe('the booking journey with the Driver-App', () => {
   beforeAll(async () => {
     runtime = await startLocalRuntime({
       ports: FREE_PORTS,
-      env: { TABLE_PREFIX: 'journey', JOB_RETRY_BASE_MS: '100', JOB_RETRY_CAP_MS: '400', JOB_MAX_ATTEMPTS: '3', RATE_LIMIT_PER_KEY: '100000' },
+      env: {
+        TABLE_PREFIX: 'journey',
+        JOB_RETRY_BASE_MS: '100',
+        JOB_RETRY_CAP_MS: '400',
+        JOB_MAX_ATTEMPTS: '3',
+        RATE_LIMIT_PER_KEY: '100000',
+        // Short enough for the timeout test below; far above what a local answer takes.
+        DRIVER_APP_TIMEOUT_MS: '2000',
+      },
       timers: false,
       log: consoleLogger({ silent: true }),
       stripeRetryDelaysMs: [100, 200],
@@ -185,6 +194,82 @@ describe('the booking journey with the Driver-App', () => {
     expect(await statusOf(booking.id, booking.accessToken)).toBe('IN_WORKSHOP');
   });
 
+  const sign = (text: string) => createHmac('sha256', LOCAL_SECRETS.driverAppSecret).update(text).digest('hex');
+  const postUpdate = (payload: string) =>
+    fetch(`${runtime.url}/v1/webhooks/driver-app`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-signature': sign(payload), 'x-webhook-timestamp': String(Math.floor(Date.now() / 1000)) },
+      body: payload,
+    });
+
+  /** The booking as stored (the trips and their ids are not part of the API's view). */
+  async function stored(id: string): Promise<{ trips?: Record<string, { tripId?: string; status: string }> }> {
+    const entity = await runtime.composition.services.tables.client(BOOKINGS_TABLE).getEntity<Record<string, unknown>>(id, 'booking');
+    return JSON.parse(String(entity.data)) as { trips?: Record<string, { tripId?: string; status: string }> };
+  }
+
+  // Issue 9: ids with control characters or lone surrogates in a signed update answered 500.
+  it('refuses signed updates whose ids are not ids with 422, and applies one whose driver name is not text without the name', async () => {
+    const booking = await bookAndPay('ids@example.com');
+    await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id));
+    const trip = (await trips()).find((candidate) => candidate.bookingId === booking.id) as TripView;
+    const update = { tripId: trip.tripId, bookingId: booking.id, type: 'b2c_pickup', status: 'assigned', occurredAt: new Date().toISOString(), sequence: 1 };
+
+    for (const bad of [
+      { tripId: `${trip.tripId}\u0000` },
+      { tripId: `${trip.tripId}\ud800` },
+      { bookingId: `${booking.id}\u001f` },
+      { bookingId: `\udc00${booking.id}` },
+    ]) {
+      // JSON.stringify writes lone surrogates as \udXXX escapes: the signed bytes are valid UTF-8.
+      const response = await postUpdate(JSON.stringify({ ...update, ...bad }));
+      expect(response.status, JSON.stringify(bad)).toBe(422);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      const problem = (await response.json()) as { errors: Array<{ path: string }> };
+      expect(problem.errors.map((error) => error.path)).toEqual([Object.keys(bad)[0]]);
+    }
+    expect(await statusOf(booking.id, booking.accessToken)).toBe('CONFIRMED');
+
+    const applied = await postUpdate(
+      JSON.stringify({ ...update, status: 'pickup_completed', sequence: 2, driver: { name: 'Jonas\u0000', phone: '+4915100000000' } }),
+    );
+    expect(await applied.json()).toEqual({ outcome: 'applied' });
+    expect(await statusOf(booking.id, booking.accessToken)).toBe('IN_WORKSHOP');
+  });
+
+  // Issue 9: a delivery trip whose first send timed out was sent again with another body (its time
+  // was "now" at each attempt), refused as a conflicting reuse and dead-lettered; the booking never
+  // got its trip id.
+  it('sends a delivery trip whose first send timed out once: the retry carries the same trip, and the booking keeps its id', async () => {
+    const booking = await bookAndPay('slow@example.com');
+    await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id));
+    const pickup = (await trips()).find((trip) => trip.bookingId === booking.id) as TripView;
+    expect((await report(pickup.tripId, 'pickup_completed')).status).toBe(200);
+    expect(await statusOf(booking.id, booking.accessToken)).toBe('IN_WORKSHOP');
+
+    // The Driver-App takes the delivery trip but answers after the dispatcher's 2 s timeout.
+    runtime.driver?.setLatency(4_000);
+    try {
+      const ready = await api(`/v1/bookings/${booking.id}/ready`, { method: 'POST', token: runtime.apiKeys.workshop });
+      expect(ready.status).toBe(200);
+      await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id && trip.type === 'b2c_delivery'));
+    } finally {
+      runtime.driver?.setLatency(0);
+    }
+
+    // The job's retry sends the same bytes under the same key: the Driver-App answers with the trip it has.
+    await waitFor(async () => Boolean((await stored(booking.id)).trips?.delivery?.tripId), {
+      timeoutMs: 15_000,
+      message: 'the booking never got its delivery trip id',
+    });
+    const deliveries = (await trips()).filter((trip) => trip.bookingId === booking.id && trip.type === 'b2c_delivery');
+    expect(deliveries).toHaveLength(1);
+    expect((await stored(booking.id)).trips?.delivery).toEqual({ tripId: deliveries[0]?.tripId, status: 'dispatched' });
+    const admin = await fetch(`${runtime.url}/v1/admin/dead-letters/driver-dispatch`, { headers: { authorization: `Bearer ${runtime.apiKeys.admin}` } });
+    const letters = (await admin.json()) as { items: Array<{ subject: string }> };
+    expect(letters.items.filter((item) => item.subject === booking.id)).toEqual([]);
+  });
+
   it('retries while the Driver-App is down, dead-letters, and after a replay the trip arrives once', async () => {
     runtime.driver?.failNext(100, 503);
     const booking = await bookAndPay('down@example.com');
@@ -230,6 +315,30 @@ describe('the manual fallback without a Driver-App', () => {
 
   afterAll(async () => {
     await runtime?.stop();
+  });
+
+  it('refuses a jockey name or a trip reason that is not text, and an id that is not an id, with 422 naming it', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${runtime.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${runtime.apiKeys.admin}` },
+        body: JSON.stringify(body),
+      });
+    const cases: Array<[path: string, body: unknown, field: string]> = [
+      ['/v1/bookings/bk-1/jockey', { name: 'Jonas\u0000' }, 'name'],
+      ['/v1/bookings/bk-1/jockey', { name: 'Jonas \ud800' }, 'name'],
+      ['/v1/bookings/bk-1/jockey', { name: 'Jonas', phone: '+49\n151' }, 'phone'],
+      ['/v1/bookings/bk-1/trips/pickup/status', { status: 'failed', reason: 'Panne\u001b[2J' }, 'reason'],
+      ['/v1/bookings/bk%01/trips/pickup/status', { status: 'failed' }, 'id'],
+    ];
+    for (const [path, body, field] of cases) {
+      const response = await post(path, body);
+      expect(response.status, `${path} ${JSON.stringify(body)}`).toBe(422);
+      const problem = (await response.json()) as { errors: Array<{ path: string }> };
+      expect(problem.errors.map((error) => error.path)).toEqual([field]);
+    }
+    // A reason over several lines is text.
+    expect((await post('/v1/bookings/bk-unknown/trips/pickup/status', { status: 'failed', reason: 'Panne:\n\tReifen' })).status).toBe(404);
   });
 
   it('lets an admin assign the jockey and record the statuses through the API', async () => {

@@ -6,8 +6,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpTripDispatcher } from '../../slices/bookings/adapters/driver-app-dispatcher';
 import { isFresh, signBody, verifySignature } from '../../slices/bookings/adapters/driver-app-signature';
 import { type B2CTrip, driverStatusUpdateSchema, type DriverStatusUpdate } from '../../slices/bookings/app/driver-app';
+import { dispatchHandlers } from '../../slices/bookings/app/dispatch-trip';
 import { JobError } from '../../shared/platform/jobs';
 import { DriverSandbox } from '../../local/driver-sandbox';
+import { aBooking, aJob, BOOKING_ID, currentOf, fixedClock, storeWith } from '../support/booking-fixtures';
 
 const SECRET = 'whsec_driver_test_secret';
 let sandbox: DriverSandbox;
@@ -136,6 +138,76 @@ describe('HttpTripDispatcher against the Driver-App sandbox', () => {
     expect([error.kind, error.code]).toEqual(['transient', 'DRIVER_APP_UNREACHABLE']);
   });
 
+  // Issue 9: a key reused with another body (a trip sent by a job queued before its time was fixed)
+  // was refused as a conflicting reuse and dead-lettered as "not accepted", though the trip existed.
+  it('resolves a conflicting reuse of its key by reading the trip the Driver-App holds for the booking and leg', async () => {
+    const k = key('reuse');
+    const first = await dispatcher().send(trip(), k);
+
+    const again = await dispatcher().send(trip({ scheduledPickup: '2030-05-06T07:05:00.000Z' }), k);
+
+    expect(again.tripId).toBe(first.tripId);
+    expect(sandbox.trips().map((t) => [t.tripId, t.responseStatus])).toEqual([[first.tripId, 201]]);
+  });
+
+  it('still fails permanently when a reused key has no trip of this booking and leg to read', async () => {
+    const k = key('other-booking');
+    await dispatcher().send(trip(), k);
+
+    const error = await sendError(dispatcher(), trip({ bookingId: 'bkg_other' }), k);
+
+    expect([error.kind, error.code]).toEqual(['permanent', 'DRIVER_APP_REJECTED']);
+    expect(error.message).toContain('422');
+    // Nor is another leg of the same booking taken for this one.
+    const pickupKey = key('pickup-only');
+    await dispatcher().send(trip({ bookingId: 'bkg_legs' }), pickupKey);
+    const leg = await sendError(dispatcher(), trip({ bookingId: 'bkg_legs', type: 'b2c_delivery' }), pickupKey);
+    expect([leg.kind, leg.code]).toEqual(['permanent', 'DRIVER_APP_REJECTED']);
+  });
+
+  it('dispatches a delivery whose first send timed out exactly once: the retry sends the same trip, and the booking keeps its id', async () => {
+    const bookings = storeWith(aBooking({ status: 'READY_FOR_DELIVERY', trips: { pickup: { tripId: 'trp_pickup', status: 'pickup_completed' } } }));
+    const clock = fixedClock('2030-05-06T06:00:00.000Z');
+    const handler = dispatchHandlers({ bookings, clock, dispatcher: dispatcher({ timeoutMs: 150 }) })['trip.delivery'];
+    if (!handler) throw new Error('no delivery handler');
+    const job = {
+      ...aJob('trip.delivery', key('delivery')),
+      payload: { bookingId: BOOKING_ID, trip: 'delivery', scheduledPickup: '2030-05-06T06:00:00.000Z' },
+    };
+
+    // The Driver-App takes the trip, then answers too late for the dispatcher.
+    sandbox.setLatency(2_000);
+    await expect(handler(job)).rejects.toMatchObject({ kind: 'transient', code: 'DRIVER_APP_TIMEOUT' });
+    expect(sandbox.trips()).toHaveLength(1);
+    sandbox.setLatency(0);
+
+    // The queue retries minutes later.
+    clock.set('2030-05-06T06:04:00.000Z');
+    await handler({ ...job, attempt: 2 });
+
+    const [held, ...more] = sandbox.trips();
+    expect(more).toEqual([]);
+    expect(held?.payload).toMatchObject({ type: 'b2c_delivery', bookingId: BOOKING_ID, scheduledPickup: '2030-05-06T06:00:00.000Z' });
+    expect(currentOf(bookings).trips?.delivery).toEqual({ tripId: held?.tripId, status: 'dispatched' });
+  });
+
+  it('gives the booking its trip id when a job sent with another body before its time was fixed is replayed', async () => {
+    const bookings = storeWith(aBooking({ status: 'READY_FOR_DELIVERY' }));
+    const clock = fixedClock('2030-05-06T09:00:00.000Z');
+    const target = dispatcher();
+    const handler = dispatchHandlers({ bookings, clock, dispatcher: target })['trip.delivery'];
+    if (!handler) throw new Error('no delivery handler');
+    const job = { ...aJob('trip.delivery', key('replayed')), createdAt: '2030-05-06T08:00:00.000Z' };
+    // What the earlier build sent on the first attempt: the delivery scheduled at that attempt's "now".
+    const { type: _type, ...sameBooking } = trip();
+    const earlier = await target.send({ ...sameBooking, type: 'b2c_delivery', bookingId: BOOKING_ID, scheduledPickup: '2030-05-06T08:00:03.000Z' }, job.id);
+
+    await handler({ ...job, attempt: 1 });
+
+    expect(sandbox.trips().map((t) => t.tripId)).toEqual([earlier.tripId]);
+    expect(currentOf(bookings).trips?.delivery).toEqual({ tripId: earlier.tripId, status: 'dispatched' });
+  });
+
   it('refuses a trip that breaks the contract before sending it', async () => {
     const error = await sendError(dispatcher(), trip({ scheduledPickup: 'tomorrow morning' }), key('invalid'));
     expect([error.kind, error.code]).toEqual(['permanent', 'INVALID_TRIP']);
@@ -163,6 +235,23 @@ describe('Driver-App sandbox', () => {
       ['b2c_delivery', 'bkg_9', true],
       ['b2c_pickup', 'bkg_123', false],
     ]);
+  });
+
+  it('reads the trips it holds by booking, type and key: accepted ones only', async () => {
+    const k = key('held');
+    await signedTrip(trip({ type: 'b2c_delivery', bookingId: 'bkg_9' }), k);
+    await signedTrip(trip({ bookingId: 'bkg_9' }), key('pickup'));
+    await post('/trips', JSON.stringify(trip({ type: 'b2c_delivery', bookingId: 'bkg_9' })));
+    await signedTrip({ type: 'b2c_delivery', bookingId: 'bkg_9' }, key('junk'));
+    const list = async (query: string) =>
+      ((await (await fetch(`${sandbox.url}/trips?${query}`)).json()) as { items: { type: string; bookingId: string; idempotencyKey: string }[] }).items.map(
+        (t) => [t.type, t.bookingId, t.idempotencyKey === k],
+      );
+
+    expect(await list('bookingId=bkg_9&type=b2c_delivery')).toEqual([['b2c_delivery', 'bkg_9', true]]);
+    expect(await list('bookingId=bkg_9')).toHaveLength(2);
+    expect(await list(`idempotencyKey=${encodeURIComponent(k)}`)).toEqual([['b2c_delivery', 'bkg_9', true]]);
+    expect(await list('bookingId=bkg_none')).toEqual([]);
   });
 
   it('answers 422 to a signed body that is not a trip, and to a key reused for another trip', async () => {
@@ -229,6 +318,44 @@ describe('Driver-App sandbox', () => {
     expect((await post('/trips/trp_nope/status', '{"status":"assigned"}')).status).toBe(404);
     sandbox.setStatusWebhookUrl(undefined);
     expect((await post(`/trips/${tripId}/status`, '{"status":"assigned"}')).status).toBe(409);
+  });
+});
+
+describe('driverStatusUpdateSchema', () => {
+  const update = (overrides: Record<string, unknown> = {}) => ({
+    tripId: 'trp_0a1b2c',
+    bookingId: '0b7c6a1e-3f1d-4c52-9a4e-1d2f3a4b5c6d',
+    type: 'b2c_pickup',
+    status: 'pickup_completed',
+    occurredAt: '2030-05-06T07:00:00Z',
+    sequence: 3,
+    ...overrides,
+  });
+
+  // Issue 9: ids with control characters or lone surrogates reached Table Storage and answered 500.
+  it.each([
+    ['tripId', 'trp_1\u0000'],
+    ['tripId', 'trp_1\ud800'],
+    ['tripId', 'trp 1'],
+    ['bookingId', 'bk-1\u001f'],
+    ['bookingId', '\udfffbk-1'],
+    ['bookingId', 'bk/1'],
+  ])('refuses an update whose %s is not an id (%j)', (field, value) => {
+    const parsed = driverStatusUpdateSchema.safeParse(update({ [field]: value }));
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toEqual([field]);
+  });
+
+  it('keeps the status of an update whose driver text is not text, dropping that text', () => {
+    const parsed = driverStatusUpdateSchema.parse(update({ driver: { name: 'Jonas\u0000', phone: '+49151\ud800' }, reason: 'Panne\u0007' }));
+    expect(parsed).toMatchObject({ status: 'pickup_completed', driver: {} });
+    expect(parsed.driver?.name).toBeUndefined();
+    expect(parsed.driver?.phone).toBeUndefined();
+    expect(parsed.reason).toBeUndefined();
+    expect(driverStatusUpdateSchema.parse(update({ driver: { name: ' Jo\u0308rg ' }, reason: 'Reifen\nplatt' }))).toMatchObject({
+      driver: { name: 'Jörg' },
+      reason: 'Reifen\nplatt',
+    });
   });
 });
 

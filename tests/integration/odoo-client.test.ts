@@ -128,6 +128,72 @@ describe('OdooClient', () => {
     expect(access.message).toMatch(/^Odoo user viewer lacks the rights for res.partner.create: You are not allowed to create 'Contact'/);
   });
 
+  // Issue 9: a customer name with a NUL failed every sync as transient and could never succeed, not
+  // even after a replay. What no retry can heal is permanent, and says so.
+  it.each([
+    ['a NUL', 'Erika\u0000Mustermann'],
+    ['a control character', 'Erika\u001bMustermann'],
+    ['a noncharacter', 'Erika\uffffMustermann'],
+  ])('refuses a value holding %s permanently, before sending it', async (_name, name) => {
+    const odoo = client(sandbox);
+    await odoo.authenticate();
+    const before = sandbox.calls();
+    const partners = sandbox.records('res.partner').length;
+
+    const error = await failure(odoo.executeKw('res.partner', 'create', [{ name }]));
+
+    expect(error).toMatchObject({ kind: 'permanent', code: 'ODOO_INVALID_REQUEST' });
+    expect(error.message).toMatch(
+      /^res\.partner\.create was not sent to Odoo: it cannot be written as XML-RPC \(Invalid character \(U\+[0-9A-F]{4}\) at index 5\)$/,
+    );
+    // The customer's name is not quoted into a dead letter or a log.
+    expect(error.message).not.toContain('Mustermann');
+    expect(sandbox.calls() - before).toBe(0);
+    expect(sandbox.records('res.partner')).toHaveLength(partners);
+  });
+
+  it('refuses a lone surrogate permanently instead of letting it reach Odoo as U+FFFD', async () => {
+    const odoo = client(sandbox);
+    await odoo.authenticate();
+    const before = sandbox.calls();
+
+    const error = await failure(odoo.executeKw('res.partner', 'create', [{ name: 'Erika \ud800Mustermann' }]));
+
+    expect(error).toMatchObject({ kind: 'permanent', code: 'ODOO_INVALID_REQUEST' });
+    expect(error.message).toBe('res.partner.create was not sent to Odoo: params[5][0].name holds a lone UTF-16 surrogate, which is not text');
+    expect(sandbox.calls() - before).toBe(0);
+    expect(sandbox.records('res.partner').some((partner) => String(partner.name).includes('\ufffd'))).toBe(false);
+    // A pair (an emoji) is text and goes through.
+    await expect(odoo.executeKw('res.partner', 'create', [{ name: 'Erika 🚗' }])).resolves.toEqual(expect.any(Number));
+  });
+
+  it.each([
+    [
+      'validation',
+      'ODOO_USER_ERROR',
+      /^Odoo refused res\.partner\.create: The operation cannot be completed: Contact names must not contain control characters\.$/,
+    ],
+    [
+      'valueError',
+      'ODOO_INVALID_VALUE',
+      /^Odoo refused a value in res\.partner\.create: ValueError: A string literal cannot contain NUL \(0x00\) characters\.$/,
+    ],
+    ['parseError', 'ODOO_INVALID_REQUEST', /^Odoo could not read our request for res\.partner\.create: xml\.parsers\.expat\.ExpatError: not well-formed/],
+    ['http400', 'ODOO_BAD_REQUEST', /refused res\.partner\.create as a bad request \(HTTP 400\)$/],
+  ] as const)('maps an injected %s to a permanent %s, sent once', async (kind, code, message) => {
+    const odoo = client(sandbox);
+    await odoo.authenticate();
+    sandbox.failNext(1, kind);
+    const before = sandbox.calls();
+
+    const error = await failure(odoo.executeKw('res.partner', 'create', [{ name: `write ${kind}` }]));
+
+    expect(error).toMatchObject({ kind: 'permanent', code });
+    expect(error.message).toMatch(message);
+    expect(sandbox.calls() - before).toBe(1);
+    await expect(odoo.executeKw('res.partner', 'search_count', [[]])).resolves.toEqual(expect.any(Number));
+  });
+
   it('gives up after the timeout with a transient error', async () => {
     const odoo = client(sandbox, { timeoutMs: 150 });
     await odoo.authenticate();
@@ -411,6 +477,20 @@ describe('booking.sync against the Odoo sandbox', () => {
     // 7 find invoices again, 8 post, 9 payment wizard, 10 create payment, 11 find payments again. Lost
     // writes fail the attempt, except step 10: the sync looks for the memo again.
     expect(failedSteps).toEqual([3, 6, 8, 9]);
+  });
+
+  it('dead-letters the sync of a booking stored with a NUL in its name at once: permanent, nothing written', async () => {
+    const bookings = new MemoryBookings();
+    // Stored before the text rule: the name travels to the partner.
+    const booking = paidBooking({ customer: { name: 'Erika\u0000Mustermann', email: 'nul@example.de', phone: '+491711234567', language: 'de' } });
+    bookings.bookings.set(booking.id, booking);
+    const { sync } = worker(sandbox, bookings);
+    const partners = sandbox.records('res.partner').length;
+
+    const error = await failure(sync(job(booking)));
+
+    expect(error).toMatchObject({ kind: 'permanent', code: 'ODOO_INVALID_REQUEST' });
+    expect(sandbox.records('res.partner')).toHaveLength(partners);
   });
 
   it('adds an invoice and payment per paid finding', async () => {

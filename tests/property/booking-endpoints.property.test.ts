@@ -187,6 +187,59 @@ describe('booking endpoints under arbitrary input', () => {
     );
   });
 
+  // The text rule (issue 9): control characters (but tab and line breaks in multi-line text) and lone
+  // surrogates anywhere in a free-text field are refused with 422 naming that field, and nothing is written.
+  const TEXT_FIELDS = [
+    { path: 'customer.name', multiline: false },
+    { path: 'vehicle.brand', multiline: false },
+    { path: 'vehicle.model', multiline: false },
+    { path: 'pickup.address.street', multiline: false },
+    { path: 'pickup.address.city', multiline: false },
+    { path: 'delivery.address.street', multiline: false },
+    { path: 'delivery.address.city', multiline: false },
+    { path: 'notes', multiline: true },
+  ] as const;
+  const LINE_BREAKS = [0x09, 0x0a, 0x0d];
+  /** One character the text rule refuses in a field: a C0/C1 control (line breaks only where one line is wanted) or a lone surrogate. */
+  const refusedIn = (multiline: boolean) =>
+    fc.oneof(
+      fc
+        .oneof(fc.integer({ min: 0x00, max: 0x1f }), fc.integer({ min: 0x7f, max: 0x9f }))
+        .filter((code) => !multiline || !LINE_BREAKS.includes(code))
+        .map((code) => String.fromCharCode(code)),
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code)),
+    );
+  const hostileText = fc
+    .constantFrom(...TEXT_FIELDS)
+    .chain((field) =>
+      fc
+        .tuple(fc.string({ unit: 'grapheme', maxLength: 20 }), refusedIn(field.multiline), fc.string({ unit: 'grapheme-ascii', maxLength: 20 }))
+        .map(([before, bad, after]) => ({ field: field.path, text: `${before}${bad}${after}` })),
+    );
+
+  it('POST /v1/bookings: free text with a control character or a lone surrogate is 422 naming the field', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileText, async ({ field, text }) => {
+        const body = bookingBody({ delivery: { address: { street: 'Hauptstr. 1', zip: '10115', city: 'Berlin' } } }) as Record<string, unknown>;
+        const keys = field.split('.');
+        let target = body;
+        for (const key of keys.slice(0, -1)) target = target[key] as Record<string, unknown>;
+        target[keys.at(-1) as string] = text;
+        // JSON.stringify writes a lone surrogate as its \udXXX escape: valid JSON, as a client sends it.
+        const response = await fetch(`${runtime.url}/v1/bookings`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        const problem = (await response.json()) as { errors?: Array<{ path: string }> };
+        expect(response.status, JSON.stringify(text)).toBe(422);
+        expect(problem.errors?.map((error) => error.path)).toEqual([field]);
+        expect(await counts()).toEqual(baseline);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('every booking route: random ids, methods, credentials and bodies', async () => {
     const routes: Array<[method: string, path: (id: string, findingId: string) => string]> = [
       ['GET', (id) => `/v1/bookings/${id}`],

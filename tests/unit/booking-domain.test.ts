@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { createBooking, createBookingRequestSchema, type Booking, type CreateBookingRequest } from '../../slices/bookings/domain/booking';
+import {
+  bookingSchema,
+  createBooking,
+  createBookingRequestSchema,
+  idSchema,
+  isId,
+  type Booking,
+  type CreateBookingRequest,
+} from '../../slices/bookings/domain/booking';
 import { BOOKING_STATUSES, causeSchema, causes, isCancellable, transition, type BookingStatus } from '../../slices/bookings/domain/booking-status';
 import { DEFAULT_CATALOGUE, parseCatalogue, priceOf, type Catalogue } from '../../slices/bookings/domain/catalogue';
-import { addFinding, approveFinding, declineFinding, findingRequestSchema, recordFindingPayment, type Finding } from '../../slices/bookings/domain/finding';
+import {
+  addFinding,
+  approveFinding,
+  declineFinding,
+  FINDING_LIMITS,
+  findingRequestSchema,
+  recordFindingPayment,
+  type Finding,
+} from '../../slices/bookings/domain/finding';
 import { addMoney, formatMoney, money } from '../../shared/kernel/money';
 import {
   checkSlot,
@@ -317,6 +333,49 @@ describe('createBookingRequestSchema', () => {
     expect(createBookingRequestSchema.safeParse(withField(path, value)).success).toBe(true);
   });
 
+  // The text rule (issue 9): a NUL in a name was stored, paid and then failed every Odoo sync; a lone
+  // surrogate answered 500. Every free-text field refuses both, naming the field.
+  const TEXT_FIELDS: string[][] = [
+    ['customer', 'name'],
+    ['vehicle', 'brand'],
+    ['vehicle', 'model'],
+    ['pickup', 'address', 'street'],
+    ['pickup', 'address', 'city'],
+    ['notes'],
+  ];
+  it.each(
+    TEXT_FIELDS.flatMap((path) => [
+      [path, 'Erika\u0000Mustermann'],
+      [path, 'Erika\u0007Mustermann'],
+      [path, 'Erika\u009fMustermann'],
+      [path, 'Erika \ud800Mustermann'],
+      [path, 'Erika \udfffMustermann'],
+    ]),
+  )('refuses %j holding %j (control character or lone surrogate), naming the field', (path, value) => {
+    const parsed = createBookingRequestSchema.safeParse(withField(path, value));
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toEqual([path.join('.')]);
+  });
+
+  it('refuses line breaks in one-line text, allows tab and line breaks in the notes', () => {
+    for (const path of TEXT_FIELDS.slice(0, -1)) {
+      expect(createBookingRequestSchema.safeParse(withField(path, 'Erika\nMustermann')).success, path.join('.')).toBe(false);
+      expect(createBookingRequestSchema.safeParse(withField(path, 'Erika\tMustermann')).success, path.join('.')).toBe(false);
+    }
+    expect(parseRequest(withField(['notes'], 'Schlüssel:\n\tbeim Pförtner\r\n')).notes).toBe('Schlüssel:\n\tbeim Pförtner');
+    const delivery = { address: { street: 'Haupt\u0000str. 1', zip: '10117', city: 'Berlin' } };
+    expect(createBookingRequestSchema.safeParse({ ...requestBody(), delivery }).error?.issues.map((issue) => issue.path.join('.'))).toEqual([
+      'delivery.address.street',
+    ]);
+  });
+
+  it('normalises free text to NFC and keeps emoji and other pairs of surrogates', () => {
+    const decomposed = 'Jo\u0308rg Mu\u0308ller 🚗';
+    const parsed = parseRequest(withField(['customer', 'name'], decomposed));
+    expect(parsed.customer.name).toBe('Jörg Müller 🚗');
+    expect(parsed.customer.name).toBe(decomposed.normalize('NFC'));
+  });
+
   it('requires the contract fields', () => {
     for (const key of ['customer', 'vehicle', 'serviceType', 'pickup']) {
       const body = requestBody();
@@ -348,11 +407,67 @@ describe('findings', () => {
     }
   });
 
+  it('holds at most FINDING_LIMITS.perBooking findings: the next one is refused as a value', () => {
+    let booking = bookingIn('IN_WORKSHOP');
+    for (let i = 1; i <= FINDING_LIMITS.perBooking; i++) {
+      const added = addFinding(booking, request, { id: `f_${i}`, now: at });
+      if (!added.ok) throw new Error(`finding ${i} refused: ${JSON.stringify(added.error)}`);
+      booking = added.booking;
+    }
+    expect(FINDING_LIMITS.perBooking).toBe(20);
+    expect(addFinding(booking, request, { id: 'f_21', now: at })).toEqual({ ok: false, error: { code: 'TOO_MANY_FINDINGS', limit: 20 } });
+    // Answering the findings it holds goes on as before.
+    expect(approveFinding(booking, 'f_20', at)).toMatchObject({ ok: true, finding: { id: 'f_20', status: 'APPROVED' } });
+  });
+
+  it('keeps the largest booking the API can make far below what its Table Storage entity holds', () => {
+    // Every text at its maximum, made of the characters JSON escapes to two (quotes, backslashes, line breaks).
+    const worst = (max: number) => '"\\'.repeat(max).slice(0, max);
+    const address = { street: worst(120), zip: '12345-6789', city: worst(80) };
+    let booking: Booking = bookingSchema.parse({
+      ...bookingIn('IN_WORKSHOP'),
+      customer: { name: worst(100), email: `${'e'.repeat(64)}@${'d'.repeat(180)}.de`, phone: '+491711234567890', language: 'de' },
+      vehicle: { brand: worst(50), model: worst(80), licensePlate: 'M-AB 1234' },
+      pickup: { ...bookingIn('IN_WORKSHOP').pickup, address },
+      delivery: { address },
+      notes: '\n'.repeat(2000),
+    });
+    const description = findingRequestSchema.parse({ description: `x${'"\n'.repeat(499)}x`, priceCents: 99_999_999 });
+    for (let i = 1; i <= FINDING_LIMITS.perBooking; i++) {
+      const added = addFinding(booking, description, { id: `finding-${'0'.repeat(80)}-${i}`, now: at });
+      if (!added.ok) throw new Error('refused');
+      const approved = approveFinding(added.booking, added.finding.id, at);
+      if (!approved.ok) throw new Error('refused');
+      const failed = recordFindingPayment(
+        approved.booking,
+        added.finding.id,
+        { status: 'PAYMENT_FAILED', paymentIntentId: `pi_${'9'.repeat(60)}`, failureReason: 'x'.repeat(500) },
+        at,
+      );
+      if (!failed.ok) throw new Error('refused');
+      booking = failed.booking;
+    }
+    const json = JSON.stringify(bookingSchema.parse(booking));
+    // The aggregate store spreads a state over at most 12 properties of 32,000 characters (384,000).
+    expect(json.length).toBeLessThan(100_000);
+  });
+
   it('validates the workshop request', () => {
     expect(findingRequestSchema.safeParse({ description: 'x', priceCents: 10.5 }).success).toBe(false);
     expect(findingRequestSchema.safeParse({ description: 'x', priceCents: 49 }).success).toBe(false);
     expect(findingRequestSchema.safeParse({ description: ' ', priceCents: 1000 }).success).toBe(false);
     expect(findingRequestSchema.safeParse({ description: 'x', priceCents: 1000, status: 'PAID' }).success).toBe(false);
+  });
+
+  it('takes the description under the text rule: several lines yes, control characters and lone surrogates no', () => {
+    expect(findingRequestSchema.parse({ description: ' Bremsen:\n\t- vorne verschlissen ', priceCents: 1000 }).description).toBe(
+      'Bremsen:\n\t- vorne verschlissen',
+    );
+    for (const description of ['Brems\u0000beläge', 'Brems\u001bbeläge', 'Brems\ud83dbeläge', 'x'.repeat(1001)]) {
+      const parsed = findingRequestSchema.safeParse({ description, priceCents: 1000 });
+      expect(parsed.success, JSON.stringify(description)).toBe(false);
+      expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['description']);
+    }
   });
 
   it('approves once; a second approval is a typed "already approved"', () => {
@@ -424,6 +539,19 @@ describe('findings', () => {
       ok: false,
       error: { code: 'FORBIDDEN_FINDING_TRANSITION', from: 'PENDING_APPROVAL', to: 'PAID' },
     });
+  });
+});
+
+// ---- ids
+
+describe('idSchema', () => {
+  it('takes our ids (UUIDs, test ids) and nothing that is text', () => {
+    for (const id of ['0b7c6a1e-3f1d-4c52-9a4e-1d2f3a4b5c6d', 'bk_1', 'f-1', 'trp_abc', 'a.b:c~d']) expect(isId(id), id).toBe(true);
+    for (const id of ['', ' bk', 'bk\u0000', 'bk\n', 'bk\ud800', '\udc00', 'bk/1', 'bk 1', 'bk%2F', '../x', 'x'.repeat(101), 'bük']) {
+      expect(idSchema.safeParse(id).success, JSON.stringify(id)).toBe(false);
+    }
+    expect(isId(undefined)).toBe(false);
+    expect(isId(42)).toBe(false);
   });
 });
 

@@ -48,6 +48,27 @@ const READ_ONLY = new Set(['version', 'authenticate', 'search', 'search_read', '
 /** Fault-1 tracebacks that say "try again": Postgres serialization failures Odoo gave up retrying. */
 const CONCURRENCY = /could not serialize access|concurrent update|deadlock detected|TransactionRollbackError/i;
 
+/** Fault-1 exceptions that say "Odoo could not read our request" (its XML parser failed on what we sent). */
+const UNREADABLE_REQUEST = /^(?:xml\.parsers\.expat\.)?ExpatError\b|^xml\.\S*ParseError\b|\bnot well-formed\b/;
+
+/** Fault-1 exceptions that say "this value is refused" (a NUL PostgreSQL cannot store, a constraint): the same request fails again. */
+const INVALID_VALUE =
+  /^(?:[\w.]+\.)?(?:ValueError|ValidationError|UserError|UnicodeEncodeError|UnicodeDecodeError|psycopg2\.DataError|psycopg2\.errors\.\w+Violation)\b/;
+
+// Under the u flag a surrogate pair reads as one code point: what still matches is alone.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Where a parameter holds a lone surrogate (`params[3].name`), or undefined: XML-RPC would send it as U+FFFD. */
+function loneSurrogateAt(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : undefined;
+  if (depth > 20 || value === null || typeof value !== 'object' || value instanceof Date || Buffer.isBuffer(value)) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = loneSurrogateAt(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 const uidSchema = z.number().int().positive();
 
 /**
@@ -152,6 +173,14 @@ export class OdooClient {
 
   /** One XML-RPC request with a deadline; settles once whatever the library reports after that. */
   #request(service: 'common' | 'object', method: string, params: unknown[], what: string): Promise<unknown> {
+    // Text that cannot travel as XML fails the same way on every attempt: permanent, and before
+    // anything is sent (a lone surrogate would otherwise reach Odoo as U+FFFD, silently).
+    const surrogate = loneSurrogateAt(params, 'params');
+    if (surrogate) {
+      return Promise.reject(
+        new OdooError('permanent', 'ODOO_INVALID_REQUEST', `${what} was not sent to Odoo: ${surrogate} holds a lone UTF-16 surrogate, which is not text`),
+      );
+    }
     this.callCount += 1;
     const basePath = this.#base.pathname.replace(/\/+$/, '');
     const controller = new AbortController();
@@ -181,7 +210,10 @@ export class OdooClient {
       try {
         client.methodCall(method, params, (error, value) => settle(error, value));
       } catch (error) {
-        settle(error);
+        // Thrown before anything was sent: the request cannot be written as XML-RPC (xmlbuilder refuses
+        // a NUL or another character XML forbids). The same request fails the same way every time.
+        // The library's error is not kept as the cause: its message quotes the value (a customer's name).
+        settle(new OdooError('permanent', 'ODOO_INVALID_REQUEST', `${what} was not sent to Odoo: it cannot be written as XML-RPC (${unsendable(error)})`));
       }
     });
   }
@@ -201,6 +233,10 @@ export class OdooClient {
     const status = e.res?.statusCode;
     if (status !== undefined && (status >= 500 || status === 429 || status === 408)) {
       return new OdooError('transient', 'ODOO_UNAVAILABLE', `Odoo at ${this.origin} answered HTTP ${status} to ${what}`, undefined, error);
+    }
+    if (status === 400) {
+      // Odoo (Werkzeug) or a proxy in front of it could not make sense of the request: sending the same bytes again cannot help.
+      return new OdooError('permanent', 'ODOO_BAD_REQUEST', `Odoo at ${this.origin} refused ${what} as a bad request (HTTP 400)`, undefined, error);
     }
     if (status === 404) {
       return new OdooError(
@@ -265,10 +301,31 @@ export class OdooClient {
         if (CONCURRENCY.test(faultString)) {
           return new OdooError('transient', 'ODOO_CONCURRENT_UPDATE', `Odoo hit a concurrent update in ${what}: ${exception}`, fault, cause);
         }
+        // Permanent, like every other fault 1, but named: an admin reading the dead letter sees that
+        // the data (or our request) is at fault, and that replaying it unchanged cannot succeed.
+        if (UNREADABLE_REQUEST.test(exception)) {
+          return new OdooError('permanent', 'ODOO_INVALID_REQUEST', `Odoo could not read our request for ${what}: ${exception}`, fault, cause);
+        }
+        if (INVALID_VALUE.test(exception)) {
+          return new OdooError('permanent', 'ODOO_INVALID_VALUE', `Odoo refused a value in ${what}: ${exception}`, fault, cause);
+        }
         return new OdooError('permanent', 'ODOO_APPLICATION_ERROR', `Odoo failed in ${what}: ${exception}`, fault, cause);
       }
     }
   }
+}
+
+/**
+ * Why the XML-RPC library could not write a request, without the value it quotes (a customer's name
+ * has no place in a dead letter or a log): `Invalid character (U+0000) … at index 5`.
+ */
+function unsendable(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const [reason = '', rest = ''] = message.split(/ in string: /s);
+  const at = / at index (\d+)\s*$/.exec(rest)?.[0] ?? '';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is being named.
+  const named = reason.replace(/[\u0000-\u001f\u007f-\u009f\ufffe\uffff]/g, (ch) => `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+  return oneLine(`${named}${at}`);
 }
 
 /** A message on one line, cut to a length a dead-letter description can hold. */

@@ -84,16 +84,22 @@ export class StripeGateway implements PaymentGateway {
     this.stripe = new Stripe(settings.secretKey, clientOptions(settings));
   }
 
+  /**
+   * One customer per e-mail address, also when first bookings of one address race: the customer is
+   * created with the e-mail alone under the key derived from it, so every racer sends the same
+   * request under that key and gets the same customer (a name or phone in it would make the second
+   * racer's request a conflicting reuse of the key). The name and phone are set afterwards, on a
+   * customer that has none yet — also one found whose naming an earlier request did not finish.
+   */
   ensureCustomer(input: { email: string; name: string; phone?: string; idempotencyKey: string }) {
     return call(async () => {
       const existing = await this.stripe.customers.list({ email: input.email, limit: 1 });
-      const found = existing.data[0];
-      if (found) return { id: found.id };
-      const created = await this.stripe.customers.create(
-        { email: input.email, name: input.name, phone: input.phone },
-        { idempotencyKey: input.idempotencyKey },
-      );
-      return { id: created.id };
+      const customer = existing.data[0] ?? (await this.stripe.customers.create({ email: input.email }, { idempotencyKey: input.idempotencyKey }));
+      if (!customer.name) {
+        // Updating is idempotent by itself; of two racers naming one new customer, the last one wins.
+        await this.stripe.customers.update(customer.id, { name: input.name, ...(input.phone ? { phone: input.phone } : {}) });
+      }
+      return { id: customer.id };
     });
   }
 

@@ -18,6 +18,21 @@ export interface HttpTripDispatcherOptions {
 // A 2xx with a body we cannot read still means the trip was taken: only the id is lost.
 const acceptedSchema = z.object({ tripId: z.string().min(1).max(200) });
 
+/** The Driver-App's list of trips, as far as the look-up reads it; items it cannot read are skipped. */
+const tripListSchema = z.object({
+  items: z.array(z.unknown()).transform((items) =>
+    items.flatMap((item) => {
+      const parsed = z
+        .object({ tripId: z.string().min(1).max(200), bookingId: z.string().nullish(), type: z.string().nullish(), idempotencyKey: z.string().nullish() })
+        .safeParse(item);
+      return parsed.success ? [parsed.data] : [];
+    }),
+  ),
+});
+
+/** Answers that may mean "this Idempotency-Key already has a trip, with another body" (the IETF draft says 422; some say 409). */
+const isConflictingReuse = (status: number) => status === 409 || status === 422;
+
 /** Statuses that say "try again later" rather than "this request is wrong". */
 const isRetryable = (status: number) => status === 408 || status === 429 || status >= 500;
 
@@ -68,6 +83,12 @@ export class HttpTripDispatcher implements TripDispatcher {
       if (response.status >= 200 && response.status < 300) return acceptedTrip(text);
       const what = `Driver-App answered HTTP ${response.status}`;
       if (isRetryable(response.status)) throw JobError.transient('DRIVER_APP_UNAVAILABLE', what);
+      if (isConflictingReuse(response.status)) {
+        // The key may already have a trip, sent with another body (a job queued before its time was
+        // fixed, whose first attempt timed out after the app took the trip): that trip is ours.
+        const found = await this.findTrip(parsed.data, idempotencyKey, controller.signal);
+        if (found) return { tripId: found };
+      }
       throw JobError.permanent('DRIVER_APP_REJECTED', `${what}; the trip was not accepted`);
     } catch (error) {
       if (error instanceof JobError) throw error;
@@ -79,6 +100,41 @@ export class HttpTripDispatcher implements TripDispatcher {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * The trip the Driver-App already holds for this booking and leg, or undefined.
+   *
+   * What this needs from the Driver-App, and what the sandbox (local/driver-sandbox.ts) offers: a read
+   * of the trips it holds, `GET <trips URL>?bookingId=…&type=…`, answering `{ items: [{ tripId,
+   * bookingId, type, idempotencyKey? }] }` with accepted trips only. The Driver-App's contract as we
+   * know it offers no read by Idempotency-Key, so this reads by booking and type — one pick-up and one
+   * delivery per booking, each sent under one key, so at most one trip can match; when the app names
+   * the key of an item, ours decides. Before the real Driver-App is relied on for this, it must offer
+   * that read (better: a read by Idempotency-Key, or answering a reuse with the trip it holds); until
+   * it does, a conflicting reuse stays a permanent rejection, as before.
+   */
+  private async findTrip(trip: B2CTrip, idempotencyKey: string, signal: AbortSignal): Promise<string | undefined> {
+    const url = new URL(this.url);
+    url.searchParams.set('bookingId', trip.bookingId);
+    url.searchParams.set('type', trip.type);
+    const response = await this.fetch(url, { method: 'GET', headers: { Accept: 'application/json' }, redirect: 'manual', signal });
+    const text = await response.text();
+    if (response.status < 200 || response.status >= 300) return undefined;
+    let listed: z.infer<typeof tripListSchema>;
+    try {
+      const parsed = tripListSchema.safeParse(JSON.parse(text));
+      if (!parsed.success) return undefined;
+      listed = parsed.data;
+    } catch {
+      return undefined;
+    }
+    const matching = listed.items.filter((item) => item.bookingId === trip.bookingId && item.type === trip.type);
+    const byKey = matching.find((item) => item.idempotencyKey === idempotencyKey);
+    if (byKey) return byKey.tripId;
+    // Without keys in the answer: the one trip of this booking and leg, if there is exactly one.
+    const [only, ...more] = matching;
+    return only && more.length === 0 && !only.idempotencyKey ? only.tripId : undefined;
   }
 }
 

@@ -1,11 +1,12 @@
 import { customerRef } from '../../../shared/kernel/customer-ref';
 import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { JobHandler } from '../../../shared/platform/consume-job';
-import { JobError } from '../../../shared/platform/jobs';
+import { JobError, type JobEnvelope } from '../../../shared/platform/jobs';
 import type { Logger } from '../../../shared/platform/log';
 import type { Booking } from '../domain/booking';
 import type { TripLeg } from '../domain/trip';
 import type { B2CTrip, TripDispatcher } from './driver-app';
+import type { TripJobPayload } from './jobs';
 import type { BookingContext } from './ports';
 
 export interface DispatchDeps extends BookingContext {
@@ -18,8 +19,12 @@ export interface DispatchDeps extends BookingContext {
 /** Booking statuses in which a leg's trip is still wanted; otherwise the job is stale and does nothing. */
 const WANTED: Record<TripLeg, Booking['status']> = { pickup: 'CONFIRMED', delivery: 'READY_FOR_DELIVERY' };
 
-/** The seed's B2CTrip for one leg of a booking. */
-export function toTrip(booking: Booking, leg: TripLeg, now: Date): B2CTrip {
+/**
+ * The seed's B2CTrip for one leg of a booking. `scheduled` is the delivery's scheduled pick-up as
+ * fixed when its job was made (never the time of the attempt: a retry must send the same trip); a
+ * pick-up is scheduled at the booked slot.
+ */
+export function toTrip(booking: Booking, leg: TripLeg, scheduled: Date): B2CTrip {
   return {
     type: leg === 'pickup' ? 'b2c_pickup' : 'b2c_delivery',
     bookingId: booking.id,
@@ -31,9 +36,20 @@ export function toTrip(booking: Booking, leg: TripLeg, now: Date): B2CTrip {
     pickupAddress: booking.pickup.address,
     deliveryAddress: booking.delivery.address,
     vehicle: { brand: booking.vehicle.brand, model: booking.vehicle.model, licensePlate: booking.vehicle.licensePlate ?? '' },
-    scheduledPickup: leg === 'pickup' ? booking.pickup.slotStart : now.toISOString(),
+    scheduledPickup: leg === 'pickup' ? booking.pickup.slotStart : scheduled.toISOString(),
     ...(booking.notes ? { notes: booking.notes } : {}),
   };
+}
+
+/**
+ * When a delivery job's trip is scheduled: the time the job carries, or — for a job queued before it carried
+ * one — the job's creation, which its retries and replays keep too. Never the time of this attempt.
+ */
+function scheduledAt(job: JobEnvelope): Date {
+  const carried = (job.payload as Partial<TripJobPayload> | undefined)?.scheduledPickup;
+  const at = new Date(typeof carried === 'string' ? carried : job.createdAt);
+  if (Number.isNaN(at.getTime())) throw JobError.permanent('INVALID_TRIP_JOB', `trip job ${job.id} has no valid scheduled time`);
+  return at;
 }
 
 /**
@@ -51,7 +67,8 @@ export function dispatchHandlers(deps: DispatchDeps): Record<string, JobHandler>
         deps.log?.info('trip not dispatched: no longer wanted', { jobId: job.id, bookingId: booking.id, status: booking.status });
         return;
       }
-      const sent = await deps.dispatcher.send(toTrip(booking, leg, deps.clock.now()), job.id);
+      const scheduled = leg === 'delivery' ? scheduledAt(job) : new Date(booking.pickup.slotStart);
+      const sent = await deps.dispatcher.send(toTrip(booking, leg, scheduled), job.id);
       await deps.recordSync?.(deps.clock.now());
       if (!sent.tripId) return;
       // Keep the trip id so status reports can be matched; a report may already have recorded it.

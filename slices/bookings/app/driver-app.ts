@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { addressSchema, instantSchema } from '../domain/booking';
+import { textSchema } from '../../../shared/kernel/text';
+import { addressSchema, idSchema, instantSchema } from '../domain/booking';
 
 // The Driver-App's wire contract, both directions: trips we send, status updates it sends back.
 // Field names are the Driver-App's (the seed's B2CTrip), not ours, so they stay as they are.
@@ -47,21 +48,36 @@ export const DRIVER_STATUSES = ['assigned', 'in_progress', 'arrived', 'pickup_co
 /** One status a trip can report. */
 export type DriverStatus = (typeof DRIVER_STATUSES)[number];
 
+/** A trip id as the Driver-App hands them out (the sandbox's `trp_…`): an id, never text. */
+export const tripIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:~-]{0,199}$/, 'Not a trip id');
+
+/**
+ * The driver's own words (name, phone, a failure reason): kept only when they are text under the
+ * text rule. Anything else (a control character, a lone surrogate) is dropped rather than refusing
+ * the update: the status it carries (picked up, delivered) must not be lost over a driver's name.
+ */
+const driverText = (max: number, multiline = false) =>
+  textSchema({ max, multiline })
+    .optional()
+    .catch(() => undefined);
+
 /**
  * A status update the Driver-App POSTs to our webhook (body signed, see the driver-app adapter).
- * Not strict: fields the app adds later are dropped instead of failing every update.
+ * Not strict: fields the app adds later are dropped instead of failing every update. Its ids are
+ * ids: a `bookingId` that cannot be one of ours, or a `tripId` holding control characters or lone
+ * surrogates, fails the update (422) before it can reach a Table Storage key.
  */
 export const driverStatusUpdateSchema = z.object({
-  tripId: z.string().min(1).max(200),
-  bookingId: z.string().min(1).max(200),
+  tripId: tripIdSchema,
+  bookingId: idSchema,
   type: z.enum(TRIP_TYPES),
   status: z.enum(DRIVER_STATUSES),
   occurredAt: instantSchema,
   /** Increases per trip; the reliable way to spot a stale or repeated update (clocks may differ). */
   sequence: z.number().int().min(0).optional(),
-  driver: z.object({ name: z.string().max(200).optional(), phone: z.string().max(32).optional() }).optional(),
+  driver: z.object({ name: driverText(200), phone: driverText(32) }).optional(),
   /** Why a trip failed, in the driver's words. */
-  reason: z.string().max(1000).optional(),
+  reason: driverText(1000, true),
 });
 
 /** A status update from the Driver-App. */

@@ -85,6 +85,13 @@ export async function declineFinding(deps: FindingDeps, bookingId: string, findi
  * one gets past this point), then the saved card is charged off-session with an idempotency key per
  * finding, and the outcome recorded: PAID (with an Odoo sync), REQUIRES_ACTION (with the client
  * secret for an on-session confirmation, completed by the webhook) or PAYMENT_FAILED.
+ *
+ * Money before storage, never after: nothing is charged unless APPROVED was saved (a booking is
+ * bounded, see `FINDING_LIMITS`, so that save and the one recording the outcome always fit). When
+ * recording the outcome fails after the charge (storage down), the error goes up and the finding
+ * stays APPROVED — reserved, so no new charge can start — and the charge is not lost: Stripe's
+ * `payment_intent.succeeded` (metadata `bookingId` and `findingId`) records it, and approving again
+ * replays the same idempotent charge and records its answer.
  */
 export async function approveFinding(
   deps: FindingDeps,
@@ -127,7 +134,7 @@ export async function approveFinding(
     customerId: stripeCustomerId,
     paymentMethodId,
     metadata: { bookingId, findingId },
-    description: `Booking ${bookingId}: ${finding.description}`.slice(0, 300),
+    description: truncate(`Booking ${bookingId}: ${finding.description}`, 300),
     idempotencyKey: `finding:${findingId}:charge`,
   });
 
@@ -153,6 +160,13 @@ export async function approveFinding(
   if (!recorded.ok && 'finding' in recorded.error) return answer(recorded.error.finding, clientSecret);
   if (!recorded.ok) return recorded;
   return answer(recorded.finding, clientSecret);
+}
+
+/** At most `max` UTF-16 units, never cutting a surrogate pair in two (a lone half is not text Stripe takes). */
+function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 /** The approval's answer: the finding as it stands, a declined card as an error value. */

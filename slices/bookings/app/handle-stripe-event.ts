@@ -2,7 +2,7 @@ import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { JobRequest } from '../../../shared/platform/jobs';
 import type { PaymentEvent } from '../../../shared/platform/payments';
 import type { Telemetry } from '../../../shared/platform/telemetry';
-import type { Booking, PaymentStatus } from '../domain/booking';
+import { type Booking, isId, type PaymentStatus } from '../domain/booking';
 import { causes, type HistoryEntry, transition } from '../domain/booking-status';
 import { recordFindingPayment } from '../domain/finding';
 import { odooSyncJob, tripJob } from './jobs';
@@ -35,13 +35,17 @@ const OPEN_STATUS: Record<string, PaymentStatus | undefined> = {
 export async function handleStripeEvent(deps: StripeEventDeps, event: PaymentEvent): Promise<StripeEventOutcome> {
   const intent = event.paymentIntent;
   const bookingId = intent?.metadata.bookingId;
-  if (!intent || !bookingId) return 'ignored';
+  // Metadata is ours, but a signature proves only who sent it: what cannot be one of our ids (a lone
+  // surrogate, a control character) names no booking of ours and is acknowledged, never looked up.
+  if (!intent || !isId(bookingId)) return 'ignored';
+  const findingId = intent.metadata.findingId;
+  if (findingId !== undefined && !isId(findingId)) return 'ignored';
   const outcome = await mutate<Booking, { confirmed: boolean }>(
     deps.bookings,
     bookingId,
     ({ state }) => {
       const at = deps.clock.now();
-      const decision = intent.metadata.findingId ? decideFinding(state, intent.metadata.findingId, event, at) : decideBooking(state, event, at);
+      const decision = findingId ? decideFinding(state, findingId, event, at) : decideBooking(state, event, at);
       if (!decision) return skip({ confirmed: false });
       return save(decision.booking, { confirmed: decision.history.some((entry) => entry.to === 'CONFIRMED') }, decision);
     },

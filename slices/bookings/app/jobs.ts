@@ -17,13 +17,31 @@ export function odooSyncJob(booking: Booking, reason: string): JobRequest {
   };
 }
 
-/** Hand a trip to the Driver-App: exactly one pick-up and one delivery per booking. */
-export function tripJob(booking: Booking, leg: TripLeg): JobRequest {
+/** What a trip job carries: its booking and leg, and what the trip needs that is fixed when the job is made. */
+export interface TripJobPayload {
+  bookingId: string;
+  trip: TripLeg;
+  /**
+   * A delivery's scheduled pick-up (ISO 8601): "now" when the car was marked ready, fixed here so
+   * that every attempt of the job sends the same trip under its idempotency key. A pick-up's is the
+   * booked slot, kept in the booking.
+   */
+  scheduledPickup?: string;
+}
+
+/**
+ * Hand a trip to the Driver-App: exactly one pick-up and one delivery per booking. A delivery is
+ * scheduled at `at` (when the car was ready): the time travels in the job, not read at send time.
+ */
+export function tripJob(booking: Booking, leg: 'pickup'): JobRequest;
+export function tripJob(booking: Booking, leg: 'delivery', at: Date): JobRequest;
+export function tripJob(booking: Booking, leg: TripLeg, at?: Date): JobRequest {
+  const payload: TripJobPayload = { bookingId: booking.id, trip: leg, ...(leg === 'delivery' && at ? { scheduledPickup: at.toISOString() } : {}) };
   return {
     queue: QUEUES.driverDispatch,
     type: `trip.${leg}`,
     subject: booking.id,
     id: `trip:${leg}:${booking.id}`,
-    payload: { bookingId: booking.id, trip: leg },
+    payload,
   };
 }

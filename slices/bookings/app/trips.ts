@@ -86,9 +86,11 @@ export async function markReady(deps: TripDeps, bookingId: string, cause: Cause,
     bookingId,
     ({ state: booking }) => {
       if (booking.status === 'READY_FOR_DELIVERY') return skip({ ok: true, booking });
-      const ready = transition(booking, 'READY_FOR_DELIVERY', cause, deps.clock.now());
+      const at = deps.clock.now();
+      const ready = transition(booking, 'READY_FOR_DELIVERY', cause, at);
       if (!ready.ok) return skip({ ok: false, error: 'WRONG_STATE', status: booking.status });
-      return save(ready.booking, { ok: true, booking: ready.booking }, { history: [ready.history], jobs: [tripJob(booking, 'delivery')] });
+      // The delivery is scheduled now, and that time goes into the job: every attempt sends the same trip.
+      return save(ready.booking, { ok: true, booking: ready.booking }, { history: [ready.history], jobs: [tripJob(booking, 'delivery', at)] });
     },
     { clock: deps.clock, operationId },
   );

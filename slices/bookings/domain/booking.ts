@@ -6,10 +6,33 @@ import { findingSchema } from './finding';
 import { centsSchema, currencySchema } from '../../../shared/kernel/money';
 import { checkSlot, type OpeningHours, type SlotProblemCode, type SlotRules } from './opening-hours';
 import type { Issue } from '../../../shared/kernel/result';
+import { textSchema } from '../../../shared/kernel/text';
 
 // ---- Fields, shared by the stored aggregate and the HTTP request so both validate alike.
 
+// The stored aggregate keeps its lenient reading of text (a booking stored before the text rule must
+// still load); what comes in through the API follows the text rule (`requestText`, below).
 const text = (max: number) => z.string().trim().min(1).max(max);
+
+/**
+ * Free text in a request (the text rule of `shared/kernel/text.ts`): well-formed Unicode, no control
+ * characters (tab and line breaks only where `multiline`), NFC, trimmed, bounded — so whatever is
+ * accepted can travel on to Stripe, Odoo, the Driver-App, e-mails and Table Storage unchanged.
+ */
+const requestText = (max: number, options: { multiline?: boolean; min?: number } = {}) => textSchema({ max, ...options });
+
+/**
+ * An id of ours (or a partner's) in a path, a body or an event: letters, digits and `._:~-`, 1–100
+ * characters, so it can never be text — no control characters, no lone surrogates, nothing a key or a
+ * URL would have to escape. Our ids are UUIDs.
+ */
+export const idSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:~-]{0,99}$/, 'Not an id');
+
+/** Whether a value from outside (a webhook's metadata, a partner's report) can be one of our ids. */
+export const isId = (value: unknown): value is string => idSchema.safeParse(value).success;
+
+/** Notes for the workshop and the jockey (several lines allowed); empty notes are no notes. */
+export const notesSchema = requestText(2000, { multiline: true, min: 0 });
 
 /** Languages the customer can be written to in. */
 export const LANGUAGES = ['de', 'en'] as const;
@@ -134,18 +157,28 @@ export type Booking = z.infer<typeof bookingSchema>;
 
 // ---- The HTTP request (a public contract): strict objects, so unknown fields are refused.
 
+// The same fields and bounds as the aggregate's, with free text under the text rule.
+
 /** An address in a request: coordinates are ours to find, not the client's to send. */
-export const addressRequestSchema = z.strictObject(addressSchema.pick({ street: true, zip: true, city: true }).shape);
+export const addressRequestSchema = z.strictObject({ street: requestText(120), zip: zipSchema, city: requestText(80) });
+
+/** The customer in a request. */
+export const customerRequestSchema = z.strictObject({
+  name: requestText(100),
+  email: customerSchema.shape.email,
+  phone: phoneSchema,
+  language: customerSchema.shape.language,
+});
 
 /** `POST /api/v1/bookings` body. The price is absent on purpose: it comes from the catalogue. */
 export const createBookingRequestSchema = z.strictObject({
-  customer: z.strictObject(customerSchema.shape),
+  customer: customerRequestSchema,
   // year and mileage are the workshop's to record; the contract's request carries only these three.
-  vehicle: z.strictObject(vehicleSchema.pick({ brand: true, model: true, licensePlate: true }).shape),
+  vehicle: z.strictObject({ brand: requestText(50), model: requestText(80), licensePlate: licensePlateSchema.optional() }),
   serviceType: serviceCodeSchema,
   pickup: z.strictObject({ address: addressRequestSchema, slotStart: instantSchema, slotEnd: instantSchema }),
   delivery: z.strictObject({ address: addressRequestSchema }).optional(),
-  notes: z.string().trim().max(2000).optional(),
+  notes: notesSchema.optional(),
 });
 
 /** A validated booking request. */

@@ -3,6 +3,7 @@ import type { Booking } from './booking';
 import type { BookingStatus } from './booking-status';
 import { centsSchema, currencySchema, MIN_CHARGE_CENTS } from '../../../shared/kernel/money';
 import { canMove, defineMachine } from '../../../shared/kernel/state-machine';
+import { textSchema } from '../../../shared/kernel/text';
 
 /**
  * Statuses of a finding (extra work the workshop found). APPROVED means "approved, charge under way":
@@ -28,9 +29,18 @@ export const findingMachine = defineMachine<FindingStatus>('finding', {
   DECLINED: [],
 });
 
+/**
+ * Bounds that keep a booking well inside what its one Table Storage entity holds: findings are the
+ * only part of a booking that grows after creation. 20 findings of 1000 characters (at most ~2000
+ * in JSON) stay near 50 K characters with the rest of the booking — far below the store's limit —
+ * so a booking can never become too big to save, and a charge never waits on a save that cannot be.
+ */
+export const FINDING_LIMITS = { perBooking: 20, description: 1000 } as const;
+
 /** Body of `POST /api/v1/bookings/{id}/findings`. */
 export const findingRequestSchema = z.strictObject({
-  description: z.string().trim().min(1).max(1000),
+  // Free text under the text rule; several lines allowed (the workshop lists what it found).
+  description: textSchema({ max: FINDING_LIMITS.description, multiline: true }),
   // It is charged off-session by card, so it must be an amount Stripe can charge.
   priceCents: centsSchema.min(MIN_CHARGE_CENTS),
 });
@@ -45,7 +55,7 @@ export type FindingRequest = z.infer<typeof findingRequestSchema>;
  */
 export const findingSchema = z.object({
   id: z.string().min(1).max(100),
-  description: z.string().max(1000),
+  description: z.string().max(FINDING_LIMITS.description),
   priceCents: centsSchema,
   currency: currencySchema,
   status: findingStatusSchema,
@@ -62,6 +72,8 @@ export type Finding = z.infer<typeof findingSchema>;
 export type FindingError =
   /** Findings are added and answered only while the car is in the workshop (see `addFinding`). */
   | { code: 'BOOKING_NOT_IN_WORKSHOP'; status: BookingStatus }
+  /** The booking holds `FINDING_LIMITS.perBooking` findings already: refused before anything is saved or charged. */
+  | { code: 'TOO_MANY_FINDINGS'; limit: number }
   | { code: 'FINDING_NOT_FOUND'; findingId: string }
   /** A repeated approval: `finding` is the current state, so the caller can answer idempotently. */
   | { code: 'ALREADY_APPROVED'; finding: Finding }
@@ -77,10 +89,12 @@ export type FindingResult = { ok: true; booking: Booking; finding: Finding } | {
  * Adds a finding in PENDING_APPROVAL. Only an IN_WORKSHOP booking accepts findings: before pick-up
  * nobody has looked at the car and the booking can still be cancelled (a finding would then need its
  * own refund path); once READY_FOR_DELIVERY the work is done and the delivery trip is on its way.
- * The caller supplies a fresh id; reusing one is a bug and throws.
+ * A booking holds at most `FINDING_LIMITS.perBooking` findings. The caller supplies a fresh id;
+ * reusing one is a bug and throws.
  */
 export function addFinding(booking: Booking, input: FindingRequest, context: { id: string; now: Date }): FindingResult {
   if (booking.status !== 'IN_WORKSHOP') return { ok: false, error: { code: 'BOOKING_NOT_IN_WORKSHOP', status: booking.status } };
+  if (booking.findings.length >= FINDING_LIMITS.perBooking) return { ok: false, error: { code: 'TOO_MANY_FINDINGS', limit: FINDING_LIMITS.perBooking } };
   if (booking.findings.some((finding) => finding.id === context.id)) throw new Error(`addFinding: id ${context.id} is already used`);
   const at = context.now.toISOString();
   const finding: Finding = {

@@ -9,7 +9,7 @@ import { cancelBooking, type CancelBookingDeps } from '../app/cancel-booking';
 import { createBooking, type CreateBookingDeps } from '../app/create-booking';
 import { addFinding, approveFinding, declineFinding, type FindingDeps, type FindingOutcome } from '../app/findings';
 import { type BookingStore, bookingHistory } from '../app/ports';
-import { type Booking, createBookingRequestSchema } from '../domain/booking';
+import { type Booking, createBookingRequestSchema, idSchema } from '../domain/booking';
 import { bookingStatusSchema } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
 import { findingRequestSchema, findingStatusSchema } from '../domain/finding';
@@ -24,8 +24,9 @@ export interface BookingFunctionDeps {
   creationLimiter: RateLimiter;
 }
 
-const idParams = z.object({ id: z.string().min(1).max(100) });
-const findingParams = idParams.extend({ findingId: z.string().min(1).max(100) });
+// Ids are ids: text that cannot be one of ours (a control character, a lone surrogate) is 422, never a key.
+const idParams = z.object({ id: idSchema });
+const findingParams = idParams.extend({ findingId: idSchema });
 
 const findingView = z.object({ id: z.string(), description: z.string(), priceCents: z.number().int(), status: findingStatusSchema });
 const bookingView = z.object({
@@ -126,6 +127,8 @@ function findingResponse(outcome: FindingOutcome, created = false): HttpResponse
       return notFound('No finding with this id on this booking.');
     case 'BOOKING_NOT_IN_WORKSHOP':
       return conflict(`Findings can only be added or answered while the car is in the workshop (booking is ${error.status}).`);
+    case 'TOO_MANY_FINDINGS':
+      return conflict(`A booking holds at most ${error.limit} findings and this one is full; nothing was added.`);
     case 'ALREADY_DECLINED':
       return conflict('The finding was already declined.');
     case 'ALREADY_APPROVED':
@@ -258,7 +261,11 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       summary: 'The workshop adds a finding (extra work) for the customer to approve',
       tags,
       request: { params: idParams, body: findingRequestSchema },
-      responses: { 201: { description: 'Added', schema: findingAnswerView }, 409: { description: 'Not in the workshop' } },
+      responses: {
+        201: { description: 'Added', schema: findingAnswerView },
+        409: { description: 'Not in the workshop, or the booking holds the most findings it may' },
+        422: { description: 'Invalid finding' },
+      },
       handler: async ({ params, body, operationId }) => findingResponse(await addFinding(deps.findings, params.id, body, operationId), true),
     }),
     defineHttp({

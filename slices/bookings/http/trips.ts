@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { causes } from '../../../shared/kernel/history';
+import { textSchema } from '../../../shared/kernel/text';
 import { defineHttp, type HttpFunctionDef, type HttpRequestData, type HttpResponseData, type Verification } from '../../../shared/function-table';
 import { callerCause } from '../../../shared/http/auth';
 import { conflict, notFound, unauthorized } from '../../../shared/http/problem';
 import { parseSignedJson } from '../../../shared/http/webhook';
 import { type DriverStatusUpdate, driverStatusUpdateSchema } from '../app/driver-app';
 import { assignJockey, markReady, recordTripUpdate, type TripDeps, type TripUpdateOutcome } from '../app/trips';
+import { idSchema } from '../domain/booking';
 import { TRIP_LEGS, TRIP_STATUSES } from '../domain/trip';
 
 export interface DriverAppFunctionDeps {
@@ -14,14 +16,16 @@ export interface DriverAppFunctionDeps {
   isAuthentic: (rawBody: Buffer, headers: Record<string, string>) => boolean;
 }
 
-const idParams = z.object({ id: z.string().min(1).max(100) });
+const idParams = z.object({ id: idSchema });
 const legParams = idParams.extend({ leg: z.enum(TRIP_LEGS) });
+// Free text follows the text rule (422 naming the field). The jockey's phone is written as the admin
+// has it (a local number too), so it is text as well.
 const jockeyBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  phone: z.string().trim().max(32).optional(),
+  name: textSchema({ max: 200 }),
+  phone: textSchema({ max: 32, min: 0 }).optional(),
   leg: z.enum(TRIP_LEGS).default('pickup'),
 });
-const statusBody = z.strictObject({ status: z.enum(TRIP_STATUSES), reason: z.string().max(1000).optional() });
+const statusBody = z.strictObject({ status: z.enum(TRIP_STATUSES), reason: textSchema({ max: 1000, min: 0, multiline: true }).optional() });
 const outcomeView = z.object({ outcome: z.enum(['applied', 'ignored', 'duplicate']) });
 
 /** A Driver-App status update: signed and fresh (401 otherwise), JSON (400), a status update (422). */
@@ -70,7 +74,7 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
       request: { params: idParams, body: jockeyBody },
       responses: { 200: { description: 'Recorded', schema: outcomeView } },
       handler: async ({ params, body, caller }) =>
-        outcomeResponse(await assignJockey(deps.trips, params.id, body.leg, { name: body.name, phone: body.phone }, callerCause(caller))),
+        outcomeResponse(await assignJockey(deps.trips, params.id, body.leg, { name: body.name, phone: body.phone || undefined }, callerCause(caller))),
     }),
     defineHttp({
       kind: 'http',
@@ -87,7 +91,7 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
           await recordTripUpdate(
             deps.trips,
             params.id,
-            { leg: params.leg, status: body.status, occurredAt: deps.trips.clock.now().toISOString(), reason: body.reason },
+            { leg: params.leg, status: body.status, occurredAt: deps.trips.clock.now().toISOString(), reason: body.reason || undefined },
             callerCause(caller),
           ),
         ),

@@ -133,6 +133,50 @@ describe('dispatchHandlers', () => {
     expect(bookings.changes).toHaveLength(1);
   });
 
+  // Issue 9: a delivery trip whose first send timed out was sent again under the same key with another
+  // body (its scheduled time was "now" at each attempt), refused as a conflicting reuse, dead-lettered.
+  it('sends a retried delivery trip byte for byte as the first attempt: its time was fixed when the job was made', async () => {
+    const ready = aBooking({ status: 'READY_FOR_DELIVERY', trips: { pickup: { tripId: 'trip-0', status: 'pickup_completed' } } });
+    const { bookings, dispatcher, deps } = setup(ready);
+    const handler = dispatchHandlers(deps)['trip.delivery'];
+    if (!handler) throw new Error('no delivery handler');
+    const clock = deps.clock as ReturnType<typeof fixedClock>;
+    const job = {
+      ...aJob('trip.delivery', 'trip:delivery:bk-1'),
+      payload: { bookingId: BOOKING_ID, trip: 'delivery', scheduledPickup: '2026-11-24T07:45:00.000Z' },
+    };
+    // The first attempt times out after the Driver-App took the trip; the retry runs minutes later.
+    dispatcher.during = () => {
+      throw JobError.transient('DRIVER_APP_TIMEOUT', 'Driver-App did not answer within 10000 ms');
+    };
+    await expect(handler(job)).rejects.toMatchObject({ kind: 'transient' });
+    dispatcher.during = () => {};
+    clock.set('2026-11-24T08:07:00.000Z');
+    await handler({ ...job, attempt: 2 });
+
+    const [first, second] = dispatcher.sent;
+    expect(first?.trip.scheduledPickup).toBe('2026-11-24T07:45:00.000Z');
+    expect(JSON.stringify(second?.trip)).toBe(JSON.stringify(first?.trip));
+    expect([first?.idempotencyKey, second?.idempotencyKey]).toEqual(['trip:delivery:bk-1', 'trip:delivery:bk-1']);
+    expect(currentOf(bookings).trips?.delivery).toEqual({ tripId: 'trip-1', status: 'dispatched' });
+  });
+
+  it('schedules a delivery job queued before it carried its time at the job’s creation, on every attempt', async () => {
+    const ready = aBooking({ status: 'READY_FOR_DELIVERY' });
+    const { dispatcher, deps } = setup(ready);
+    const handler = dispatchHandlers(deps)['trip.delivery'];
+    if (!handler) throw new Error('no delivery handler');
+    const clock = deps.clock as ReturnType<typeof fixedClock>;
+    const job = { ...aJob('trip.delivery', 'trip:delivery:bk-1'), createdAt: '2026-11-24T07:30:00.000Z' };
+    dispatcher.answerWithTripId = false;
+
+    await handler(job);
+    clock.set('2026-11-24T09:00:00.000Z');
+    await handler({ ...job, attempt: 2 });
+
+    expect(dispatcher.sent.map((sent) => sent.trip.scheduledPickup)).toEqual(['2026-11-24T07:30:00.000Z', '2026-11-24T07:30:00.000Z']);
+  });
+
   it('stores nothing when the Driver-App answers without a trip id, but still records the sync', async () => {
     const { bookings, dispatcher, syncs, run } = setup();
     dispatcher.answerWithTripId = false;

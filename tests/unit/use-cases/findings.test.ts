@@ -4,7 +4,7 @@ import { addFinding, approveFinding, declineFinding, type FindingDeps } from '..
 import { handleStripeEvent } from '../../../slices/bookings/app/handle-stripe-event';
 import type { Booking } from '../../../slices/bookings/domain/booking';
 import type { BookingStatus } from '../../../slices/bookings/domain/booking-status';
-import type { Finding } from '../../../slices/bookings/domain/finding';
+import { FINDING_LIMITS, type Finding } from '../../../slices/bookings/domain/finding';
 import { aBooking, aFinding, BOOKING_ID, currentOf, FakePaymentGateway, fixedClock, jobsOf, NOW, storeWith, TOKEN } from '../../support/booking-fixtures';
 
 const CUSTOMER: BookingActor = { kind: 'customer', token: TOKEN };
@@ -68,6 +68,28 @@ describe('addFinding', () => {
 
     expect(await addFinding(deps, 'bk-unknown', { description: 'Wipers', priceCents: 2900 })).toEqual({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(bookings.changes).toEqual([]);
+  });
+
+  // Issue 9: with many long findings a booking outgrew its entity, adding one answered 500 and
+  // approving one charged the card, then failed to save. Now a full booking refuses before anything.
+  it('refuses a finding on a full booking before saving, queueing or charging anything', async () => {
+    const full = Array.from({ length: FINDING_LIMITS.perBooking }, (_, i) =>
+      aFinding({ id: `f-${i + 1}`, description: 'x'.repeat(FINDING_LIMITS.description) }),
+    );
+    const { bookings, payments, deps } = setup(aBooking({ status: 'IN_WORKSHOP', findings: full }));
+
+    const outcome = await addFinding(deps, BOOKING_ID, { description: 'One more', priceCents: 2900 });
+
+    expect(outcome).toEqual({ ok: false, error: { code: 'TOO_MANY_FINDINGS', limit: 20 } });
+    expect(bookings.changes).toEqual([]);
+    expect(bookings.jobs).toEqual([]);
+    expect(payments.calls).toEqual([]);
+    expect(currentOf(bookings).findings).toHaveLength(20);
+
+    // The findings it holds can still be approved and charged, once.
+    const approved = await approveFinding(deps, BOOKING_ID, 'f-20', CUSTOMER);
+    expect(approved).toMatchObject({ ok: true, finding: { id: 'f-20', status: 'PAID' } });
+    expect(payments.charges).toHaveLength(1);
   });
 });
 
@@ -235,6 +257,90 @@ describe('approveFinding', () => {
     expect(outcome).toEqual({ ok: true, finding: paid });
     // The webhook's change queued the sync; the approval saved nothing more.
     expect(bookings.changes).toHaveLength(2);
+    expect(jobsOf(bookings)).toEqual(['booking.sync odoo:bk-1:v5']);
+  });
+
+  it('charges only once APPROVED is saved: at the charge the stored finding is APPROVED already', async () => {
+    const { bookings, payments, deps } = setup();
+    const seenAtCharge: Array<string | undefined> = [];
+    payments.during = (method) => {
+      if (method === 'chargeOffSession') seenAtCharge.push(findingIn(currentOf(bookings))?.status);
+    };
+
+    await approveFinding(deps, BOOKING_ID, FINDING_ID, CUSTOMER);
+
+    expect(seenAtCharge).toEqual(['APPROVED']);
+  });
+
+  it('charges nothing when saving APPROVED fails', async () => {
+    const { bookings, payments, deps } = setup();
+    bookings.update = async () => {
+      throw new Error('Table Storage unavailable');
+    };
+
+    await expect(approveFinding(deps, BOOKING_ID, FINDING_ID, CUSTOMER)).rejects.toThrow('Table Storage unavailable');
+
+    expect(payments.calls).toEqual([]);
+    expect(findingIn(currentOf(bookings))?.status).toBe('PENDING_APPROVAL');
+  });
+
+  // Issue 9: the card was charged and the record of it failed. The charge is never lost: Stripe's
+  // payment_intent.succeeded (metadata bookingId + findingId) records it, and approving again replays
+  // the same idempotent charge instead of charging twice.
+  it('lets the webhook record a charge whose record failed after the charge, and never charges twice', async () => {
+    const { bookings, payments, deps } = setup();
+    const update = bookings.update.bind(bookings);
+    let saves = 0;
+    bookings.update = async (current, change) => {
+      saves += 1;
+      // The first save (APPROVED) goes through; the one recording the charge fails.
+      if (saves === 2) throw new Error('Table Storage unavailable');
+      return update(current, change);
+    };
+
+    await expect(approveFinding(deps, BOOKING_ID, FINDING_ID, CUSTOMER)).rejects.toThrow('Table Storage unavailable');
+
+    expect(payments.charges).toHaveLength(1);
+    const intentId = payments.charges[0]?.paymentIntentId ?? '';
+    expect(payments.intent(intentId)).toMatchObject({ status: 'succeeded', metadata: { bookingId: BOOKING_ID, findingId: FINDING_ID } });
+    // Reserved, not recorded: the finding stays APPROVED, so nothing can charge it afresh.
+    expect(findingIn(currentOf(bookings))?.status).toBe('APPROVED');
+    expect(jobsOf(bookings)).toEqual([]);
+
+    // Stripe's webhook for the charge records it, with the Odoo sync of the finding's invoice.
+    expect(await handleStripeEvent(deps, payments.event('evt_finding_paid', 'payment_intent.succeeded', intentId))).toBe('applied');
+    expect(findingIn(currentOf(bookings))).toMatchObject({ status: 'PAID', paymentIntentId: intentId });
+    expect(jobsOf(bookings)).toEqual(['booking.sync odoo:bk-1:v5']);
+
+    // The customer, told of a failure, approves again: answered PAID, nothing charged or queued anew.
+    const again = await approveFinding(deps, BOOKING_ID, FINDING_ID, CUSTOMER);
+    expect(again).toMatchObject({ ok: true, finding: { status: 'PAID', paymentIntentId: intentId } });
+    expect(payments.charges).toHaveLength(1);
+    expect(payments.keysOf('chargeOffSession')).toEqual(['finding:f-1:charge']);
+    expect(jobsOf(bookings)).toEqual(['booking.sync odoo:bk-1:v5']);
+  });
+
+  it('records a charge whose record failed when the customer approves again before the webhook arrives', async () => {
+    const { bookings, payments, deps } = setup();
+    const update = bookings.update.bind(bookings);
+    let saves = 0;
+    bookings.update = async (current, change) => {
+      saves += 1;
+      if (saves === 2) throw new Error('Table Storage unavailable');
+      return update(current, change);
+    };
+    await expect(approveFinding(deps, BOOKING_ID, FINDING_ID, CUSTOMER)).rejects.toThrow('Table Storage unavailable');
+
+    const again = await approveFinding(deps, BOOKING_ID, FINDING_ID, CUSTOMER);
+
+    // The same key replays Stripe's first answer: recorded PAID, the card charged once.
+    expect(again).toMatchObject({ ok: true, finding: { status: 'PAID' } });
+    expect(payments.keysOf('chargeOffSession')).toEqual(['finding:f-1:charge', 'finding:f-1:charge']);
+    expect(payments.charges).toHaveLength(1);
+    expect(findingIn(currentOf(bookings))?.status).toBe('PAID');
+    // The webhook arriving after that changes nothing.
+    const intentId = payments.charges[0]?.paymentIntentId ?? '';
+    expect(await handleStripeEvent(deps, payments.event('evt_late', 'payment_intent.succeeded', intentId))).toBe('unchanged');
     expect(jobsOf(bookings)).toEqual(['booking.sync odoo:bk-1:v5']);
   });
 

@@ -167,6 +167,24 @@ describe('handleStripeEvent: the booking payment', () => {
     expect(bookings.changes).toEqual([]);
   });
 
+  // Issue 9: a signed event whose metadata.bookingId held a lone surrogate answered 500 (the Table SDK
+  // threw on the key). What cannot be one of our ids names no booking: acknowledged, never looked up.
+  it.each([
+    ['a lone high surrogate', { bookingId: `${BOOKING_ID}\ud800` }],
+    ['a lone low surrogate', { bookingId: '\udc00' }],
+    ['a control character', { bookingId: `${BOOKING_ID}\u0000` }],
+    ['a path', { bookingId: '../bk-1' }],
+    ['an empty id', { bookingId: '' }],
+    ['a finding id with a lone surrogate', { bookingId: BOOKING_ID, findingId: 'f-1\udbff' }],
+  ])('ignores an event whose metadata holds %s, without reading the store', async (_name, metadata) => {
+    const { bookings, deps } = setup(aBooking({ status: 'IN_WORKSHOP', findings: [aFinding({ status: 'APPROVED' })] }));
+
+    expect(await handleStripeEvent(deps, intentEvent('evt_bad_id', 'payment_intent.succeeded', { metadata }))).toBe('ignored');
+
+    expect(bookings.reads.size).toBe(0);
+    expect(bookings.changes).toEqual([]);
+  });
+
   it('flags a cancelled booking that got paid anyway for an admin, with an Odoo sync and no status change', async () => {
     const { bookings, deps } = setup(aBooking({ status: 'CANCELLED', payment: { status: 'canceled' } }));
 

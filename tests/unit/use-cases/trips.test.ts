@@ -186,6 +186,14 @@ describe('markReady', () => {
     });
   });
 
+  it('fixes the delivery trip’s scheduled time in its job when the car is marked ready', async () => {
+    const { bookings, deps } = setup(aBooking({ status: 'IN_WORKSHOP' }));
+
+    await markReady(deps, BOOKING_ID, ADMIN);
+
+    expect(bookings.jobs[0]?.envelope.payload).toEqual({ bookingId: BOOKING_ID, trip: 'delivery', scheduledPickup: NOW });
+  });
+
   it('queues the delivery trip once, however often the car is marked ready, also at once', async () => {
     const { bookings, deps } = setup(aBooking({ status: 'IN_WORKSHOP' }));
 
