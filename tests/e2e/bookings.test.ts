@@ -24,6 +24,13 @@ import {
   startBookingRuntime,
   stripeClient,
 } from '../support/bookings';
+import { TableAggregateStore } from '../../shared/adapters/table-storage/aggregate-store';
+import { OutboxCommitter } from '../../shared/adapters/table-storage/outbox';
+import { StripeGateway } from '../../shared/adapters/stripe/stripe-gateway';
+import { systemClock } from '../../shared/platform/clock';
+import { cancelBooking } from '../../slices/bookings/app/cancel-booking';
+import type { BookingStore } from '../../slices/bookings/app/ports';
+import { BOOKINGS_TABLE, bookingCodec } from '../../slices/bookings/slice';
 
 const at = expect.any(String);
 
@@ -254,7 +261,11 @@ describe('bookings over HTTP (local host, Stripe and SMTP sandboxes)', () => {
     const paid = await confirmedBooking();
     const cancelled = await api(runtime, 'POST', `/v1/bookings/${paid.id}/cancel`, { token: paid.accessToken });
     expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
-    expect(cancelled.body).toMatchObject({ id: paid.id, status: 'CANCELLED', payment: { status: 'refunded', paymentIntentId: paid.paymentIntentId } });
+    expect(cancelled.body).toMatchObject({
+      id: paid.id,
+      status: 'CANCELLED',
+      payment: { status: 'refunded', paymentIntentId: paid.paymentIntentId, refund: { status: 'succeeded' } },
+    });
     const refunds = await stripe.refunds.list({ payment_intent: paid.paymentIntentId });
     expect(refunds.data.map((refund) => ({ amount: refund.amount, status: refund.status }))).toEqual([{ amount: 14_900, status: 'succeeded' }]);
     expect((await getHistory(runtime, paid)).slice(-1)).toEqual([{ from: 'CONFIRMED', to: 'CANCELLED', at, cause: 'customer' }]);
@@ -288,6 +299,54 @@ describe('bookings over HTTP (local host, Stripe and SMTP sandboxes)', () => {
     expect(recorder.jobs(unpaid.id, 'odoo-sync')).toEqual([]);
     await sandbox().idle();
     expect((await getBooking(runtime, unpaid)).status).toBe('CANCELLED');
+  });
+
+  it("completes from Stripe's webhooks a cancellation whose refund could not be recorded, and a retry refunds nothing more", async () => {
+    const paid = await confirmedBooking();
+    // The cancellation as the endpoint runs it, but storage goes down after Stripe refunded: the
+    // cancellation (with the refund reserved) is saved, the refund's outcome is not.
+    const tables = new TableAggregateStore(
+      runtime.composition.services.tables.client(BOOKINGS_TABLE),
+      new OutboxCommitter(runtime.composition.services.outboxRelay),
+      bookingCodec,
+    );
+    let saves = 0;
+    const bookings: BookingStore = {
+      get: (id) => tables.get(id),
+      history: (id, filter) => tables.history(id, filter),
+      hasEvent: (id, eventId) => tables.hasEvent(id, eventId),
+      create: (change, attributes) => tables.create(change, attributes),
+      update: async (current, change) => {
+        saves += 1;
+        if (saves > 1) throw new Error('storage unavailable');
+        return tables.update(current, change);
+      },
+    };
+    const payments = new StripeGateway(runtime.config.stripe as NonNullable<typeof runtime.config.stripe>);
+    await expect(cancelBooking({ bookings, payments, clock: systemClock }, paid.id, { kind: 'customer', token: paid.accessToken })).rejects.toThrow(
+      'storage unavailable',
+    );
+    expect(saves).toBe(2);
+    // Stripe's webhooks (the refund carries the booking id) record what the request could not.
+    await sandbox().idle();
+
+    const view = await getBooking(runtime, paid);
+    expect(view).toMatchObject({ status: 'CANCELLED', payment: { status: 'refunded', refund: { status: 'succeeded' } } });
+    expect((await getHistory(runtime, paid)).map((row) => row.to)).toEqual(['PENDING_PAYMENT', 'CONFIRMED', 'CANCELLED']);
+    expect(recorder.jobs(paid.id, 'odoo-sync').map((job) => job.payload)).toEqual([
+      { bookingId: paid.id, reason: 'payment succeeded' },
+      { bookingId: paid.id, reason: 'cancelled and refunded' },
+    ]);
+    const refund = (await stripe.refunds.list({ payment_intent: paid.paymentIntentId })).data;
+    expect(refund.map((item) => ({ amount: item.amount, status: item.status, metadata: item.metadata }))).toEqual([
+      { amount: 14_900, status: 'succeeded', metadata: { bookingId: paid.id } },
+    ]);
+
+    // The customer's app retries: the same answer, no second refund.
+    const again = await api(runtime, 'POST', `/v1/bookings/${paid.id}/cancel`, { token: paid.accessToken });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: 'CANCELLED', payment: { status: 'refunded', refund: { status: 'succeeded' } } });
+    expect((await stripe.refunds.list({ payment_intent: paid.paymentIntentId })).data).toHaveLength(1);
   });
 
   it('lets only the booking token and staff keys read a booking; every refusal is problem+json', async () => {

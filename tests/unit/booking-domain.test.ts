@@ -19,6 +19,7 @@ import {
   recordFindingPayment,
   type Finding,
 } from '../../slices/bookings/domain/finding';
+import { cancelBooking, isRefunded, recordRefund, refundOutcomeOf, reserveRefund } from '../../slices/bookings/domain/refund';
 import { addMoney, formatMoney, money } from '../../shared/kernel/money';
 import {
   checkSlot,
@@ -539,6 +540,117 @@ describe('findings', () => {
       ok: false,
       error: { code: 'FORBIDDEN_FINDING_TRANSITION', from: 'PENDING_APPROVAL', to: 'PAID' },
     });
+  });
+});
+
+// ---- cancellation and its refund
+
+describe('cancellation refunds', () => {
+  const at = new Date('2025-06-02T09:00:00Z');
+  const paid = (status: BookingStatus = 'CONFIRMED'): Booking => ({
+    ...bookingIn(status),
+    payment: { status: 'succeeded', paymentIntentId: 'pi_1', stripeCustomerId: 'cus_1', paymentMethodId: 'pm_1' },
+  });
+  const later = new Date(at.getTime() + 60_000);
+  const reservedOn = (booking: Booking) => {
+    const cancelled = cancelBooking(booking, causes.customer(), at);
+    if (!cancelled.ok) throw new Error('fixture cancellation refused');
+    return cancelled.booking;
+  };
+
+  it('reserves the refund of a paid booking in the change that cancels it, with its history row', () => {
+    const result = cancelBooking(paid(), causes.api('backoffice'), at);
+    expect(result).toEqual({
+      ok: true,
+      booking: {
+        ...paid(),
+        status: 'CANCELLED',
+        payment: { ...paid().payment, refund: { status: 'reserved', reservedAt: at.toISOString(), updatedAt: at.toISOString() } },
+        updatedAt: at.toISOString(),
+        version: paid().version + 1,
+      },
+      history: { from: 'CONFIRMED', to: 'CANCELLED', at: at.toISOString(), cause: 'api:backoffice' },
+    });
+    expect(bookingSchema.parse(result.ok && result.booking)).toEqual(result.ok && result.booking);
+  });
+
+  it('reserves nothing for an unpaid or already refunded booking, and refuses once the car is picked up', () => {
+    expect(cancelBooking(bookingIn('PENDING_PAYMENT'), causes.customer(), at)).toMatchObject({
+      ok: true,
+      booking: { status: 'CANCELLED', payment: { status: 'pending' } },
+    });
+    const unpaid = cancelBooking(bookingIn('PENDING_PAYMENT'), causes.customer(), at);
+    expect(unpaid.ok && unpaid.booking.payment.refund).toBeUndefined();
+    const refunded = cancelBooking({ ...paid(), payment: { ...paid().payment, status: 'refunded' } }, causes.customer(), at);
+    expect(refunded.ok && refunded.booking.payment.refund).toBeUndefined();
+    expect(cancelBooking(paid('IN_WORKSHOP'), causes.customer(), at)).toEqual({
+      ok: false,
+      error: { code: 'FORBIDDEN_TRANSITION', from: 'IN_WORKSHOP', to: 'CANCELLED' },
+    });
+  });
+
+  it('reserves the refund of a cancelled booking found paid after all, once', () => {
+    const cancelled = reservedOn({ ...bookingIn('PENDING_PAYMENT'), payment: { status: 'failed', paymentIntentId: 'pi_1', failureReason: 'card_declined' } });
+    const reserved = reserveRefund(cancelled, later);
+    expect(reserved.payment).toEqual({
+      status: 'succeeded',
+      paymentIntentId: 'pi_1',
+      refund: { status: 'reserved', reservedAt: later.toISOString(), updatedAt: later.toISOString() },
+    });
+    expect(reserveRefund(reserved, later)).toBe(reserved);
+    expect(reserveRefund(paid(), later)).toEqual(paid());
+  });
+
+  it('records a refund that went through: the payment is refunded, and a refund flag of its own is cleared', () => {
+    const failed = recordRefund(reservedOn(paid()), { status: 'failed', failureReason: 'unavailable: Stripe down' }, at);
+    if (!failed.ok) throw new Error('expected the failure recorded');
+    expect(failed.booking.flags).toEqual({ needsAttention: true, attentionReason: 'refund failed: unavailable: Stripe down' });
+    expect(failed.booking.payment).toMatchObject({ status: 'succeeded', refund: { status: 'failed', failureReason: 'unavailable: Stripe down' } });
+    expect(isRefunded(failed.booking.payment)).toBe(false);
+
+    const done = recordRefund(failed.booking, { status: 'succeeded', refundId: 're_1' }, later);
+    expect(done).toMatchObject({ ok: true, refund: { status: 'succeeded', refundId: 're_1' } });
+    if (!done.ok) return;
+    expect(done.booking.payment.status).toBe('refunded');
+    expect(done.booking.payment.refund?.failureReason).toBeUndefined();
+    expect(done.booking.flags).toEqual({});
+    expect(isRefunded(done.booking.payment)).toBe(true);
+
+    // Somebody else's flag stays.
+    const flagged = { ...reservedOn(paid()), flags: { needsAttention: true, attentionReason: 'pickup trip failed: nobody home' } };
+    const kept = recordRefund(flagged, { status: 'succeeded' }, later);
+    expect(kept.ok && kept.booking.flags).toEqual(flagged.flags);
+  });
+
+  it('never moves a refund back from succeeded, nor to failed from pending on a request error alone', () => {
+    const booking = reservedOn(paid());
+    const succeeded = recordRefund(booking, { status: 'succeeded', refundId: 're_1' }, at);
+    if (!succeeded.ok) throw new Error('expected success recorded');
+    for (const outcome of [{ status: 'failed', failureReason: 'x' }, { status: 'pending' }, { status: 'succeeded' }] as const) {
+      expect(recordRefund(succeeded.booking, outcome, later)).toMatchObject({ ok: false, error: { code: 'ALREADY_RECORDED' } });
+    }
+    const pending = recordRefund(booking, { status: 'pending', refundId: 're_1' }, at);
+    if (!pending.ok) throw new Error('expected pending recorded');
+    expect(isRefunded(pending.booking.payment)).toBe(true);
+    expect(recordRefund(pending.booking, { status: 'failed', failureReason: 'idempotency_key_in_use' }, later)).toMatchObject({
+      ok: false,
+      error: { code: 'ALREADY_RECORDED' },
+    });
+    // Stripe's own word about the refund it accepted does fail it.
+    expect(recordRefund(pending.booking, { status: 'failed', refundId: 're_1', failureReason: 'expired_or_canceled_card' }, later)).toMatchObject({
+      ok: true,
+      booking: { payment: { status: 'succeeded', refund: { status: 'failed' } }, flags: { needsAttention: true } },
+    });
+    expect(recordRefund(pending.booking, { status: 'succeeded', refundId: 're_other' }, later)).toEqual({ ok: false, error: { code: 'OTHER_REFUND' } });
+    expect(recordRefund(paid(), { status: 'succeeded' }, later)).toEqual({ ok: false, error: { code: 'NO_REFUND' } });
+  });
+
+  it("reads Stripe's refund statuses", () => {
+    expect(refundOutcomeOf('succeeded', 're_1')).toEqual({ status: 'succeeded', refundId: 're_1' });
+    expect(refundOutcomeOf('pending', 're_1')).toEqual({ status: 'pending', refundId: 're_1' });
+    expect(refundOutcomeOf('requires_action', 're_1')).toEqual({ status: 'pending', refundId: 're_1' });
+    expect(refundOutcomeOf('failed', 're_1')).toMatchObject({ status: 'failed', refundId: 're_1' });
+    expect(refundOutcomeOf('canceled', 're_1')).toMatchObject({ status: 'failed', refundId: 're_1' });
   });
 });
 

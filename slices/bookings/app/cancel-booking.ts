@@ -1,7 +1,8 @@
 import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { PaymentFailure, PaymentGateway } from '../../../shared/platform/payments';
 import type { Booking } from '../domain/booking';
-import { isCancellable, transition } from '../domain/booking-status';
+import { type BookingStatus, isCancellable } from '../domain/booking-status';
+import { cancelBooking as cancelInDomain, isRefunded, owesRefund, type RefundOutcome, recordRefund, refundOutcomeOf, reserveRefund } from '../domain/refund';
 import { type AccessError, type BookingActor, causeOf, readBooking } from './access';
 import { odooSyncJob } from './jobs';
 import { notificationJob } from './notifications';
@@ -13,66 +14,145 @@ export interface CancelBookingDeps extends BookingContext {
 
 export type CancelOutcome =
   | { ok: true; booking: Booking; refunded: boolean }
-  | { ok: false; error: AccessError | { code: 'NOT_CANCELLABLE'; status: string } | { code: 'PAYMENT_PROVIDER'; failure: PaymentFailure } };
+  | {
+      ok: false;
+      error:
+        | AccessError
+        | { code: 'NOT_CANCELLABLE'; status: BookingStatus }
+        /** The booking IS cancelled (`booking`), but Stripe did not take the refund or the voiding: cancelling again retries it. */
+        | { code: 'PAYMENT_PROVIDER'; failure: PaymentFailure; booking: Booking };
+    };
+
+/** Stripe's idempotency key of a booking's refund: one refund per booking, however often it is asked for. */
+const refundKey = (bookingId: string) => `booking:${bookingId}:refund`;
 
 /**
- * Cancels a booking until pick-up (its customer or an admin). A paid booking is refunded first
- * (idempotency key per booking, so a retried cancellation never refunds twice); an unpaid one has its
- * PaymentIntent cancelled so it can no longer be paid. Then CANCELLED is saved with an Odoo sync
- * (the credit note) and an e-mail.
+ * Cancels a booking until pick-up (its customer or an admin). Money after storage, never before:
+ *
+ * 1. CANCELLED is saved with its history row and the e-mail, and a paid booking's refund is reserved
+ *    in that same change. From then on no pick-up is dispatched, and nothing is asked of Stripe unless
+ *    this save went through (a refused cancellation changes nothing and calls nothing).
+ * 2. Stripe is asked: a paid booking is refunded (key `booking:<id>:refund`, metadata `bookingId`),
+ *    an unpaid one has its PaymentIntent cancelled — and refunded instead when the customer paid
+ *    meanwhile (the refund is reserved first in that case too).
+ * 3. The answer is recorded: refunded (with the Odoo sync of the credit note), pending (Stripe's
+ *    `refund.updated` finishes it), or failed (the booking is flagged for a person).
+ *
+ * When recording fails after Stripe refunded (storage down), the error goes up and the refund stays
+ * reserved; Stripe's `charge.refunded` / `refund.updated` records it (handle-stripe-event.ts). Cancelling
+ * a cancelled booking again finishes what is left: a reserved or failed refund is asked for again
+ * under the same key (Stripe refunds once), an intent still open is cancelled again.
  */
 export async function cancelBooking(deps: CancelBookingDeps, id: string, actor: BookingActor, operationId?: string): Promise<CancelOutcome> {
   const read = await readBooking(deps.bookings, id, actor, ['admin']);
   if (!read.ok) return read;
   const first = read.stored.state;
-  if (first.status === 'CANCELLED') return { ok: true, booking: first, refunded: first.payment.status === 'refunded' };
-  if (!isCancellable(first.status)) return { ok: false, error: { code: 'NOT_CANCELLABLE', status: first.status } };
+  if (first.status !== 'CANCELLED' && !isCancellable(first.status)) return { ok: false, error: { code: 'NOT_CANCELLABLE', status: first.status } };
 
-  const payment = first.payment;
-  let refunded = false;
-  if (payment.status === 'succeeded' && payment.paymentIntentId) {
-    const refund = await deps.payments.refund({ paymentIntentId: payment.paymentIntentId, idempotencyKey: `booking:${id}:refund` });
-    if (!refund.ok) return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: refund.error } };
-    refunded = true;
-  } else if (payment.paymentIntentId) {
-    const cancelled = await deps.payments.cancelPaymentIntent(payment.paymentIntentId, `booking:${id}:cancel-payment`);
-    // An intent that already succeeded cannot be cancelled: the payment raced us, so refund instead.
-    if (!cancelled.ok && cancelled.error.code !== 'invalid_request') return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: cancelled.error } };
-    if (!cancelled.ok) {
-      const refund = await deps.payments.refund({ paymentIntentId: payment.paymentIntentId, idempotencyKey: `booking:${id}:refund` });
-      if (!refund.ok) return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: refund.error } };
-      refunded = true;
-    }
-  }
-
-  // The ETag of the first read guards the save: a booking changed meanwhile is read again.
-  const outcome = await mutate<Booking, Booking>(
+  // The ETag of the first read guards the save: of two cancellations at once, one saves, the other
+  // reads the cancelled booking again and goes on from there.
+  const cancelled = await mutate<Booking, BookingStatus>(
     deps.bookings,
     id,
     ({ state: booking }) => {
-      const at = deps.clock.now();
-      if (booking.status === 'CANCELLED') return skip(booking);
-      const cancelled = transition(booking, 'CANCELLED', causeOf(actor), at);
-      if (!cancelled.ok) {
-        if (!refunded) return skip(booking);
-        // The car was picked up while we refunded: the money is back with the customer, so a human decides.
-        const flagged: Booking = {
-          ...booking,
-          payment: { ...booking.payment, status: 'refunded' },
-          flags: { needsAttention: true, attentionReason: `refunded by a cancellation that lost a race with ${booking.status}` },
-          updatedAt: at.toISOString(),
-        };
-        return save(flagged, flagged, { jobs: [odooSyncJob(booking, 'refunded')] });
-      }
-      const next: Booking = refunded
-        ? { ...cancelled.booking, payment: { ...cancelled.booking.payment, status: 'refunded' } }
-        : { ...cancelled.booking, payment: { ...cancelled.booking.payment, status: booking.payment.status === 'succeeded' ? 'succeeded' : 'canceled' } };
-      const jobs = [...(refunded ? [odooSyncJob(booking, 'cancelled and refunded')] : []), notificationJob('booking.cancelled', booking, { refunded })];
-      return save(next, next, { history: [cancelled.history], jobs });
+      if (booking.status === 'CANCELLED') return skip(booking.status);
+      const change = cancelInDomain(booking, causeOf(actor), deps.clock.now());
+      if (!change.ok) return skip(booking.status);
+      const refunded = change.booking.payment.refund !== undefined;
+      return save(change.booking, change.booking.status, {
+        history: [change.history],
+        jobs: [notificationJob('booking.cancelled', booking, { refunded })],
+      });
     },
     { clock: deps.clock, operationId, first: read.stored },
   );
-  if (outcome.kind !== 'done') return { ok: false, error: { code: 'NOT_FOUND' } };
-  if (outcome.result.status !== 'CANCELLED') return { ok: false, error: { code: 'NOT_CANCELLABLE', status: outcome.result.status } };
-  return { ok: true, booking: outcome.result, refunded };
+  if (cancelled.kind !== 'done') return { ok: false, error: { code: 'NOT_FOUND' } };
+  if (cancelled.result !== 'CANCELLED') return { ok: false, error: { code: 'NOT_CANCELLABLE', status: cancelled.result } };
+  return settle(deps, cancelled.state, operationId);
+}
+
+/** Brings the money of a cancelled booking where the cancellation says: refunded, or the payment voided. */
+async function settle(deps: CancelBookingDeps, booking: Booking, operationId: string | undefined): Promise<CancelOutcome> {
+  const { payment } = booking;
+  if (payment.refund) return payment.refund.status === 'reserved' || payment.refund.status === 'failed' ? refund(deps, booking, operationId) : answer(booking);
+  // Paid after the cancellation was saved (Stripe's webhook said so): the customer is owed the money.
+  if (owesRefund(payment)) return reserveAndRefund(deps, booking.id, operationId);
+  const intentId = payment.paymentIntentId;
+  if (!intentId || payment.status === 'refunded' || payment.status === 'canceled') return answer(booking);
+
+  const voided = await deps.payments.cancelPaymentIntent(intentId, `booking:${booking.id}:cancel-payment`);
+  if (voided.ok) return recordVoided(deps, booking.id, operationId);
+  if (voided.error.code !== 'invalid_request') return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: voided.error, booking } };
+  // Stripe will not cancel the intent: it moved on. Most likely the customer paid while we cancelled.
+  const intent = await deps.payments.retrievePaymentIntent(intentId);
+  if (!intent.ok) return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: intent.error, booking } };
+  if (intent.value.status === 'succeeded') return reserveAndRefund(deps, booking.id, operationId);
+  if (intent.value.status === 'canceled') return recordVoided(deps, booking.id, operationId);
+  // E.g. `processing`: neither cancellable nor refundable yet. Its webhook flags a late success.
+  return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure: voided.error, booking } };
+}
+
+/** Records the voided PaymentIntent (unless a webhook settled the payment first). */
+async function recordVoided(deps: CancelBookingDeps, id: string, operationId: string | undefined): Promise<CancelOutcome> {
+  const recorded = await mutate<Booking, undefined>(
+    deps.bookings,
+    id,
+    ({ state }) => {
+      if (['succeeded', 'refunded', 'canceled'].includes(state.payment.status)) return skip(undefined);
+      return save({ ...state, payment: { ...state.payment, status: 'canceled' }, updatedAt: deps.clock.now().toISOString() }, undefined);
+    },
+    { clock: deps.clock, operationId },
+  );
+  return recorded.kind === 'done' ? answer(recorded.state) : { ok: false, error: { code: 'NOT_FOUND' } };
+}
+
+/** Reserves the refund of a cancelled booking found paid, then asks for it. */
+async function reserveAndRefund(deps: CancelBookingDeps, id: string, operationId: string | undefined): Promise<CancelOutcome> {
+  const reserved = await mutate<Booking, undefined>(
+    deps.bookings,
+    id,
+    ({ state }) => {
+      const next = reserveRefund(state, deps.clock.now());
+      return next === state ? skip(undefined) : save(next, undefined);
+    },
+    { clock: deps.clock, operationId },
+  );
+  if (reserved.kind !== 'done') return { ok: false, error: { code: 'NOT_FOUND' } };
+  const booking = reserved.state;
+  // Another request reserved it and may have its answer already: go on from what is stored.
+  if (booking.payment.refund?.status === 'reserved' || booking.payment.refund?.status === 'failed') return refund(deps, booking, operationId);
+  return answer(booking);
+}
+
+/** Asks Stripe for the reserved refund (same key every time, so at most one refund) and records the answer. */
+async function refund(deps: CancelBookingDeps, booking: Booking, operationId: string | undefined): Promise<CancelOutcome> {
+  const intentId = booking.payment.paymentIntentId as string;
+  const asked = await deps.payments.refund({ paymentIntentId: intentId, idempotencyKey: refundKey(booking.id), metadata: { bookingId: booking.id } });
+  const outcome: RefundOutcome = asked.ok
+    ? refundOutcomeOf(asked.value.status, asked.value.id)
+    : { status: 'failed', failureReason: `${asked.error.code}: ${asked.error.message}` };
+
+  // Throws when storage is down: the refund stays reserved and Stripe's webhook records it.
+  const recorded = await mutate<Booking, undefined>(
+    deps.bookings,
+    booking.id,
+    ({ state }) => {
+      const result = recordRefund(state, outcome, deps.clock.now());
+      if (!result.ok) return skip(undefined);
+      // The books follow the money: the credit note with the refund paid out against it.
+      const jobs = result.refund.status === 'succeeded' ? [odooSyncJob(state, 'cancelled and refunded')] : [];
+      return save(result.booking, undefined, { jobs });
+    },
+    { clock: deps.clock, operationId },
+  );
+  if (recorded.kind !== 'done') return { ok: false, error: { code: 'NOT_FOUND' } };
+  const stored = recorded.state;
+  // A racing request or the webhook may have recorded Stripe's answer first; the stored refund decides.
+  if (isRefunded(stored.payment)) return answer(stored);
+  const failure: PaymentFailure = asked.ok ? { code: 'invalid_request', message: stored.payment.refund?.failureReason ?? 'refund failed' } : asked.error;
+  return { ok: false, error: { code: 'PAYMENT_PROVIDER', failure, booking: stored } };
+}
+
+function answer(booking: Booking): CancelOutcome {
+  return { ok: true, booking, refunded: isRefunded(booking.payment) };
 }

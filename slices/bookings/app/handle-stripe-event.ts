@@ -5,6 +5,7 @@ import type { Telemetry } from '../../../shared/platform/telemetry';
 import { type Booking, isId, type PaymentStatus } from '../domain/booking';
 import { causes, type HistoryEntry, transition } from '../domain/booking-status';
 import { recordFindingPayment } from '../domain/finding';
+import { type RefundOutcome, recordRefund, refundOutcomeOf } from '../domain/refund';
 import { odooSyncJob, tripJob } from './jobs';
 import { notificationJob } from './notifications';
 import type { BookingContext } from './ports';
@@ -19,6 +20,12 @@ export type StripeEventOutcome = 'applied' | 'duplicate' | 'unchanged' | 'ignore
 
 /** Payment states no later "open" event may overwrite: Stripe does not keep event order. */
 const SETTLED: readonly PaymentStatus[] = ['succeeded', 'refunded', 'canceled'];
+
+/** Events about one refund object (ours carry the booking id in their metadata). */
+const REFUND_EVENTS = ['refund.created', 'refund.updated', 'refund.failed', 'charge.refund.updated'];
+
+/** Statuses in which the pick-up is still ahead. */
+const PICKUP_AHEAD: readonly Booking['status'][] = ['PENDING_PAYMENT', 'CONFIRMED'];
 
 const OPEN_STATUS: Record<string, PaymentStatus | undefined> = {
   'payment_intent.processing': 'processing',
@@ -99,13 +106,29 @@ function decideBooking(booking: Booking, event: PaymentEvent, at: Date): EventEf
   }
 
   if (event.type === 'charge.refunded') {
+    if (payment.refund) {
+      // Our cancellation's refund went through: this completes its record when the request could not.
+      // A pending one is finished by the refund's own events; a partial refund is not ours (we refund all).
+      const whole = event.amountRefunded === undefined || event.amountRefunded >= intent.amount;
+      return payment.refund.status === 'pending' || !whole ? undefined : refundEffect(booking, { status: 'succeeded' }, at);
+    }
     if (payment.status === 'refunded') return undefined;
-    // A refund made outside our cancellation (e.g. in the Stripe dashboard) still needs its credit note.
+    // A refund made outside our cancellation (e.g. in the Stripe dashboard) still needs its credit note,
+    // and before pick-up a person must decide about the booking: its trip would go out for money that went back.
+    const flags = PICKUP_AHEAD.includes(booking.status)
+      ? { needsAttention: true, attentionReason: `payment refunded outside the hub while ${booking.status}` }
+      : booking.flags;
     return {
-      booking: { ...booking, payment: { ...payment, status: 'refunded' }, updatedAt: at.toISOString() },
+      booking: { ...booking, payment: { ...payment, status: 'refunded' }, flags, updatedAt: at.toISOString() },
       history: [],
       jobs: [odooSyncJob(booking, 'refunded')],
     };
+  }
+
+  if (REFUND_EVENTS.includes(event.type) && event.refund) {
+    // Only a refund our cancellation reserved (its metadata names the booking); others are charge.refunded's.
+    if (!payment.refund) return undefined;
+    return refundEffect(booking, refundOutcomeOf(event.refund.status, event.refund.id), at);
   }
 
   if (event.type === 'payment_intent.canceled') {
@@ -122,6 +145,15 @@ function decideBooking(booking: Booking, event: PaymentEvent, at: Date): EventEf
     history: [],
     jobs: [],
   };
+}
+
+/** The reserved refund's outcome recorded; once the money is back, the Odoo sync of the credit note. */
+function refundEffect(booking: Booking, outcome: RefundOutcome, at: Date): EventEffect | undefined {
+  const recorded = recordRefund(booking, outcome, at);
+  if (!recorded.ok) return undefined;
+  // The same reason as the cancellation's own record: whichever records first queues the sync.
+  const jobs = recorded.refund.status === 'succeeded' ? [odooSyncJob(booking, 'cancelled and refunded')] : [];
+  return { booking: recorded.booking, history: [], jobs };
 }
 
 function decideFinding(booking: Booking, findingId: string, event: PaymentEvent, at: Date): EventEffect | undefined {

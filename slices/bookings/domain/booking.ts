@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { bookingStatusSchema, causes, type Cause, type HistoryEntry } from './booking-status';
 import { priceOf, serviceCodeSchema, type Catalogue } from './catalogue';
 import { findingSchema } from './finding';
+import { bookingRefundSchema } from './refund';
 import { centsSchema, currencySchema } from '../../../shared/kernel/money';
 import { checkSlot, type OpeningHours, type SlotProblemCode, type SlotRules } from './opening-hours';
 import type { Issue } from '../../../shared/kernel/result';
@@ -108,6 +109,8 @@ export const bookingPaymentSchema = z.object({
   failureReason: z.string().max(500).optional(),
   stripeCustomerId: z.string().optional(),
   paymentMethodId: z.string().optional(),
+  /** The refund a cancellation reserved before asking Stripe; `status` becomes `refunded` once it succeeded. */
+  refund: bookingRefundSchema.optional(),
 });
 
 /** Everything a booking is, as stored (one partition per booking). */

@@ -13,6 +13,7 @@ import { type Booking, createBookingRequestSchema, idSchema } from '../domain/bo
 import { bookingStatusSchema } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
 import { findingRequestSchema, findingStatusSchema } from '../domain/finding';
+import { REFUND_STATUSES } from '../domain/refund';
 
 export interface BookingFunctionDeps {
   bookings: BookingStore;
@@ -40,7 +41,13 @@ const bookingView = z.object({
   pickup: z.object({ address: z.object({ street: z.string(), zip: z.string(), city: z.string() }), slotStart: z.string(), slotEnd: z.string() }),
   delivery: z.object({ address: z.object({ street: z.string(), zip: z.string(), city: z.string() }) }),
   notes: z.string().optional(),
-  payment: z.object({ status: z.string(), paymentIntentId: z.string().optional(), failureReason: z.string().optional() }),
+  payment: z.object({
+    status: z.string(),
+    paymentIntentId: z.string().optional(),
+    failureReason: z.string().optional(),
+    /** A cancellation's refund: `reserved` (asked for), `pending` (Stripe finishes it), `succeeded`, `failed` (staff is alerted; cancel again to retry). */
+    refund: z.object({ status: z.enum(REFUND_STATUSES), failureReason: z.string().optional() }).optional(),
+  }),
   findings: z.array(findingView),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -60,6 +67,7 @@ const findingAnswerView = z.object({ id: z.string(), status: findingStatusSchema
 
 /** What the API shows of a booking: never the Stripe customer, the saved card or the token hash. */
 function toView(booking: Booking) {
+  const refund = booking.payment.refund;
   return {
     id: booking.id,
     status: booking.status,
@@ -71,7 +79,12 @@ function toView(booking: Booking) {
     pickup: booking.pickup,
     delivery: booking.delivery,
     notes: booking.notes,
-    payment: { status: booking.payment.status, paymentIntentId: booking.payment.paymentIntentId, failureReason: booking.payment.failureReason },
+    payment: {
+      status: booking.payment.status,
+      paymentIntentId: booking.payment.paymentIntentId,
+      failureReason: booking.payment.failureReason,
+      ...(refund ? { refund: { status: refund.status, ...(refund.failureReason ? { failureReason: refund.failureReason } : {}) } } : {}),
+    },
     findings: booking.findings.map((finding) => ({ id: finding.id, description: finding.description, priceCents: finding.priceCents, status: finding.status })),
     createdAt: booking.createdAt,
     updatedAt: booking.updatedAt,
@@ -103,6 +116,29 @@ function paymentProblem(failure: PaymentFailure): HttpResponseData {
       headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '5' },
     };
   return problem(502, 'Payment provider refused the request', 'The payment provider rejected the request; nothing was changed.');
+}
+
+/** Stripe did not take a cancellation's refund (or the voiding of its payment): the booking is cancelled all the same. */
+function cancelPaymentProblem(failure: PaymentFailure, booking: Booking): HttpResponseData {
+  const refund = booking.payment.refund;
+  const members = { bookingStatus: booking.status, ...(refund ? { refundStatus: refund.status } : {}) };
+  const what = refund ? 'the refund' : 'cancelling the payment';
+  // A refund that did not go through is flagged on the booking (recordRefund); an open payment is not money owed.
+  const flagged = refund?.status === 'failed' ? ' It is flagged for our staff.' : '';
+  if (failure.code === 'unavailable') {
+    return problem(
+      503,
+      'Payment provider unavailable',
+      `The booking is cancelled, but Stripe could not be reached for ${what}.${flagged} Cancel again shortly to retry; a booking is refunded at most once.`,
+      { members, headers: { 'Retry-After': '5' } },
+    );
+  }
+  return problem(
+    502,
+    'Payment provider refused the request',
+    `The booking is cancelled, but the payment provider refused ${what}.${flagged} Cancelling again retries it.`,
+    { members },
+  );
 }
 
 function findingResponse(outcome: FindingOutcome, created = false): HttpResponseData {
@@ -242,12 +278,17 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       summary: 'Cancel until pick-up; a paid booking is refunded and gets a credit note in Odoo',
       tags,
       request: { params: idParams },
-      responses: { 200: { description: 'Cancelled', schema: bookingView }, 409: { description: 'Past pick-up' } },
+      responses: {
+        200: { description: 'Cancelled', schema: bookingView },
+        409: { description: 'Past pick-up' },
+        502: { description: 'Cancelled, but Stripe refused the refund (staff alerted; cancelling again retries it)' },
+        503: { description: 'Cancelled, but Stripe could not be reached for the refund; cancel again to retry' },
+      },
       handler: async (call) => {
         const outcome = await cancelBooking(deps.cancel, call.params.id, actorOf(call), call.operationId);
         if (outcome.ok) return { status: 200, body: toView(outcome.booking) };
         const { error } = outcome;
-        if (error.code === 'PAYMENT_PROVIDER') return paymentProblem(error.failure);
+        if (error.code === 'PAYMENT_PROVIDER') return cancelPaymentProblem(error.failure, error.booking);
         if (error.code === 'NOT_CANCELLABLE') return conflict(`A booking can be cancelled until pick-up; this one is ${error.status}.`);
         return accessProblem(error);
       },

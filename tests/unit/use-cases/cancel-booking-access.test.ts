@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BookingActor } from '../../../slices/bookings/app/access';
 import { cancelBooking, type CancelBookingDeps } from '../../../slices/bookings/app/cancel-booking';
 import { bookingHistory } from '../../../slices/bookings/app/ports';
@@ -56,13 +56,13 @@ describe('cancelBooking: access', () => {
     expect(await bookingHistory(bookings, BOOKING_ID)).toEqual([{ from: 'CONFIRMED', to: 'CANCELLED', at: NOW, cause: 'api:backoffice' }]);
   });
 
-  it('reads the booking once for the access check and the change when nothing races', async () => {
+  it('reads the booking once for the access check and the cancellation, and once more to record the refund', async () => {
     const { bookings, deps } = setup(aBooking({ status: 'CONFIRMED' }));
 
     await cancelBooking(deps, BOOKING_ID, CUSTOMER);
 
-    expect(bookings.reads.get(BOOKING_ID)).toBe(1);
-    expect(bookings.changes).toHaveLength(1);
+    expect(bookings.reads.get(BOOKING_ID)).toBe(2);
+    expect(bookings.changes.map((change) => change.state.payment.refund?.status)).toEqual(['reserved', 'succeeded']);
   });
 });
 
@@ -73,6 +73,7 @@ describe('cancelBooking: payments', () => {
     const outcome = await cancelBooking(deps, BOOKING_ID, CUSTOMER);
 
     expect(outcome).toMatchObject({ ok: true, refunded: false, booking: { status: 'CANCELLED', payment: { status: 'canceled' } } });
+    expect(outcome.ok && outcome.booking.payment.refund).toBeUndefined();
     expect(payments.keysOf('cancelPaymentIntent')).toEqual(['booking:bk-1:cancel-payment']);
     expect(payments.intent('pi_booking').status).toBe('canceled');
     expect(payments.refunds).toEqual([]);
@@ -86,40 +87,58 @@ describe('cancelBooking: payments', () => {
 
     const outcome = await cancelBooking(deps, BOOKING_ID, CUSTOMER);
 
-    expect(outcome).toMatchObject({ ok: true, refunded: true, booking: { status: 'CANCELLED', payment: { status: 'refunded' } } });
+    expect(outcome).toMatchObject({
+      ok: true,
+      refunded: true,
+      booking: { status: 'CANCELLED', payment: { status: 'refunded', refund: { status: 'succeeded' } } },
+    });
     expect(payments.keysOf('cancelPaymentIntent')).toEqual(['booking:bk-1:cancel-payment']);
     expect(payments.refunds.map((refund) => refund.idempotencyKey)).toEqual(['booking:bk-1:refund']);
-    expect(jobsOf(bookings)).toEqual(['booking.sync odoo:bk-1:v4', 'booking.cancelled notify:booking.cancelled:bk-1']);
+    // Cancelled first, then the refund reserved on learning the customer paid, then its outcome.
+    expect(bookings.changes.map((change) => [change.state.status, change.state.payment.refund?.status])).toEqual([
+      ['CANCELLED', undefined],
+      ['CANCELLED', 'reserved'],
+      ['CANCELLED', 'succeeded'],
+    ]);
+    expect(jobsOf(bookings)).toEqual(['booking.cancelled notify:booking.cancelled:bk-1', 'booking.sync odoo:bk-1:v6']);
   });
 
-  it('answers PAYMENT_PROVIDER and leaves the booking as it is when Stripe is down; a later retry refunds once', async () => {
+  it('keeps the booking cancelled with its refund failed and flagged when Stripe is down; a later retry refunds once', async () => {
     const { bookings, payments, deps } = setup(aBooking({ status: 'CONFIRMED' }));
     payments.goDown();
 
     const failed = await cancelBooking(deps, BOOKING_ID, CUSTOMER);
 
-    expect(failed).toMatchObject({ ok: false, error: { code: 'PAYMENT_PROVIDER', failure: { code: 'unavailable' } } });
-    expect(bookings.changes).toEqual([]);
-    expect(currentOf(bookings)).toMatchObject({ status: 'CONFIRMED', payment: { status: 'succeeded' } });
+    expect(failed).toMatchObject({
+      ok: false,
+      error: { code: 'PAYMENT_PROVIDER', failure: { code: 'unavailable' }, booking: { status: 'CANCELLED', payment: { refund: { status: 'failed' } } } },
+    });
+    expect(currentOf(bookings)).toMatchObject({
+      status: 'CANCELLED',
+      payment: { status: 'succeeded', refund: { status: 'failed', failureReason: expect.stringContaining('unavailable') } },
+      flags: { needsAttention: true, attentionReason: expect.stringMatching(/^refund failed: unavailable/) },
+    });
 
     payments.goDown(false);
     const retried = await cancelBooking(deps, BOOKING_ID, CUSTOMER);
 
-    expect(retried).toMatchObject({ ok: true, refunded: true, booking: { status: 'CANCELLED' } });
+    expect(retried).toMatchObject({ ok: true, refunded: true, booking: { status: 'CANCELLED', payment: { status: 'refunded' }, flags: {} } });
     expect(payments.refunds).toHaveLength(1);
     expect(payments.keysOf('refund')).toEqual(['booking:bk-1:refund', 'booking:bk-1:refund']);
+    expect(await bookingHistory(bookings, BOOKING_ID)).toHaveLength(1);
   });
 
   it('answers a repeated cancellation with the cancelled booking, without refunding or saving again', async () => {
     const { bookings, payments, deps } = setup(aBooking({ status: 'CONFIRMED' }));
 
     const first = await cancelBooking(deps, BOOKING_ID, CUSTOMER);
+    const changes = bookings.changes.length;
     const again = await cancelBooking(deps, BOOKING_ID, CUSTOMER);
 
     expect(first).toMatchObject({ ok: true, refunded: true });
     expect(again).toEqual({ ok: true, refunded: true, booking: currentOf(bookings) });
     expect(payments.calls.filter((call) => call.method === 'refund')).toHaveLength(1);
-    expect(bookings.changes).toHaveLength(1);
+    expect(bookings.changes).toHaveLength(changes);
   });
 
   it('refunds once and cancels once when two cancellations run at once', async () => {
@@ -129,11 +148,36 @@ describe('cancelBooking: payments', () => {
 
     expect(one).toMatchObject({ ok: true, refunded: true, booking: { status: 'CANCELLED' } });
     expect(two).toMatchObject({ ok: true, refunded: true, booking: { status: 'CANCELLED' } });
+    // The loser of the save goes on from the booking the winner saved: whatever it asks of Stripe is under the one key.
+    expect(new Set(payments.keysOf('refund'))).toEqual(new Set(['booking:bk-1:refund']));
+    expect(payments.refunds).toHaveLength(1);
+    expect(bookings.changes.map((change) => change.state.payment.refund?.status)).toEqual(['reserved', 'succeeded']);
+    expect(jobsOf(bookings)).toEqual(['booking.cancelled notify:booking.cancelled:bk-1', 'booking.sync odoo:bk-1:v5']);
+    expect(await bookingHistory(bookings, BOOKING_ID)).toHaveLength(1);
+  });
+
+  it('refunds once when a second cancellation arrives while the first one waits for Stripe', async () => {
+    const { bookings, payments, deps } = setup(aBooking({ status: 'CONFIRMED' }));
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The first refund request reaches Stripe, and its answer is held back until the second has asked too.
+    payments.during = async (method) => {
+      if (method === 'refund' && payments.keysOf('refund').length === 1) await held;
+    };
+
+    const first = cancelBooking(deps, BOOKING_ID, CUSTOMER);
+    await vi.waitFor(() => expect(payments.keysOf('refund')).toHaveLength(1));
+    const second = await cancelBooking(deps, BOOKING_ID, ADMIN);
+    release();
+
+    expect(second).toMatchObject({ ok: true, refunded: true, booking: { status: 'CANCELLED', payment: { status: 'refunded' } } });
+    expect(await first).toMatchObject({ ok: true, refunded: true, booking: { status: 'CANCELLED', payment: { status: 'refunded' } } });
     expect(payments.keysOf('refund')).toEqual(['booking:bk-1:refund', 'booking:bk-1:refund']);
     expect(payments.refunds).toHaveLength(1);
-    expect(bookings.changes).toHaveLength(1);
-    expect(jobsOf(bookings)).toEqual(['booking.sync odoo:bk-1:v4', 'booking.cancelled notify:booking.cancelled:bk-1']);
-    expect(await bookingHistory(bookings, BOOKING_ID)).toHaveLength(1);
+    expect(bookings.changes.map((change) => change.state.payment.refund?.status)).toEqual(['reserved', 'succeeded']);
+    expect(jobsOf(bookings)).toEqual(['booking.cancelled notify:booking.cancelled:bk-1', 'booking.sync odoo:bk-1:v5']);
   });
 
   it.each<BookingStatus>(['IN_WORKSHOP', 'READY_FOR_DELIVERY', 'DELIVERED'])(
