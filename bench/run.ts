@@ -1,5 +1,6 @@
 // `npm run bench`: prints the platform's figures (see README, "Figures"). Not a test.
 import { benchBookings } from './bookings';
+import { benchCallbacks } from './callbacks';
 import { benchDriver } from './driver';
 import { benchOdoo } from './odoo';
 import { benchOrders } from './orders';
@@ -27,6 +28,9 @@ async function main(): Promise<void> {
       webhookEvents: Number(process.env.BENCH_ORDERS_EVENTS ?? 1500),
       onFigure: (figure) => console.log('orders', JSON.stringify(figure)),
     });
+  }
+  if (!only || only === 'callbacks') {
+    await benchCallbacks({ orders: Number(process.env.BENCH_CALLBACK_ORDERS ?? 100), onFigure: (figure) => console.log('callbacks', JSON.stringify(figure)) });
   }
   if (!only || only === 'odoo') await benchOdoo({ onFigure: (figure) => console.log('odoo', JSON.stringify(figure)) });
   if (!only || only === 'driver') {

@@ -4,6 +4,7 @@ import { OdooClient } from '../shared/adapters/odoo/odoo-client';
 import { OdooErp } from '../shared/adapters/odoo/odoo-erp';
 import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-letters';
 import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
+import { GreenfieldClient } from '../shared/adapters/btcpay/greenfield';
 import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/stripe/stripe-gateway';
 import { type AggregateCodec, TableAggregateStore } from '../shared/adapters/table-storage/aggregate-store';
 import { HttpCallbackTransport } from '../shared/adapters/http/callback-transport';
@@ -122,6 +123,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     integrationState.recordSync(integration, at).catch((error: unknown) => log.warn('could not record the sync time', { integration, error }));
   const payments = timed(config.stripe ? new StripeGateway(config.stripe) : new UnconfiguredPaymentGateway(), 'stripe');
   const smtpMailer = config.mail ? new SmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }) : undefined;
+  const invoices = config.btcpay ? timed(new GreenfieldClient(config.btcpay), 'btcpay') : undefined;
   const odoo = config.odoo;
   const erp = odoo ? timed(new OdooErp(new OdooClient(odoo), { paymentJournalId: odoo.paymentJournalId, lineTaxIds: odoo.lineTaxIds }), 'odoo') : undefined;
 
@@ -140,7 +142,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       recordSync,
       rateLimitWindowMs: config.rateLimit.windowMs,
     }),
-    ordersSlice.build({ config, clock, log, telemetry, payments, stripeConfigured: Boolean(config.stripe), erp, tables, aggregateStore, timed }),
+    ordersSlice.build({ config, clock, log, telemetry, payments, stripeConfigured: Boolean(config.stripe), invoices, erp, tables, aggregateStore, timed }),
   ];
   // Channel callbacks: posted signed, every attempt logged, retried on the Standard Webhooks schedule.
   const deliveryLog = timed(new TableDeliveryLog(tables.client(CALLBACK_DELIVERIES_TABLE)), 'tables');

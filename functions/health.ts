@@ -5,7 +5,7 @@ import { defineHttp, type HttpFunctionDef } from '../shared/function-table';
 const state = z.enum(['connected', 'sandbox', 'unavailable']);
 const healthSchema = z.object({
   status: z.enum(['ok', 'degraded']),
-  integrations: z.object({ stripe: state, odoo: state, driverApp: state, serviceBus: state, tables: state }),
+  integrations: z.object({ stripe: state, btcpay: state, odoo: state, driverApp: state, serviceBus: state, tables: state }),
   lastSync: z.object({ odoo: z.string().nullable(), driverApp: z.string().nullable() }),
   checkedAt: z.string(),
 });

@@ -8,6 +8,7 @@ import { formatApiKeyEntry, generateApiKey } from '../shared/http/auth';
 import { startAzurite } from './azurite';
 import { startLocalHost, type LocalHost } from './host';
 import { ServiceBusBroker } from './servicebus-broker';
+import { BTCPaySandbox, DEFAULT_BTCPAY_API_KEY, DEFAULT_BTCPAY_STORE_ID, DEFAULT_BTCPAY_WEBHOOK_SECRET } from './btcpay-sandbox';
 import { ChannelSandbox, generateChannelSecret } from './channel-sandbox';
 import { DriverSandbox } from './driver-sandbox';
 import { OdooSandbox } from './odoo-sandbox';
@@ -24,18 +25,31 @@ export interface LocalPorts {
   driver: number;
   odoo: number;
   channel: number;
+  btcpay: number;
 }
 
-export const DEFAULT_PORTS: LocalPorts = { http: 7071, tables: 10002, serviceBus: 5672, stripe: 12111, smtp: 2525, driver: 7072, odoo: 8069, channel: 7073 };
+export const DEFAULT_PORTS: LocalPorts = {
+  http: 7071,
+  tables: 10002,
+  serviceBus: 5672,
+  stripe: 12111,
+  smtp: 2525,
+  driver: 7072,
+  odoo: 8069,
+  channel: 7073,
+  btcpay: 14142,
+};
 
 /** Every part on a free port: what tests and benchmarks use. */
-export const FREE_PORTS: LocalPorts = { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0, driver: 0, odoo: 0, channel: 0 };
+export const FREE_PORTS: LocalPorts = { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0, driver: 0, odoo: 0, channel: 0, btcpay: 0 };
 
 /** Secrets the sandboxes and the app share when the environment gives none (printed by npm start). */
 export const LOCAL_SECRETS = {
   stripeSecretKey: 'sk_test_local_sandbox',
   stripeWebhookSecret: 'whsec_local_sandbox',
   driverAppSecret: 'driver_local_sandbox',
+  btcpayApiKey: DEFAULT_BTCPAY_API_KEY,
+  btcpayWebhookSecret: DEFAULT_BTCPAY_WEBHOOK_SECRET,
 };
 
 export interface LocalRuntimeOptions extends CompositionOptions {
@@ -50,6 +64,8 @@ export interface LocalRuntimeOptions extends CompositionOptions {
   broker?: { maxDeliveryCount?: number; lockDurationMs?: number };
   /** Stripe sandbox webhook retry delays (tests shorten them). */
   stripeRetryDelaysMs?: number[];
+  /** BTCPay sandbox webhook retry delays (tests shorten them). */
+  btcpayRetryDelaysMs?: number[];
   /** Called for each e-mail the SMTP sandbox catches. */
   onMail?: (mail: ReceivedMail) => void;
 }
@@ -62,13 +78,14 @@ export interface LocalRuntime {
   /** Plain API keys generated for this run, by role (empty when API_KEYS came from the environment). */
   apiKeys: Partial<Record<Role, string>>;
   /** What runs where: a local part or the endpoint configured in the environment. */
-  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'smtp' | 'driverApp' | 'odoo' | 'channels', string>;
+  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'btcpay' | 'smtp' | 'driverApp' | 'odoo' | 'channels', string>;
   broker?: ServiceBusBroker;
   stripe?: StripeSandbox;
   smtp?: SmtpSandbox;
   driver?: DriverSandbox;
   odoo?: OdooSandbox;
   channel?: ChannelSandbox;
+  btcpay?: BTCPaySandbox;
   stop(): Promise<void>;
 }
 
@@ -110,6 +127,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const driverSandboxed = !env.DRIVER_APP_WEBHOOK_URL && env.DRIVER_APP_MANUAL !== 'true';
     // ODOO_URL names a real Odoo; ODOO_SANDBOX=off runs without one (sync jobs then wait in odoo-sync).
     const odooSandboxed = !env.ODOO_URL && env.ODOO_SANDBOX !== 'off';
+    // BTCPAY_URL names a real BTCPay Server; BTCPAY_SANDBOX=off runs without one (orders take Stripe only).
+    const btcpaySandboxed = !env.BTCPAY_URL && env.BTCPAY_SANDBOX !== 'off';
+    const btcpay = {
+      apiKey: env.BTCPAY_API_KEY ?? LOCAL_SECRETS.btcpayApiKey,
+      storeId: env.BTCPAY_STORE_ID ?? DEFAULT_BTCPAY_STORE_ID,
+      webhookSecret: env.BTCPAY_WEBHOOK_SECRET ?? LOCAL_SECRETS.btcpayWebhookSecret,
+    };
     // Every channel without a callback URL of its own calls back to the channel sandbox (CHANNEL_SANDBOX=off: none).
     const channels = (env.CHANNELS ?? LOCAL_CHANNELS)
       .split(',')
@@ -119,7 +143,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const channelSecrets = Object.fromEntries(
       sandboxedChannels.map((channel) => [channel, (env[callbackVariable(channel, 'SECRET')] ?? generateChannelSecret()).split(',')[0]?.trim() as string]),
     );
-    const [azurite, broker, stripe, smtp, driver, odoo, channel] = await Promise.all([
+    const [azurite, broker, stripe, smtp, driver, odoo, channel, btcpaySandbox] = await Promise.all([
       env.TABLES_CONNECTION ? undefined : startAzurite({ port: ports.tables }),
       env.SERVICEBUS_CONNECTION ? undefined : ServiceBusBroker.start({ port: ports.serviceBus, ...options.broker }),
       stripeSandboxed
@@ -130,7 +154,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       // Tests (port 0) keep no write log; `npm start` writes logs/odoo-sandbox.jsonl.
       odooSandboxed ? OdooSandbox.start({ port: ports.odoo, logFile: ports.odoo === 0 ? false : undefined }) : undefined,
       sandboxedChannels.length > 0 ? ChannelSandbox.start({ port: ports.channel, channels: channelSecrets }) : undefined,
+      btcpaySandboxed
+        ? BTCPaySandbox.start({
+            port: ports.btcpay,
+            ...btcpay,
+            // The hub prices invoices in the order's currency; EUR is its default.
+            defaultCurrency: 'EUR',
+            ...(options.btcpayRetryDelaysMs ? { retry: { delaysMs: options.btcpayRetryDelaysMs } } : {}),
+          })
+        : undefined,
     ]);
+    if (btcpaySandbox) stops.push(() => btcpaySandbox.stop());
     if (channel) stops.push(() => channel.stop());
     if (azurite) stops.push(() => azurite.stop());
     if (broker) stops.push(() => broker.stop());
@@ -161,6 +195,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       DRIVER_APP_WEBHOOK_URL: env.DRIVER_APP_WEBHOOK_URL ?? (driver ? `${driver.url}/trips` : undefined),
       DRIVER_APP_SECRET: driverSecret,
       ...(odoo ? { ODOO_URL: odoo.url, ODOO_DB: 'sandbox', ODOO_USERNAME: 'admin', ODOO_PASSWORD: 'admin' } : {}),
+      ...(btcpaySandbox
+        ? { BTCPAY_URL: btcpaySandbox.url, BTCPAY_API_KEY: btcpay.apiKey, BTCPAY_STORE_ID: btcpay.storeId, BTCPAY_WEBHOOK_SECRET: btcpay.webhookSecret }
+        : {}),
     });
 
     const composition = compose(config, { ...options, log });
@@ -182,6 +219,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Like `stripe listen --forward-to`: the sandbox delivers its events to our webhook.
     stripe?.setWebhookUrl(`${host.url}/v1/webhooks/stripe`);
     driver?.setStatusWebhookUrl(`${host.url}/v1/webhooks/driver-app`);
+    // As a store's webhook in BTCPay's settings: every invoice event goes to our endpoint.
+    btcpaySandbox?.setWebhookUrl(`${host.url}/v1/webhooks/btcpay`);
 
     return {
       url: host.url,
@@ -194,6 +233,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         tables: azurite ? `Azurite on 127.0.0.1:${azurite.port} (in memory)` : 'TABLES_CONNECTION',
         serviceBus: broker ? `in-memory broker on 127.0.0.1:${broker.port}` : 'SERVICEBUS_CONNECTION',
         stripe: stripe ? `Stripe sandbox on ${stripe.url}` : 'Stripe (STRIPE_SECRET_KEY)',
+        btcpay: btcpaySandbox ? `BTCPay sandbox on ${btcpaySandbox.url}` : env.BTCPAY_URL ? 'BTCPAY_URL' : 'none (orders take Stripe only)',
         smtp: smtp ? `SMTP sandbox on ${smtp.url}` : 'SMTP_URL',
         odoo: odoo ? `Odoo sandbox on ${odoo.url} (db sandbox, admin/admin; writes logged to logs/)` : env.ODOO_URL ? 'ODOO_URL' : 'none (sync jobs wait)',
         driverApp: driver ? `Driver-App sandbox on ${driver.url}` : env.DRIVER_APP_WEBHOOK_URL ? 'DRIVER_APP_WEBHOOK_URL' : 'none (manual jockey assignment)',
@@ -205,6 +245,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       driver,
       odoo,
       channel,
+      btcpay: btcpaySandbox,
       stop: stopAll,
     };
   } catch (error) {

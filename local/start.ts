@@ -26,6 +26,8 @@ async function main(): Promise<void> {
       smtp: portFrom('SMTP_SANDBOX_PORT', DEFAULT_PORTS.smtp),
       driver: portFrom('DRIVER_SANDBOX_PORT', DEFAULT_PORTS.driver),
       odoo: portFrom('ODOO_SANDBOX_PORT', DEFAULT_PORTS.odoo),
+      channel: portFrom('CHANNEL_SANDBOX_PORT', DEFAULT_PORTS.channel),
+      btcpay: portFrom('BTCPAY_SANDBOX_PORT', DEFAULT_PORTS.btcpay),
     },
     onMail: (mail) =>
       console.log(
@@ -45,13 +47,12 @@ async function main(): Promise<void> {
   const stripeBase = runtime.config.stripe?.apiBase ?? 'https://api.stripe.com';
   // Only the local defaults are printed; a secret supplied through the environment never is.
   const secret = runtime.config.stripe?.secretKey === LOCAL_SECRETS.stripeSecretKey ? LOCAL_SECRETS.stripeSecretKey : '<STRIPE_SECRET_KEY>';
-  const webhookSecret = runtime.config.stripe?.webhookSecret;
-  const webhookSecretLine =
-    webhookSecret === undefined
-      ? '(Stripe not configured)'
-      : webhookSecret === LOCAL_SECRETS.stripeWebhookSecret
-        ? LOCAL_SECRETS.stripeWebhookSecret
-        : 'from the environment (STRIPE_WEBHOOK_SECRET)';
+  const webhookSecretLine = secretLine('Stripe', runtime.config.stripe?.webhookSecret, LOCAL_SECRETS.stripeWebhookSecret, 'STRIPE_WEBHOOK_SECRET');
+  const btcpaySecretLine = secretLine('BTCPay', runtime.config.btcpay?.webhookSecret, LOCAL_SECRETS.btcpayWebhookSecret, 'BTCPAY_WEBHOOK_SECRET');
+  const btcpayKeyLine = runtime.config.btcpay?.apiKey === LOCAL_SECRETS.btcpayApiKey ? `, API key ${LOCAL_SECRETS.btcpayApiKey}` : '';
+  const ordersKey = runtime.apiKeys.orders ?? '<orders key>';
+  const btcpayUrl = runtime.btcpay?.url ?? '<btcpay-sandbox>';
+  const channelUrl = runtime.channel?.url ?? '<channel-sandbox>';
   const slot = nextSlot();
   console.log(`
 Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops everything.
@@ -63,11 +64,14 @@ Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops
   SMTP             ${runtime.parts.smtp} (every e-mail is printed here)
   Driver-App       ${runtime.parts.driverApp}
   Odoo             ${runtime.parts.odoo}
+  BTCPay           ${runtime.parts.btcpay}
+  channels         ${runtime.parts.channels}
 
 API keys for this run (Authorization: Bearer <key>):
 ${keys || '  from API_KEYS in the environment'}
 
 Stripe webhook secret: ${webhookSecretLine}
+BTCPay webhook secret: ${btcpaySecretLine}${btcpayKeyLine}
 
 Walk-through:
   # 1. book a service (the answer has the booking id, its access token and the PaymentIntent)
@@ -90,6 +94,19 @@ Walk-through:
   curl -s -X POST ${runtime.driver?.url ?? '<driver-app>'}/trips/<tripId>/status -H 'Content-Type: application/json' -d '{"status":"pickup_completed"}'
   # 5. the workshop marks the car ready: the delivery trip goes out
   curl -s -X POST -H "Authorization: Bearer ${runtime.apiKeys.workshop ?? '<workshop key>'}" ${runtime.url}/v1/bookings/<id>/ready
+  # 6. an order from the POS, paid with Bitcoin through BTCPay (the answer has the checkout link)
+  curl -s -X POST ${runtime.url}/v1/orders -H "Authorization: Bearer ${ordersKey}" -H 'Idempotency-Key: walk-order-1' \
+    -H 'Content-Type: application/json' -d '{"source": "pos", "externalId": "POS-1001", "currency": "EUR",
+    "customer": {"email": "karla@example.com", "name": "Karla Kundin"},
+    "items": [{"sku": "WIPER-01", "name": "Wiper blades", "quantity": 2, "unitAmount": 1995}]}'
+  curl -s -X POST ${runtime.url}/v1/payments -H "Authorization: Bearer ${ordersKey}" -H 'Idempotency-Key: walk-payment-1' \
+    -H 'Content-Type: application/json' -d '{"orderId": "<orderId>", "provider": "btcpay"}'
+  # 7. the customer pays the invoice (providerRef) in the sandbox; BTCPay's signed webhook settles the payment
+  curl -s -X POST ${btcpayUrl}/sandbox/invoices/<providerRef>/pay
+  curl -s -H "Authorization: Bearer ${ordersKey}" ${runtime.url}/v1/orders/<orderId>/history
+  # 8. the callbacks the POS received (payment.succeeded, order.paid, ...), each with its verified signature
+  curl -s '${channelUrl}/callbacks?source=pos'
+  curl -s -H "Authorization: Bearer ${admin}" '${runtime.url}/v1/admin/callbacks?source=pos'
   # operations
   curl -s ${runtime.url}/health
   curl -s -H "Authorization: Bearer ${admin}" ${runtime.url}/v1/admin/dead-letters
@@ -105,6 +122,12 @@ Walk-through:
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** A webhook secret for the banner: only a local default is printed, never one from the environment. */
+function secretLine(provider: string, secret: string | undefined, localDefault: string, variable: string): string {
+  if (secret === undefined) return `(${provider} not configured)`;
+  return secret === localDefault ? localDefault : `from the environment (${variable})`;
 }
 
 /** Tomorrow (or Monday) 09:00-11:00 Berlin time, a slot the default opening hours accept. */

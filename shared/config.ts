@@ -38,11 +38,11 @@ export function integrationTarget(url: string | undefined, configured: boolean):
   return configured || url ? 'connected' : 'unavailable';
 }
 
-/** A duration such as `250ms`, `5s`, `30m` or `2h` in milliseconds; undefined when it is not one. */
+/** A duration such as `250ms`, `5s`, `30m`, `2h` or `7d` in milliseconds; undefined when it is not one. */
 export function durationMs(text: string): number | undefined {
-  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
   if (!match) return undefined;
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
 }
 
@@ -214,9 +214,11 @@ export const platformConcerns = {
       STRIPE_SECRET_KEY: optionalText,
       ODOO_URL: z.string().optional(),
       DRIVER_APP_WEBHOOK_URL: z.string().optional(),
+      BTCPAY_URL: z.string().optional(),
     })
     .transform((e) => ({
       stripe: integrationTarget(e.STRIPE_API_BASE, Boolean(e.STRIPE_SECRET_KEY)),
+      btcpay: integrationTarget(e.BTCPAY_URL, false),
       odoo: integrationTarget(e.ODOO_URL, false),
       driverApp: integrationTarget(e.DRIVER_APP_WEBHOOK_URL, false),
     })),

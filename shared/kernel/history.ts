@@ -1,22 +1,24 @@
 import { z } from 'zod';
 
 /**
- * Who or what caused a change, kept in the history: a provider's webhook event, a Driver-App update,
+ * Who or what caused a change, kept in the history: a provider's webhook event (Stripe, BTCPay), a Driver-App update,
  * an API key (by its name, never the key), the customer, or the hub itself (timers, reconciliation).
  */
-export type Cause = `stripe:${string}` | `driver:${string}` | `api:${string}` | `system:${string}` | 'customer';
+export type Cause = `stripe:${string}` | `btcpay:${string}` | `driver:${string}` | `api:${string}` | `system:${string}` | 'customer';
 
 /** Validates a cause string. */
 export const causeSchema = z
   .string()
   .max(200)
-  .regex(/^(?:customer|(?:stripe|driver|api|system):\S.*)$/, 'Expected customer or stripe:/driver:/api:/system:<id>')
+  .regex(/^(?:customer|(?:stripe|btcpay|driver|api|system):\S.*)$/, 'Expected customer or stripe:/btcpay:/driver:/api:/system:<id>')
   .transform((value) => value as Cause);
 
 /** Builds causes, so call sites cannot misspell a prefix. */
 export const causes = {
   /** A Stripe webhook event, by its id (`evt_...`), so a duplicate delivery is traceable. */
   stripe: (eventId: string): Cause => `stripe:${eventId}`,
+  /** A BTCPay webhook delivery (the first delivery's id, so a redelivery is traceable to it). */
+  btcpay: (deliveryId: string): Cause => `btcpay:${deliveryId}`,
   /** A Driver-App status update (its event or trip id). */
   driver: (id: string): Cause => `driver:${id}`,
   /** A staff or channel call, by the API key's configured name. */

@@ -9,14 +9,14 @@ export interface HealthDeps {
   /** Whether each probed part is a local sandbox (Azurite, the in-memory broker) or the real service. */
   local: { serviceBus: boolean; tables: boolean };
   /** Integrations configured as a real endpoint, a sandbox, or not at all. */
-  integrations: { stripe: IntegrationTarget; odoo: IntegrationTarget; driverApp: IntegrationTarget };
+  integrations: { stripe: IntegrationTarget; btcpay: IntegrationTarget; odoo: IntegrationTarget; driverApp: IntegrationTarget };
   lastSync?: () => Promise<{ odoo: string | null; driverApp: string | null }>;
   timeoutMs: number;
 }
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
-  integrations: Record<'stripe' | 'odoo' | 'driverApp' | 'serviceBus' | 'tables', IntegrationTarget>;
+  integrations: Record<'stripe' | 'btcpay' | 'odoo' | 'driverApp' | 'serviceBus' | 'tables', IntegrationTarget>;
   lastSync: { odoo: string | null; driverApp: string | null };
   checkedAt: string;
 }

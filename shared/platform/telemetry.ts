@@ -1,5 +1,5 @@
 /** The external systems whose calls are timed as dependencies. */
-export type DependencyTarget = 'stripe' | 'odoo' | 'driverApp' | 'serviceBus' | 'tables' | 'smtp';
+export type DependencyTarget = 'stripe' | 'btcpay' | 'odoo' | 'driverApp' | 'serviceBus' | 'tables' | 'smtp';
 
 /** One finished HTTP request, as the pipeline saw it. */
 export interface RequestInfo {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolFromEnv, type ConfigOf, requireThat } from '../../shared/config';
+import { boolFromEnv, type ConfigOf, durationMs, intFromEnv, optionalText, requireThat } from '../../shared/config';
 import { currencyCodeSchema } from '../../shared/kernel/currency';
 import { isPrivateHost } from '../../shared/kernel/network';
 import { sourceSchema } from './domain/order';
@@ -84,5 +84,82 @@ export const ordersConcerns = {
     ),
 };
 
+/** A duration setting (`90s`, `15m`, `7d`). */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = durationMs(text.trim());
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 15m, 2h or 7d' });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+/** The timer schedule (NCRONTAB with seconds) that runs every `ms`: whole seconds or minutes dividing a minute or an hour, or hours dividing a day. */
+export function everySchedule(ms: number): string | undefined {
+  const divides = (unit: number, whole: number) => ms % unit === 0 && whole % (ms / unit) === 0;
+  if (ms < 60_000 && divides(1_000, 60)) return `*/${ms / 1_000} * * * * *`;
+  if (ms < 3_600_000 && divides(60_000, 60)) return `0 */${ms / 60_000} * * * *`;
+  if (ms < 86_400_000 && divides(3_600_000, 24)) return `0 0 */${ms / 3_600_000} * * *`;
+  return undefined;
+}
+
+/** The orders slice's configuration concerns that name a payment provider or timer. */
+export const paymentConcerns = {
+  /** BTCPay Server, when BTCPAY_URL is set (with the API key, store id and webhook secret). */
+  btcpay: z
+    .object({
+      BTCPAY_URL: z.url().optional(),
+      BTCPAY_API_KEY: optionalText,
+      BTCPAY_STORE_ID: optionalText,
+      BTCPAY_WEBHOOK_SECRET: optionalText,
+      /** How long a customer has to pay a BTCPay invoice. */
+      BTCPAY_INVOICE_EXPIRY_MINUTES: intFromEnv(15, 1),
+    })
+    .superRefine((e, ctx) => {
+      // Each missing one by its own name.
+      for (const name of ['BTCPAY_API_KEY', 'BTCPAY_STORE_ID', 'BTCPAY_WEBHOOK_SECRET'] as const) {
+        requireThat(ctx, !e.BTCPAY_URL || Boolean(e[name]), name, 'required with BTCPAY_URL (BTCPay needs its URL, API key, store id and webhook secret)');
+      }
+    })
+    .transform((e) =>
+      e.BTCPAY_URL && e.BTCPAY_API_KEY && e.BTCPAY_STORE_ID && e.BTCPAY_WEBHOOK_SECRET
+        ? {
+            url: e.BTCPAY_URL,
+            apiKey: e.BTCPAY_API_KEY,
+            storeId: e.BTCPAY_STORE_ID,
+            webhookSecret: e.BTCPAY_WEBHOOK_SECRET,
+            expirationMinutes: e.BTCPAY_INVOICE_EXPIRY_MINUTES,
+          }
+        : undefined,
+    ),
+  /**
+   * The payment reconciliation timer: every PAYMENT_RECONCILE_EVERY it asks the provider about
+   * payments that have waited PAYMENT_RECONCILE_AFTER (then twice, four times as long…) for a
+   * webhook, until PAYMENT_RECONCILE_HORIZON.
+   */
+  paymentReconciliation: z
+    .object({
+      // Checked on its own, so a problem of another variable cannot hide this one.
+      PAYMENT_RECONCILE_EVERY: duration('5m').refine((ms) => everySchedule(ms) !== undefined, 'must divide a minute, an hour or a day (e.g. 30s, 5m, 1h)'),
+      PAYMENT_RECONCILE_AFTER: duration('10m'),
+      PAYMENT_RECONCILE_HORIZON: duration('7d'),
+      PAYMENT_RECONCILE_BATCH: intFromEnv(500, 1),
+    })
+    .superRefine((e, ctx) =>
+      requireThat(ctx, e.PAYMENT_RECONCILE_AFTER < e.PAYMENT_RECONCILE_HORIZON, 'PAYMENT_RECONCILE_AFTER', 'must be shorter than PAYMENT_RECONCILE_HORIZON'),
+    )
+    .transform((e) => ({
+      schedule: everySchedule(e.PAYMENT_RECONCILE_EVERY) as string,
+      everyMs: e.PAYMENT_RECONCILE_EVERY,
+      afterMs: e.PAYMENT_RECONCILE_AFTER,
+      horizonMs: e.PAYMENT_RECONCILE_HORIZON,
+      limit: e.PAYMENT_RECONCILE_BATCH,
+    })),
+};
+
 /** The configuration the orders slice reads. */
-export type OrdersConfig = ConfigOf<typeof ordersConcerns>;
+export type OrdersConfig = ConfigOf<typeof ordersConcerns> & ConfigOf<typeof paymentConcerns>;

@@ -4,20 +4,26 @@ import type { AggregateState, AggregateStore } from '../../shared/platform/aggre
 import type { Clock } from '../../shared/platform/clock';
 import type { Erp } from '../../shared/platform/erp';
 import type { Logger } from '../../shared/platform/log';
+import type { InvoiceGateway } from '../../shared/platform/invoices';
 import type { PaymentGateway } from '../../shared/platform/payments';
 import { QUEUES } from '../../shared/platform/queues';
 import type { DependencyTarget, Telemetry } from '../../shared/platform/telemetry';
+import type { TimerFunctionDef } from '../../shared/function-table';
 import type { SliceDefinition } from '../../shared/slice';
+import { openPaymentColumns, TableOpenPayments } from './adapters/table-open-payments';
 import { ORDER_INDEX_TABLE, TableOrderIndex } from './adapters/table-order-index';
+import { btcpayProvider } from './app/btcpay-provider';
 import { withChannelCallbacks } from './app/channel-callbacks';
 import { handleOrderStripeEvent } from './app/handle-stripe-event';
 import type { PaymentProviders } from './app/ports';
+import { type ReconcileDeps, reconcilePayments } from './app/reconcile-payments';
 import { stripeProvider } from './app/stripe-provider';
 import { orderSyncHandlers } from './app/sync-to-erp';
 import type { OrdersConfig } from './config';
 import { type Customer, customerSchema } from './domain/customer';
 import { type Order, orderSchema } from './domain/order';
 import { orderMachine } from './domain/status';
+import { btcpayWebhookFunction } from './http/btcpay-webhook';
 import { orderFunctions } from './http/orders';
 import { paymentFunctions } from './http/payments';
 
@@ -25,12 +31,16 @@ import { paymentFunctions } from './http/payments';
 export const ORDERS_TABLE = 'Orders';
 export const CUSTOMERS_TABLE = 'Customers';
 
-/** An order's state row: the order with its payments and refunds as JSON, its status as a column. */
+/**
+ * An order's state row: the order with its payments and refunds as JSON; its id, status and channel
+ * as columns, and when its payments still waiting for the provider last changed (what the payment
+ * reconciliation looks for).
+ */
 export const orderCodec: AggregateCodec<Order> = {
   rowKey: 'order',
   machine: orderMachine.name,
   schema: orderSchema,
-  columns: (order) => ({ status: order.status, source: order.source, externalId: order.externalId }),
+  columns: (order) => ({ orderId: order.id, status: order.status, source: order.source, externalId: order.externalId, ...openPaymentColumns(order) }),
 };
 
 /** A customer's row. */
@@ -51,6 +61,8 @@ export interface OrdersSliceDeps {
   payments: PaymentGateway;
   /** Whether Stripe is configured (a provider orders may choose). */
   stripeConfigured: boolean;
+  /** BTCPay Server, when configured (the other provider orders may choose). */
+  invoices?: InvoiceGateway;
   /** The ERP, when configured; without it `order.sync` jobs wait in `odoo-sync`. */
   erp?: Erp;
   tables: TableStore;
@@ -60,7 +72,8 @@ export interface OrdersSliceDeps {
 
 /**
  * Orders: the hub for sales channels (web shop, POS, B2B): orders with their customers, payments
- * through pluggable providers (Stripe), refunds, versioned status machines with history.
+ * through pluggable providers (Stripe, BTCPay), refunds, versioned status machines with history, a
+ * timer that asks the providers about payments whose webhooks never came.
  */
 export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
   name: 'orders',
@@ -75,7 +88,11 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
     });
     const customers = deps.aggregateStore(CUSTOMERS_TABLE, customerCodec);
     const index = deps.timed(new TableOrderIndex(deps.tables.client(ORDER_INDEX_TABLE)), 'tables');
-    const providers: PaymentProviders = deps.stripeConfigured ? { stripe: stripeProvider(deps.payments) } : {};
+    const { invoices } = deps;
+    const providers: PaymentProviders = {
+      ...(deps.stripeConfigured ? { stripe: stripeProvider(deps.payments) } : {}),
+      ...(invoices ? { btcpay: btcpayProvider(invoices) } : {}),
+    };
     const payments = { orders, clock, index, providers };
     const queries = { orders, customers, index };
     return {
@@ -86,6 +103,23 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
           payments,
         }),
         ...paymentFunctions({ payments, queries }),
+        ...(invoices ? [btcpayWebhookFunction({ orders, clock, invoices, telemetry })] : []),
+        ...(deps.stripeConfigured || invoices
+          ? [
+              reconcileTimer(
+                {
+                  orders,
+                  clock,
+                  open: new TableOpenPayments(deps.tables.client(ORDERS_TABLE), orderCodec.rowKey),
+                  ...(deps.stripeConfigured ? { stripe: deps.payments } : {}),
+                  ...(invoices ? { invoices } : {}),
+                  log: deps.log,
+                  telemetry,
+                },
+                config.paymentReconciliation,
+              ),
+            ]
+          : []),
       ],
       // A queue without a handler here keeps its jobs until a worker for them is configured.
       jobHandlers: deps.erp ? { [QUEUES.odooSync]: orderSyncHandlers({ orders, erp: deps.erp, clock, log: deps.log }) } : {},
@@ -93,3 +127,15 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
     };
   },
 };
+
+/** The payment reconciliation timer (see `reconcilePayments`). */
+function reconcileTimer(deps: ReconcileDeps, policy: OrdersConfig['paymentReconciliation']): TimerFunctionDef {
+  return {
+    kind: 'timer',
+    name: 'payments-reconcile',
+    schedule: policy.schedule,
+    handler: async () => {
+      await reconcilePayments(deps, policy);
+    },
+  };
+}

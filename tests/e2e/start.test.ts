@@ -74,7 +74,12 @@ describe('npm start', () => {
   }, 40_000);
 
   it('prints the local default secrets it made up, never a secret supplied through the environment', async () => {
-    const supplied = { STRIPE_WEBHOOK_SECRET: 'whsec_supplied_by_env_9f3k', STRIPE_SECRET_KEY: 'sk_test_supplied_by_env_7q2m' };
+    const supplied = {
+      STRIPE_WEBHOOK_SECRET: 'whsec_supplied_by_env_9f3k',
+      STRIPE_SECRET_KEY: 'sk_test_supplied_by_env_7q2m',
+      BTCPAY_WEBHOOK_SECRET: 'btcpay_supplied_by_env_4h8s',
+      BTCPAY_API_KEY: 'btcpay_key_supplied_by_env_2x6v',
+    };
     // Stripe's test mode, pointed at a port where nothing listens: nothing talks to Stripe before the banner.
     const system = await startSystem({ ...supplied, STRIPE_API_BASE: `http://127.0.0.1:${await freePort()}` });
     try {
@@ -82,6 +87,7 @@ describe('npm start', () => {
       const output = system.output();
       expect(output).toContain('Stripe webhook secret: from the environment (STRIPE_WEBHOOK_SECRET)');
       expect(output).toContain('curl -s -u <STRIPE_SECRET_KEY>:');
+      expect(output).toContain('BTCPay webhook secret: from the environment (BTCPAY_WEBHOOK_SECRET)');
       for (const secret of Object.values(supplied)) expect(output).not.toContain(secret);
       system.child.kill('SIGTERM');
       await system.exited;

@@ -53,13 +53,17 @@ export function bookingBody(overrides: Record<string, unknown> = {}) {
  * consumes `driver-dispatch` or `odoo-sync`, so the booking tests see the jobs waiting there; the
  * Driver-App's and Odoo's own tests cover what happens next.
  */
-export function startBookingRuntime(env: Record<string, string> = {}, options: Pick<LocalRuntimeOptions, 'wrapSender'> = {}): Promise<LocalRuntime> {
+export function startBookingRuntime(
+  env: Record<string, string> = {},
+  options: Pick<LocalRuntimeOptions, 'wrapSender' | 'btcpayRetryDelaysMs'> = {},
+): Promise<LocalRuntime> {
   return startLocalRuntime({
     ports: FREE_PORTS,
     env: { RATE_LIMIT_PER_KEY: '100000', BOOKING_RATE_LIMIT_PER_IP: '100000', DRIVER_APP_MANUAL: 'true', ODOO_SANDBOX: 'off', ...env },
     timers: false,
     log: consoleLogger({ silent: true }),
     stripeRetryDelaysMs: [50, 100],
+    btcpayRetryDelaysMs: [50, 100],
     ...options,
   });
 }

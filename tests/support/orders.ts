@@ -73,10 +73,10 @@ export async function createOrder(runtime: LocalRuntime, body: Record<string, un
   return response.body;
 }
 
-/** Creates a Stripe payment for an order (201 expected). */
-export async function createPayment(runtime: LocalRuntime, orderId: string, amount?: number) {
+/** Creates a payment for an order (201 expected), through Stripe unless told otherwise. */
+export async function createPayment(runtime: LocalRuntime, orderId: string, amount?: number, provider: 'stripe' | 'btcpay' = 'stripe') {
   const response = await hub(runtime, 'POST', '/v1/payments', {
-    body: { orderId, provider: 'stripe', ...(amount !== undefined ? { amount } : {}) },
+    body: { orderId, provider, ...(amount !== undefined ? { amount } : {}) },
     idempotencyKey: randomUUID(),
   });
   expect(response.status, JSON.stringify(response.body)).toBe(201);

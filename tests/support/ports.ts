@@ -26,7 +26,17 @@ export function isListening(port: number): Promise<boolean> {
  * connection inherited from the caller's shell, so every part is the local one.
  */
 export async function npmStartEnv(): Promise<{ env: NodeJS.ProcessEnv; httpPort: number; ports: number[] }> {
-  const names = ['PORT', 'AZURITE_TABLE_PORT', 'SERVICEBUS_PORT', 'STRIPE_SANDBOX_PORT', 'SMTP_SANDBOX_PORT', 'DRIVER_SANDBOX_PORT', 'ODOO_SANDBOX_PORT'];
+  const names = [
+    'PORT',
+    'AZURITE_TABLE_PORT',
+    'SERVICEBUS_PORT',
+    'STRIPE_SANDBOX_PORT',
+    'SMTP_SANDBOX_PORT',
+    'DRIVER_SANDBOX_PORT',
+    'ODOO_SANDBOX_PORT',
+    'CHANNEL_SANDBOX_PORT',
+    'BTCPAY_SANDBOX_PORT',
+  ];
   const ports: number[] = [];
   for (let i = 0; i < names.length; i++) ports.push(await freePort());
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(names.map((name, i) => [name, String(ports[i])])) };

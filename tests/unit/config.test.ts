@@ -13,7 +13,7 @@ describe('loadConfig', () => {
     expect(config.jobs).toEqual({ maxAttempts: 6, retryBaseMs: 10_000, retryCapMs: 900_000 });
     expect(config.rateLimit).toEqual({ perKey: 100, windowMs: 900_000 });
     expect(config.apiKeys).toEqual([]);
-    expect(config.integrations).toEqual({ stripe: 'unavailable', odoo: 'unavailable', driverApp: 'unavailable' });
+    expect(config.integrations).toEqual({ stripe: 'unavailable', btcpay: 'unavailable', odoo: 'unavailable', driverApp: 'unavailable' });
   });
 
   it('parses API keys as name, roles and hash', () => {
@@ -51,8 +51,12 @@ describe('loadConfig', () => {
       ODOO_DB: 'prod',
       ODOO_USERNAME: 'sync@example.com',
       ODOO_PASSWORD: 'api-key',
+      BTCPAY_URL: 'http://127.0.0.1:14142',
+      BTCPAY_API_KEY: 'key',
+      BTCPAY_STORE_ID: 'store',
+      BTCPAY_WEBHOOK_SECRET: 'secret',
     });
-    expect(config.integrations).toEqual({ stripe: 'sandbox', odoo: 'connected', driverApp: 'unavailable' });
+    expect(config.integrations).toEqual({ stripe: 'sandbox', btcpay: 'sandbox', odoo: 'connected', driverApp: 'unavailable' });
     expect(config.stripe).toEqual({ secretKey: 'sk_test_x', webhookSecret: 'whsec_x', apiBase: 'http://127.0.0.1:12111' });
   });
 

@@ -26,6 +26,7 @@ const CARD_NUMBER = /\b\d(?:[ -]?\d){12,18}\b/g;
 /** How each target shows up as the dependency type in Application Insights. */
 const DEPENDENCY_TYPE: Record<DependencyTarget, string> = {
   stripe: 'HTTP',
+  btcpay: 'HTTP',
   odoo: 'XML-RPC',
   driverApp: 'HTTP',
   serviceBus: 'Azure Service Bus',

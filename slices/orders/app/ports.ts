@@ -38,7 +38,7 @@ export interface OpenedPayment {
 }
 
 /**
- * A payment provider (Stripe today; BTCPay plugs in the same way). Idempotency keys derive from
+ * A payment provider (Stripe, BTCPay). Idempotency keys derive from
  * our ids, so a retried call returns what the first one made.
  */
 export interface PaymentProvider {
@@ -51,7 +51,7 @@ export interface PaymentProvider {
     refundId: string;
     providerRef: string;
     amount: number;
-  }): Promise<Result<{ providerRef: string; status: 'succeeded' | 'pending' | 'failed' }, PaymentFailure>>;
+  }): Promise<Result<{ providerRef: string; status: 'succeeded' | 'pending' | 'failed'; claimLink?: string }, PaymentFailure>>;
   cancel(input: { paymentId: string; providerRef: string }): Promise<Result<void, PaymentFailure>>;
 }
 

@@ -37,6 +37,7 @@ export function toRefundView(payment: Payment, refund: Refund) {
     ...(refund.reason ? { reason: refund.reason } : {}),
     origin: refund.origin,
     ...(refund.failureReason ? { failureReason: refund.failureReason } : {}),
+    ...(refund.claimLink ? { claimLink: refund.claimLink } : {}),
     createdAt: refund.createdAt,
   };
 }
@@ -52,6 +53,7 @@ export function toPaymentView(order: Order, payment: Payment) {
     currency: order.currency,
     ...(payment.providerRef ? { providerRef: payment.providerRef } : {}),
     ...(payment.failureReason ? { failureReason: payment.failureReason } : {}),
+    ...(payment.providerStatus ? { providerStatus: payment.providerStatus } : {}),
     refunds: payment.refunds.map((refund) => toRefundView(payment, refund)),
     version: payment.version,
     createdAt: payment.createdAt,

@@ -67,6 +67,8 @@ export const refundSchema = z.object({
   reason: z.string().max(200).optional(),
   /** The provider's refund id, once it has one. */
   providerRef: z.string().max(200).optional(),
+  /** Where the customer claims a refund the provider pays out on request (BTCPay: the pull payment's page). */
+  claimLink: z.string().max(500).optional(),
   /** `api`: asked for through the hub; `provider`: made at the provider (e.g. in the Stripe dashboard). */
   origin: z.enum(['api', 'provider']),
   failureReason: z.string().max(500).optional(),
@@ -88,6 +90,8 @@ export const paymentSchema = z.object({
   /** The provider's reference (a Stripe PaymentIntent id), once the provider has the payment. */
   providerRef: z.string().max(200).optional(),
   failureReason: z.string().max(500).optional(),
+  /** What the provider last said beyond the status (BTCPay: the invoice's status and additional status, e.g. `Expired/PaidPartial`). */
+  providerStatus: z.string().max(100).optional(),
   refunds: z.array(refundSchema),
   /** Counts this payment's changes (its ETag); the order's version counts every change of the order. */
   version: z.number().int().min(1),

@@ -144,6 +144,17 @@ export function attachProviderRef(order: Order, paymentId: string, providerRef: 
   return { ok: true, order: withPayment(order, { ...payment, providerRef }, now.toISOString()), history: [] };
 }
 
+/**
+ * Whether the hub still waits for the provider's word on a payment: one the provider has that is
+ * pending or processing, or one that failed while the provider holds money for it (BTCPay: paid
+ * late, partly or over after the invoice expired — accepting it there still settles the payment).
+ */
+export function awaitsProvider(payment: Payment): boolean {
+  if (!payment.providerRef) return false;
+  if (payment.status === 'pending' || payment.status === 'processing') return true;
+  return payment.status === 'failed' && /\/Paid(Late|Partial|Over)$/.test(payment.providerStatus ?? '');
+}
+
 /** Payment states no later event may move away from (providers do not keep event order). */
 const FINAL: readonly PaymentStatus[] = ['canceled', ...CAPTURED];
 
@@ -171,6 +182,39 @@ export function recordPaymentStatus(
   if (to === 'succeeded' && order.status === 'cancelled')
     changed = { ...changed, attention: { reason: `payment ${paymentId} succeeded after the order was cancelled`, since: at } };
   return { ok: true, ...followPayments({ order: changed, history: [paymentRow(payment, payment.status, to, at, cause)] }, cause, now) };
+}
+
+/** What a provider reports of a payment: where it is, what else it says, and whether a person must look. */
+export interface ProviderReport {
+  to?: 'processing' | 'succeeded' | 'failed' | 'canceled';
+  failureReason?: string;
+  /** The provider's own words for the state (kept on the payment when they change). */
+  providerStatus?: string;
+  /** Flags the order for a person when the provider's words change to this (e.g. money came in too late). */
+  attention?: string;
+}
+
+/**
+ * Records a provider's report on a payment in one change: the status through the payment machine
+ * (as `recordPaymentStatus`), the provider's words when they changed, and the order flagged for a
+ * person when the report asks for it and the words are new (a repeat never flags again what a
+ * person already resolved).
+ */
+export function recordProviderReport(order: Order, paymentId: string, report: ProviderReport, cause: Cause, now: Date): OrderResult {
+  const moved = report.to ? recordPaymentStatus(order, paymentId, report.to, cause, now, report.failureReason) : { ok: true as const, order, history: [] };
+  if (!moved.ok) return moved;
+  const payment = findPayment(moved.order, paymentId);
+  if (!payment) return { ok: false, error: { code: 'PAYMENT_NOT_FOUND' } };
+  if (report.providerStatus === undefined || payment.providerStatus === report.providerStatus) return moved;
+  const at = now.toISOString();
+  // One version step per change: a payment the status move already changed is not stepped again.
+  const noted: Payment = { ...payment, providerStatus: report.providerStatus };
+  let next: Order =
+    moved.order === order
+      ? withPayment(moved.order, noted, at)
+      : { ...moved.order, payments: moved.order.payments.map((candidate) => (candidate.id === paymentId ? noted : candidate)) };
+  if (report.attention && !next.attention) next = { ...next, attention: { reason: report.attention.slice(0, 500), since: at } };
+  return { ok: true, order: next, history: moved.history };
 }
 
 /** Refunds under way: reserved before the provider answered, or accepted by it and not yet done. */
@@ -245,7 +289,7 @@ export function settleRefund(
   order: Order,
   paymentId: string,
   refundId: string,
-  outcome: { status: 'succeeded' | 'pending' | 'failed'; providerRef?: string; failureReason?: string },
+  outcome: { status: 'succeeded' | 'pending' | 'failed'; providerRef?: string; claimLink?: string; failureReason?: string },
   cause: Cause,
   now: Date,
 ): OrderResult<{ refund: Refund }> {
@@ -260,6 +304,7 @@ export function settleRefund(
     status: outcome.status,
     updatedAt: at,
     ...(outcome.providerRef ? { providerRef: outcome.providerRef } : {}),
+    ...(outcome.claimLink ? { claimLink: outcome.claimLink } : {}),
     ...(outcome.status === 'failed' ? { failureReason: outcome.failureReason ?? 'refund failed' } : {}),
   };
   const refunds = payment.refunds.map((candidate) => (candidate.id === refundId ? settled : candidate));

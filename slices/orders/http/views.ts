@@ -46,6 +46,8 @@ export const refundView = z.object({
   reason: z.string().optional(),
   origin: z.enum(['api', 'provider']),
   failureReason: z.string().optional(),
+  /** BTCPay: where the customer claims the refund (gives an address to be paid back to). */
+  claimLink: z.string().optional(),
   createdAt: z.string(),
 });
 export const paymentView = z.object({
@@ -58,6 +60,8 @@ export const paymentView = z.object({
   currency: z.string(),
   providerRef: z.string().optional(),
   failureReason: z.string().optional(),
+  /** BTCPay: the invoice's status and additional status, e.g. `Expired/PaidPartial`. */
+  providerStatus: z.string().optional(),
   refunds: z.array(refundView),
   version: z.number().int(),
   createdAt: z.string(),
