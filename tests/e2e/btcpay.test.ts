@@ -235,6 +235,18 @@ describe('BTCPay payments', () => {
     expect((await paymentHistory(opened.id)).at(-1)?.cause).toBe('system:payment-reconciliation');
   });
 
+  it('cancelling an order marks its unpaid invoice Invalid, so it can no longer be paid', async () => {
+    const { order, opened } = await openBtcpayPayment();
+    const cancelled = await hub(runtime, 'POST', `/v1/orders/${order.id}/transitions`, { body: { to: 'cancelled', reason: 'customer changed their mind' } });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    await runtime.btcpay?.idle();
+    expect((await payment(opened.id)).status).toBe('canceled');
+    const { invoice } = await fetch(`${sandboxUrl}/sandbox/invoices/${opened.providerRef}`).then(
+      (response) => response.json() as Promise<{ invoice: { status: string } }>,
+    );
+    expect(invoice.status).toBe('Invalid');
+  });
+
   it('a refund is a pull payment the customer claims: pending, with its claim link', async () => {
     const { opened } = await openBtcpayPayment();
     await sandbox(`/sandbox/invoices/${opened.providerRef}/pay`);
