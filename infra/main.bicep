@@ -36,6 +36,15 @@ param apiKeys string = ''
 @secure()
 @description('SMTP_URL: smtp(s)://user:pass@host:port. Without it e-mail jobs wait in the notifications queue.')
 param smtpUrl string = ''
+@secure()
+@description('BTCPAY_API_KEY: Greenfield API key of the store (canmodifyinvoices, cancreatenonapprovedpullpayments, canviewpullpayments). BTCPay needs all four of btcpayUrl, btcpayApiKey, btcpayStoreId, btcpayWebhookSecret.')
+param btcpayApiKey string = ''
+@secure()
+@description('BTCPAY_WEBHOOK_SECRET: the secret of the store webhook that points at /api/v1/webhooks/btcpay.')
+param btcpayWebhookSecret string = ''
+@secure()
+@description('<CHANNEL>_CALLBACK_SECRET per channel: channel name -> Standard Webhooks secret whsec_<base64> (several comma-separated while rotating, the first current), e.g. {"woocommerce": "whsec_..."}. Needed for every channel in channelCallbackUrls.')
+param channelCallbackSecrets object = {}
 
 // Plain settings. Empty = left out of the app settings.
 @description('STRIPE_PUBLISHABLE_KEY (pk_…), handed to clients.')
@@ -50,6 +59,32 @@ param odooUsername string = ''
 param driverAppWebhookUrl string = ''
 @description('MAIL_FROM, e.g. "Order Hub <noreply@example.com>". Empty = the app default.')
 param mailFrom string = ''
+@description('BTCPAY_URL: BTCPay Server base URL, e.g. https://btcpay.example.com. Needs btcpayApiKey, btcpayStoreId and btcpayWebhookSecret.')
+param btcpayUrl string = ''
+@description('BTCPAY_STORE_ID: the store the API key belongs to.')
+param btcpayStoreId string = ''
+@description('BTCPAY_INVOICE_EXPIRY_MINUTES: how long a customer has to pay an invoice. Empty = the app default (15).')
+param btcpayInvoiceExpiryMinutes string = ''
+
+// Sales channels and their callbacks.
+@description('CHANNELS: comma-separated sales channels that may create orders (lower-case names, e.g. woocommerce,pos,b2b). Empty = no channel.')
+param channels string = ''
+@description('ORDER_CURRENCIES: comma-separated ISO 4217 codes orders may be in. Empty = the app default (EUR).')
+param orderCurrencies string = ''
+@description('<CHANNEL>_CALLBACK_URL per channel: channel name -> https URL of its callbacks, e.g. {"woocommerce": "https://shop.example.com/hub-callback"}. A channel without a URL gets no callbacks.')
+param channelCallbackUrls object = {}
+@description('CALLBACK_TIMEOUT_MS: how long a channel gets to answer a callback. Empty = the app default (15000).')
+param callbackTimeoutMs string = ''
+@description('CALLBACK_RETRY_SCHEDULE: delays between callback attempts, e.g. 5s,5m,30m,2h,5h,10h,10h. Empty = the app default (Standard Webhooks).')
+param callbackRetrySchedule string = ''
+
+// The payments-reconcile timer. Empty = the app defaults (5m, 10m, 7d).
+@description('PAYMENT_RECONCILE_EVERY: how often the timer runs (must divide a minute, an hour or a day, e.g. 5m).')
+param paymentReconcileEvery string = ''
+@description('PAYMENT_RECONCILE_AFTER: when a payment still waiting for its webhook is first asked about (then after twice, four times as long ...).')
+param paymentReconcileAfter string = ''
+@description('PAYMENT_RECONCILE_HORIZON: when a waiting payment is given up (longer than paymentReconcileAfter).')
+param paymentReconcileHorizon string = ''
 
 @description('E-mail address for alert notifications. Empty = alerts show in the portal only.')
 param alertEmail string = ''
@@ -57,6 +92,31 @@ param alertEmail string = ''
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var functionAppName = 'func-orderhub-${resourceToken}'
+
+// Plain app settings; function-app.bicep leaves out the empty ones. CALLBACK_ALLOW_PRIVATE is never
+// set in Azure: it would allow plain-HTTP and private or loopback callback URLs (local runs only).
+var appPlainSettings = {
+  STRIPE_PUBLISHABLE_KEY: stripePublishableKey
+  ODOO_URL: odooUrl
+  ODOO_DB: odooDb
+  ODOO_USERNAME: odooUsername
+  DRIVER_APP_WEBHOOK_URL: driverAppWebhookUrl
+  MAIL_FROM: mailFrom
+  BTCPAY_URL: btcpayUrl
+  BTCPAY_STORE_ID: btcpayStoreId
+  BTCPAY_INVOICE_EXPIRY_MINUTES: btcpayInvoiceExpiryMinutes
+  CHANNELS: channels
+  ORDER_CURRENCIES: orderCurrencies
+  CALLBACK_TIMEOUT_MS: callbackTimeoutMs
+  CALLBACK_RETRY_SCHEDULE: callbackRetrySchedule
+  PAYMENT_RECONCILE_EVERY: paymentReconcileEvery
+  PAYMENT_RECONCILE_AFTER: paymentReconcileAfter
+  PAYMENT_RECONCILE_HORIZON: paymentReconcileHorizon
+}
+// <CHANNEL>_CALLBACK_URL, named as the app derives it (callbackVariable in slices/orders/config.ts):
+// woocommerce -> WOOCOMMERCE_CALLBACK_URL, b2b-eu -> B2B_EU_CALLBACK_URL. The secrets are named the
+// same way in key-vault.bicep.
+var channelCallbackUrlSettings = toObject(items(channelCallbackUrls), entry => '${toUpper(replace(entry.key, '-', '_'))}_CALLBACK_URL', entry => entry.value)
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -126,6 +186,9 @@ module keyVault 'modules/key-vault.bicep' = {
     driverAppSecret: driverAppSecret
     apiKeys: apiKeys
     smtpUrl: smtpUrl
+    btcpayApiKey: btcpayApiKey
+    btcpayWebhookSecret: btcpayWebhookSecret
+    channelCallbackSecrets: channelCallbackSecrets
   }
 }
 
@@ -157,14 +220,7 @@ module functionApp 'modules/function-app.bicep' = {
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultSettings: keyVault.outputs.appSettings
-    plainSettings: {
-      STRIPE_PUBLISHABLE_KEY: stripePublishableKey
-      ODOO_URL: odooUrl
-      ODOO_DB: odooDb
-      ODOO_USERNAME: odooUsername
-      DRIVER_APP_WEBHOOK_URL: driverAppWebhookUrl
-      MAIL_FROM: mailFrom
-    }
+    plainSettings: union(appPlainSettings, channelCallbackUrlSettings)
   }
   // The identity must hold its roles before the app first resolves Key Vault references and
   // reads its deployment container.
@@ -194,6 +250,7 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output FUNCTION_APP_URL string = functionApp.outputs.url
 output STRIPE_WEBHOOK_URL string = '${functionApp.outputs.url}/api/v1/webhooks/stripe'
 output DRIVER_APP_WEBHOOK_ENDPOINT string = '${functionApp.outputs.url}/api/v1/webhooks/driver-app'
+output BTCPAY_WEBHOOK_URL string = '${functionApp.outputs.url}/api/v1/webhooks/btcpay'
 output SERVICEBUS_NAMESPACE string = serviceBus.outputs.name
 output SERVICEBUS_FULLY_QUALIFIED_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output KEY_VAULT_NAME string = keyVault.outputs.name

@@ -77,6 +77,8 @@ var logAlerts = [
     displayName: 'Webhook failure rate above 5 %'
     description: 'More than 5 % of Stripe / BTCPay / Driver-App webhook calls failed (function error or HTTP status >= 400, e.g. a signature that does not verify) in 15 minutes, with at least 5 calls.'
     severity: 2
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
     // Function names come from the function table: webhooks-stripe, webhooks-driver-app, ...
     query: '''
 requests
@@ -90,6 +92,8 @@ requests
     displayName: 'Odoo sync failed'
     description: 'An Odoo sync job was dead-lettered (permanent error or attempts exhausted), the odoo-sync queue function threw, or a sync-failed custom event was tracked. Transient failures that are retried do not fire.'
     severity: 2
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
     // consume-job.ts logs "job failed permanently; dead-lettered" / "job exhausted its attempts; dead-lettered"
     // with jobId "odoo:<bookingId>:v<n>"; invoke-queue-function.ts logs "queue function failed" with the function name.
     query: '''
@@ -108,12 +112,46 @@ union isfuzzy=true
     displayName: 'Stripe payment failed'
     description: 'A Stripe payment (booking or finding charge) failed: the app tracks the custom event PaymentFailed with the decline code.'
     severity: 3
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
     query: '''
 union isfuzzy=true
   (traces
    | where message contains "stripe payment failed" or message contains "payment_intent.payment_failed"),
   (customEvents
    | where name contains "payment" and name contains "fail")
+'''
+  }
+  {
+    name: 'btcpay-webhook-server-errors'
+    displayName: 'BTCPay webhook failing (5xx)'
+    description: 'More than 5 % of BTCPay webhook calls (/api/v1/webhooks/btcpay) ended in a server error (HTTP 5xx or a function error) in 15 minutes, at least 2 of them. BTCPay retries a failed delivery only for about an hour; the payments-reconcile timer catches up later. Bad signatures (401) are left to the webhook failure rate.'
+    severity: 2
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    // Two request records per call: the host's (name webhooks-btcpay) and the app's own
+    // (name "POST /api/v1/webhooks/btcpay", shared/http/pipeline.ts); each is rated on its own.
+    query: '''
+requests
+| where name == "webhooks-btcpay" or url contains "/api/v1/webhooks/btcpay"
+| extend code = toint(resultCode)
+| summarize total = count(), failed = countif(code >= 500 or (success == false and isnull(code))) by name
+| where failed >= 2 and 100.0 * failed / total > 5
+'''
+  }
+  {
+    name: 'payments-reconciled'
+    displayName: 'Payments updated by reconciliation instead of their webhook'
+    description: 'The payments-reconcile timer moved at least 3 payments of one provider in an hour (custom event PaymentReconciled): their webhooks did not arrive. A few are normal; a rising count means webhooks are being lost (webhook missing or disabled in BTCPay / Stripe, wrong secret, endpoint failing).'
+    severity: 3
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    // slices/orders/app/reconcile-payments.ts tracks PaymentReconciled with orderId, paymentId, provider.
+    query: '''
+customEvents
+| where name == "PaymentReconciled"
+| summarize reconciled = count() by provider = tostring(customDimensions.provider)
+| where reconciled >= 3
 '''
   }
 ]
@@ -129,8 +167,8 @@ resource queryAlerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for 
     severity: alert.severity
     enabled: true
     scopes: [applicationInsightsId]
-    evaluationFrequency: 'PT5M'
-    windowSize: 'PT15M'
+    evaluationFrequency: alert.evaluationFrequency
+    windowSize: alert.windowSize
     autoMitigate: true
     // customEvents / the message text may not exist yet when the rule is created.
     skipQueryValidation: true

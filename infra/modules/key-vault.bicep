@@ -22,6 +22,13 @@ param driverAppSecret string
 param apiKeys string
 @secure()
 param smtpUrl string
+@secure()
+param btcpayApiKey string
+@secure()
+param btcpayWebhookSecret string
+@description('Channel name -> its Standard Webhooks secret(s) (<CHANNEL>_CALLBACK_SECRET).')
+@secure()
+param channelCallbackSecrets object
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -84,8 +91,27 @@ var optionalSecrets = [
     name: 'smtp-url'
     value: smtpUrl
   }
+  {
+    setting: 'BTCPAY_API_KEY'
+    name: 'btcpay-api-key'
+    value: btcpayApiKey
+  }
+  {
+    setting: 'BTCPAY_WEBHOOK_SECRET'
+    name: 'btcpay-webhook-secret'
+    value: btcpayWebhookSecret
+  }
 ]
-var presentSecrets = filter(optionalSecrets, secret => !empty(secret.value))
+// One secret per channel: the setting is named as the app derives it (callbackVariable in
+// slices/orders/config.ts: upper case, '-' -> '_'); secret names allow only letters, digits and '-',
+// so the vault name is the channel name with '_' -> '-': woocommerce -> WOOCOMMERCE_CALLBACK_SECRET
+// in woocommerce-callback-secret.
+var channelSecrets = map(items(channelCallbackSecrets), entry => {
+  setting: '${toUpper(replace(entry.key, '-', '_'))}_CALLBACK_SECRET'
+  name: '${toLower(replace(entry.key, '_', '-'))}-callback-secret'
+  value: entry.value
+})
+var presentSecrets = filter(concat(optionalSecrets, channelSecrets), secret => !empty(secret.value))
 
 resource optional 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for secret in presentSecrets: {
   parent: vault
