@@ -16,7 +16,7 @@ const PURE_PACKAGES = (spec: string) => spec === 'zod' || spec.startsWith('node:
 const within = (path: string, folder: string) => path === folder || path.startsWith(`${folder}/`);
 /** `slices/<name>` of a path inside a slice. */
 const sliceOf = (path: string) => /^slices\/([^/]+)/.exec(path)?.[1];
-const isProject = (spec: string) => /^(shared|slices|functions|local|tests|bench|scripts)(\/|$)/.test(spec);
+const isProject = (spec: string) => /^(shared|slices|functions|local|tests|bench|drill|scripts)(\/|$)/.test(spec);
 const isSandbox = (path: string) => /^local\/[^/]*-sandbox(\.ts$|\/)/.test(path);
 
 export interface Rule {
@@ -79,9 +79,9 @@ export const RULES: Rule[] = [
     refuses: (spec, file) => (within(spec, 'slices') && sliceOf(spec) !== sliceOf(file)) || within(spec, 'functions'),
   },
   {
-    name: 'production code never imports local/',
+    name: 'production code never imports local/, tests/, bench/ or drill/',
     governs: (file) => ['functions', 'shared', 'slices'].some((folder) => within(file, folder)),
-    refuses: (spec) => within(spec, 'local'),
+    refuses: (spec) => ['local', 'tests', 'bench', 'drill'].some((folder) => within(spec, folder)),
   },
   {
     name: 'a sandbox owns its contract: it imports no production code',

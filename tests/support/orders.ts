@@ -7,6 +7,9 @@ import type Stripe from 'stripe';
 import { expect } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem';
+import { orderBody } from './requests';
+
+export { orderBody };
 
 export interface HubResponse {
   status: number;
@@ -48,22 +51,6 @@ export function expectHubProblem(response: HubResponse, status: number): void {
     contentType: PROBLEM_CONTENT_TYPE,
   });
   expect(response.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String) });
-}
-
-/** A valid order body for the `pos` channel with a fresh external id and e-mail. */
-export function orderBody(overrides: Record<string, unknown> = {}) {
-  const suffix = randomUUID().slice(0, 8);
-  return {
-    source: 'pos',
-    externalId: `POS-${suffix}`,
-    currency: 'EUR',
-    customer: { email: `kunde.${suffix}@example.de`, name: 'Karla Kundin', phone: '+49 30 1234567' },
-    items: [
-      { sku: 'WIPER-01', name: 'Wischerblätter', quantity: 2, unitAmount: 1_995, taxRatePercent: 19 },
-      { sku: 'OIL-5W30', name: 'Motoröl 5W-30, 1 l', quantity: 1, unitAmount: 2_490, taxRatePercent: 19 },
-    ],
-    ...overrides,
-  };
 }
 
 /** Creates an order (201 expected) under a fresh Idempotency-Key. */

@@ -28,7 +28,7 @@ describe('dependency rules', () => {
     'adapters and the HTTP layer do not depend on each other': ['shared/adapters/stripe/stripe-gateway.ts', 'shared/http/problem'],
     'the shared kit knows no slice and no entry point': ['shared/adapters/table-storage/outbox.ts', 'slices/bookings/domain/booking'],
     'slices do not import each other or the entry points': ['slices/bookings/app/cancel-booking.ts', 'slices/orders/app/refund-payment'],
-    'production code never imports local/': ['functions/composition.ts', 'local/runtime'],
+    'production code never imports local/, tests/, bench/ or drill/': ['slices/orders/app/payments.ts', 'tests/support/requests'],
     'a sandbox owns its contract: it imports no production code': ['local/driver-sandbox.ts', 'slices/bookings/app/driver-app'],
   };
 
