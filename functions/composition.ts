@@ -5,6 +5,7 @@ import { OdooErp } from '../shared/adapters/odoo/odoo-erp';
 import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-letters';
 import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
 import { GreenfieldClient } from '../shared/adapters/btcpay/greenfield';
+import { CorsOrigins } from '../shared/http/cors';
 import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/stripe/stripe-gateway';
 import { type AggregateCodec, TableAggregateStore } from '../shared/adapters/table-storage/aggregate-store';
 import { HttpCallbackTransport } from '../shared/adapters/http/callback-transport';
@@ -217,6 +218,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   functions.push(openApiFunction(() => functions));
 
   const pipeline = createHttpPipeline({
+    cors: new CorsOrigins(config.cors.origins),
     auth: ApiKeyAuthenticator.fromConfig(config),
     rateLimiter: FixedWindowRateLimiter.fromConfig(config),
     log,

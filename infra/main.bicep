@@ -86,6 +86,9 @@ param paymentReconcileAfter string = ''
 @description('PAYMENT_RECONCILE_HORIZON: when a waiting payment is given up (longer than paymentReconcileAfter).')
 param paymentReconcileHorizon string = ''
 
+@description('CORS_ORIGINS: comma-separated origins of browser front ends that may call the API (e.g. https://book.example.com), or *. Given to the app and to the platform\'s CORS. Empty = none.')
+param corsOrigins string = ''
+
 @description('E-mail address for alert notifications. Empty = alerts show in the portal only.')
 param alertEmail string = ''
 
@@ -112,6 +115,7 @@ var appPlainSettings = {
   PAYMENT_RECONCILE_EVERY: paymentReconcileEvery
   PAYMENT_RECONCILE_AFTER: paymentReconcileAfter
   PAYMENT_RECONCILE_HORIZON: paymentReconcileHorizon
+  CORS_ORIGINS: corsOrigins
 }
 // <CHANNEL>_CALLBACK_URL, named as the app derives it (callbackVariable in slices/orders/config.ts):
 // woocommerce -> WOOCOMMERCE_CALLBACK_URL, b2b-eu -> B2B_EU_CALLBACK_URL. The secrets are named the
@@ -221,6 +225,7 @@ module functionApp 'modules/function-app.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultSettings: keyVault.outputs.appSettings
     plainSettings: union(appPlainSettings, channelCallbackUrlSettings)
+    corsAllowedOrigins: filter(map(split(corsOrigins, ','), origin => trim(origin)), origin => !empty(origin))
   }
   // The identity must hold its roles before the app first resolves Key Vault references and
   // reads its deployment container.

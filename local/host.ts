@@ -6,11 +6,14 @@ import { invokeQueueFunction } from '../shared/platform/invoke-queue-function';
 import type { Logger } from '../shared/platform/log';
 import type { Telemetry } from '../shared/platform/telemetry';
 import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData, QueueFunctionDef, TimerFunctionDef } from '../shared/function-table';
+import type { CorsOrigins } from '../shared/http/cors';
 import { startHttpHost } from './http-host';
 
 export interface LocalHostOptions {
   functions: FunctionDef[];
   pipeline: { handle(def: HttpFunctionDef, request: HttpRequestData): Promise<HttpResponseData> };
+  /** The CORS list the Functions platform would be given (`CORS_ORIGINS`). */
+  cors?: CorsOrigins;
   serviceBusConnection: string;
   port: number;
   host?: string;
@@ -44,6 +47,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     host: options.host,
     functions: options.functions,
     pipeline: options.pipeline,
+    cors: options.cors,
   });
 
   const client = new ServiceBusClient(options.serviceBusConnection);

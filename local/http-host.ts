@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../shared/function-table';
+import type { CorsOrigins } from '../shared/http/cors';
 import { MAX_BODY_BYTES, toWire, type PipelineLog } from '../shared/http/pipeline';
 import {
   badRequest,
@@ -32,6 +33,8 @@ export interface HttpHostOptions {
    * The headers alone get at most node's 60 s. Tests shorten it.
    */
   requestTimeoutMs?: number;
+  /** Origins whose preflights are answered and whose answers carry `Access-Control-Allow-Origin`, as the Functions platform does for its CORS list. */
+  cors?: CorsOrigins;
 }
 
 /** A running host. */
@@ -158,8 +161,13 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | un
   });
 }
 
-function send(res: http.ServerResponse, response: HttpResponseData, closeConnection = false): void {
+function send(res: http.ServerResponse, response: HttpResponseData, closeConnection = false, allowOrigin?: string): void {
   const wire = toWire(response);
+  // The platform's CORS header, on every answer to an allowed origin (the app's own cross-origin headers came with the response).
+  if (allowOrigin) {
+    wire.headers['access-control-allow-origin'] = allowOrigin;
+    wire.headers.vary ??= 'Origin';
+  }
   const body = typeof wire.body === 'string' ? Buffer.from(wire.body, 'utf8') : wire.body;
   const headers: Record<string, string> = { ...wire.headers, 'content-length': String(body.length) };
   if (closeConnection) headers.connection = 'close';
@@ -210,6 +218,26 @@ function rawResponse(response: HttpResponseData): Buffer {
   return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
 }
 
+/**
+ * A CORS preflight from an allowed origin, answered as the Functions platform answers it for its
+ * CORS list: 204, the origin (or `*`), the method and headers asked for, no credentials; cached by the
+ * browser for an hour. Anything else is not a preflight the platform would take.
+ */
+function preflight(req: http.IncomingMessage, cors: CorsOrigins | undefined): HttpResponseData | undefined {
+  const origin = req.headers.origin;
+  const method = req.headers['access-control-request-method'];
+  if (req.method !== 'OPTIONS' || !cors?.allows(origin) || typeof method !== 'string') return undefined;
+  const headers: Record<string, string> = {
+    'Access-Control-Allow-Origin': cors.allowOriginFor(origin),
+    'Access-Control-Allow-Methods': method,
+    'Access-Control-Max-Age': '3600',
+    Vary: 'Origin',
+  };
+  const asked = req.headers['access-control-request-headers'];
+  if (typeof asked === 'string' && asked !== '') headers['Access-Control-Allow-Headers'] = asked;
+  return { status: 204, headers };
+}
+
 /** The peer address; X-Forwarded-For is ignored because locally nothing trustworthy sets it. */
 const clientIpOf = (req: http.IncomingMessage): string => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 
@@ -225,21 +253,26 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     // Node's own check (`requireHostHeader`) would answer with an empty body; this one is problem+json.
     if (req.httpVersion === '1.1' && req.headers.host === undefined) return send(res, badRequest('An HTTP/1.1 request needs a Host header.'), true);
+    const origin = req.headers.origin;
+    const allowOrigin = options.cors?.allows(origin) ? options.cors.allowOriginFor(origin) : undefined;
+    const reply = (response: HttpResponseData, closeConnection = false) => send(res, response, closeConnection, allowOrigin);
+    const preflighted = preflight(req, options.cors);
+    if (preflighted) return send(res, preflighted);
     const target = req.url ?? '/';
     const queryAt = target.indexOf('?');
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
     const query = new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1));
     const base = prefix ? `/${prefix}/` : '/';
-    if (!rawPath.toLowerCase().startsWith(base.toLowerCase())) return send(res, notFound());
+    if (!rawPath.toLowerCase().startsWith(base.toLowerCase())) return reply(notFound());
     const path = rawPath.slice(base.length);
 
     const found = route(req.method ?? 'GET', path);
-    if (found.kind === 'notFound') return send(res, notFound());
-    if (found.kind === 'badPath') return send(res, badRequest('The URL path is not valid percent-encoding.'));
-    if (found.kind === 'methodNotAllowed') return send(res, methodNotAllowed(found.allowed));
+    if (found.kind === 'notFound') return reply(notFound());
+    if (found.kind === 'badPath') return reply(badRequest('The URL path is not valid percent-encoding.'));
+    if (found.kind === 'methodNotAllowed') return reply(methodNotAllowed(found.allowed));
 
     const rawBody = await readBody(req, MAX_BODY_BYTES);
-    if (!rawBody) return send(res, payloadTooLarge(MAX_BODY_BYTES), true);
+    if (!rawBody) return reply(payloadTooLarge(MAX_BODY_BYTES), true);
     const request: HttpRequestData = {
       method: req.method ?? 'GET',
       url: path,
@@ -249,7 +282,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       rawBody,
       clientIp: clientIpOf(req),
     };
-    send(res, await options.pipeline.handle(found.def, request));
+    reply(await options.pipeline.handle(found.def, request));
   };
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {

@@ -5,6 +5,7 @@ import { type Config, loadConfig } from '../functions/config';
 import { callbackVariable } from '../slices/orders/config';
 import type { Role } from '../shared/function-table';
 import { formatApiKeyEntry, generateApiKey } from '../shared/http/auth';
+import { CorsOrigins } from '../shared/http/cors';
 import { startAzurite } from './azurite';
 import { startLocalHost, type LocalHost } from './host';
 import { ServiceBusBroker } from './servicebus-broker';
@@ -207,6 +208,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const host = await startLocalHost({
       functions: composition.functions,
       pipeline: composition.pipeline,
+      cors: new CorsOrigins(config.cors.origins),
       serviceBusConnection: config.serviceBus.connectionString,
       port: ports.http,
       concurrency: config.serviceBus.concurrency,

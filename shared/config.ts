@@ -46,6 +46,17 @@ export function durationMs(text: string): number | undefined {
   return Number(match[1]) * unit;
 }
 
+/** Whether a text is `*` or a web origin as browsers send it: http(s), host, optional port, nothing else. */
+function isOrigin(text: string): boolean {
+  if (text === '*') return true;
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text.toLowerCase().replace(/\/$/, '') && !text.endsWith('/');
+  } catch {
+    return false;
+  }
+}
+
 /** Adds a start-up problem to a concern (a rule across variables); the path names the variable. */
 export function requireThat(ctx: z.RefinementCtx, ok: boolean, variable: string, message: string): void {
   if (!ok) ctx.addIssue({ code: 'custom', path: [variable], message });
@@ -207,6 +218,24 @@ export const platformConcerns = {
       CALLBACK_ALLOW_PRIVATE: boolFromEnv(false),
     })
     .transform((e) => ({ timeoutMs: e.CALLBACK_TIMEOUT_MS, schedule: e.CALLBACK_RETRY_SCHEDULE, allowPrivate: e.CALLBACK_ALLOW_PRIVATE })),
+  /**
+   * Browser front ends on other origins that may call the API: comma-separated origins
+   * (`https://app.example.com`, scheme, host and port only) or `*` for any; none by default.
+   */
+  cors: z
+    .object({
+      CORS_ORIGINS: z
+        .string()
+        .default('')
+        .transform((text) =>
+          text
+            .split(',')
+            .map((part) => part.trim())
+            .filter(Boolean),
+        )
+        .pipe(z.array(z.string().refine(isOrigin, 'expected origins such as https://app.example.com (scheme, host and port; no path), or *'))),
+    })
+    .transform((e) => ({ origins: e.CORS_ORIGINS })),
   /** What health reports for each integration. */
   integrations: z
     .object({

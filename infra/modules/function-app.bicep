@@ -18,6 +18,9 @@ param keyVaultSettings object
 @description('Non-secret settings; empty values are left out, because the app validates them (e.g. ODOO_URL must be a URL when present).')
 param plainSettings object
 
+@description('Origins of browser front ends that may call the API (CORS_ORIGINS split); the platform answers their preflights. Empty = no cross-origin callers.')
+param corsAllowedOrigins array = []
+
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
@@ -55,6 +58,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
+      // The platform's CORS, with the list the app reads from CORS_ORIGINS (which adds the headers only it can: exposed headers, a relaxed CORP). No credentials: callers send Authorization themselves.
+      cors: {
+        allowedOrigins: corsAllowedOrigins
+        supportCredentials: false
+      }
     }
     functionAppConfig: {
       deployment: {

@@ -13,6 +13,7 @@ import {
   MAX_IDEMPOTENCY_KEY_LENGTH,
   toStoredResponse,
 } from '../platform/idempotency';
+import { type CorsOrigins, withCrossOriginHeaders } from './cors';
 import { authorize, type ApiKeyAuthenticator } from './auth';
 import {
   fieldErrorsFromZod,
@@ -56,6 +57,8 @@ export interface HttpPipelineDeps {
   idempotency?: IdempotencyStore;
   /** The clock of idempotency records (lock timeouts, completion times); default wall time. */
   now?: () => Date;
+  /** Browser front ends on other origins (`CORS_ORIGINS`): their answers carry the headers only the app can add. */
+  cors?: CorsOrigins;
 }
 
 /** Runs one HTTP function def against a request; the same pipeline serves both hosts. */
@@ -110,7 +113,8 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
       }
       const operationId = traceIdOf(request.headers) ?? newOperationId();
       const started = performance.now();
-      const response = await run(def, request, operationId);
+      const answered = await run(def, request, operationId);
+      const response = deps.cors ? withCrossOriginHeaders(answered, request.headers.origin, deps.cors) : answered;
       deps.telemetry?.request({
         name: `${request.method} /api/${def.route}`,
         url: `/api/${request.url}`,
