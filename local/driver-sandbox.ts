@@ -8,7 +8,13 @@
  *   read of the trips it holds: the accepted trips that match, `{ items: [{ tripId, bookingId, type,
  *   idempotencyKey, … }] }` — what Order Hub reads to resolve a conflicting reuse of a key.
  * - `POST /trips/{tripId}/status` `{ "status": "assigned" }` plays the driver: a signed status update
- *   goes to the app's webhook and the answer says whether it was taken.
+ *   goes to the app's webhook and the answer says whether it was taken. A withdrawn trip takes none
+ *   (409, nothing sent).
+ * - `POST /trips` with `{ "type": "b2c_cancel", "tripId", "bookingId" }` withdraws a trip it holds, as
+ *   the real app does when Order Hub cancels a booking: signature checked, de-duplicated by
+ *   `Idempotency-Key`, answered 200 `{ tripId, cancelled: true }`. The trip then shows
+ *   `"cancelled": true` in `GET /trips`; `GET /cancellations` lists every withdrawal received (with
+ *   `signatureValid` and whether it `applied`, i.e. withdrew the trip — repeats do not).
  * Optional body fields of the status call (`reason`, `driver`, `occurredAt`, `sequence`) let a test
  * send a failed trip, or repeat / reorder updates to exercise duplicate and stale handling.
  *
@@ -20,7 +26,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { DRIVER_STATUSES, driverSchema, statusUpdateSchema, tripSchema, type StatusUpdate } from './driver-sandbox/contract';
+import { cancelSchema, DRIVER_STATUSES, driverSchema, statusUpdateSchema, tripSchema, type StatusUpdate } from './driver-sandbox/contract';
 import { baseUrl, listen } from './listen';
 
 /** Default port of the sandbox (`DRIVER_SANDBOX_PORT`). */
@@ -60,6 +66,25 @@ export interface ReceivedTrip {
   /** What the sandbox answered: 201 taken, 401 bad signature, 422 not a valid trip. */
   responseStatus: number;
   statuses: SentStatus[];
+  /** Withdrawn by Order Hub (a `b2c_cancel`): it takes no more status updates. */
+  cancelled: boolean;
+  cancelledAt: string | null;
+}
+
+/** A `b2c_cancel` as the sandbox received it. */
+export interface ReceivedCancellation {
+  /** From the payload; null when it did not carry a usable one. */
+  tripId: string | null;
+  bookingId: string | null;
+  /** The parsed JSON body, or the raw text when it was not JSON. */
+  payload: unknown;
+  signatureValid: boolean;
+  receivedAt: string;
+  idempotencyKey: string | null;
+  /** 200 withdrawn (or already), 401 bad signature, 404 no such trip, 422 not a valid withdrawal or a reused key. */
+  responseStatus: number;
+  /** Whether this message withdrew the trip; a repeat (same key, or the trip already withdrawn) did not. */
+  applied: boolean;
 }
 
 /** The answer of `POST /trips/{tripId}/status` and `sendStatus`. */
@@ -111,7 +136,9 @@ class HttpError extends Error {
 /** The Driver-App sandbox server. */
 export class DriverSandbox {
   private readonly received: ReceivedTrip[] = [];
+  private readonly cancelled: ReceivedCancellation[] = [];
   private readonly byKey = new Map<string, { tripId: string; body: string }>();
+  private readonly cancelByKey = new Map<string, { tripId: string; body: string }>();
   private readonly nextSequence = new Map<string, number>();
   private faults: number[] = [];
   private latencyMs = 0;
@@ -163,23 +190,35 @@ export class DriverSandbox {
     return structuredClone(this.received);
   }
 
-  /** The next `count` trip submissions fail with `status` before anything is recorded. */
+  /** Every withdrawal (`b2c_cancel`) received, oldest first (copies). */
+  cancellations(): ReceivedCancellation[] {
+    return structuredClone(this.cancelled);
+  }
+
+  /** The next `count` submissions (trips and withdrawals) fail with `status` before anything is recorded. */
   failNext(count: number, status = 503): void {
     this.faults.push(...Array.from({ length: count }, () => status));
   }
 
+  /** How many injected faults (`failNext`) have not been served yet. */
+  faultsPending(): number {
+    return this.faults.length;
+  }
+
   /**
-   * Delays the answer to trip submissions by `ms` — after the trip is recorded, like a real
+   * Delays the answer to submissions (trips and withdrawals) by `ms` — after it is recorded, like a real
    * server that is slow to reply, so a client timeout can still have booked the trip.
    */
   setLatency(ms: number): void {
     this.latencyMs = ms;
   }
 
-  /** Forgets trips, idempotency keys, faults and latency (the webhook URL stays). */
+  /** Forgets trips, withdrawals, idempotency keys, faults and latency (the webhook URL stays). */
   reset(): void {
     this.received.length = 0;
+    this.cancelled.length = 0;
     this.byKey.clear();
+    this.cancelByKey.clear();
     this.nextSequence.clear();
     this.faults = [];
     this.latencyMs = 0;
@@ -190,6 +229,7 @@ export class DriverSandbox {
     const trip = this.received.find((t) => t.tripId === tripId);
     if (!trip) throw new HttpError(404, 'Not Found', `no trip ${tripId}`);
     if (trip.responseStatus !== 201) throw new HttpError(409, 'Conflict', `trip ${tripId} was rejected (${trip.responseStatus}); it has no driver`);
+    if (trip.cancelled) throw new HttpError(409, 'Conflict', `trip ${tripId} was withdrawn by Order Hub; it takes no status updates`);
     const webhookUrl = this.webhookUrl;
     if (!webhookUrl) throw new HttpError(409, 'Conflict', 'no status webhook URL configured (setStatusWebhookUrl)');
 
@@ -250,6 +290,10 @@ export class DriverSandbox {
       if (method === 'GET') return { status: 200, body: { items: this.listTrips(url.searchParams) } };
       return problem(405, 'Method Not Allowed', `${method} ${path}`);
     }
+    if (path === '/cancellations') {
+      if (method === 'GET') return { status: 200, body: { items: this.cancellations() } };
+      return problem(405, 'Method Not Allowed', `${method} ${path}`);
+    }
     const one = /^\/trips\/([^/]+)$/.exec(path);
     if (one && method === 'GET') {
       const trip = this.trips().find((t) => t.tripId === decodeURIComponent(one[1] ?? ''));
@@ -282,6 +326,7 @@ export class DriverSandbox {
     const idempotencyKey = header(request, 'idempotency-key') ?? null;
     const text = raw.toString('utf8');
     const payload = parseJson(text);
+    if (isCancel(payload)) return this.receiveCancel(text, payload, signatureValid, idempotencyKey);
     const record = (responseStatus: number): ReceivedTrip => {
       const fields = z.object({ type: z.string(), bookingId: z.string() }).partial().safeParse(payload);
       const trip: ReceivedTrip = {
@@ -294,6 +339,8 @@ export class DriverSandbox {
         idempotencyKey,
         responseStatus,
         statuses: [],
+        cancelled: false,
+        cancelledAt: null,
       };
       this.received.push(trip);
       return trip;
@@ -320,6 +367,62 @@ export class DriverSandbox {
     const trip = record(201);
     if (idempotencyKey !== null) this.byKey.set(idempotencyKey, { tripId: trip.tripId, body: text });
     return this.slowly({ status: 201, body: { tripId: trip.tripId } });
+  }
+
+  /** A `b2c_cancel`: withdraws a trip this sandbox accepted, once per trip; every message is recorded. */
+  private async receiveCancel(text: string, payload: unknown, signatureValid: boolean, idempotencyKey: string | null): Promise<Reply> {
+    const fields = z.object({ tripId: z.string(), bookingId: z.string() }).partial().safeParse(payload);
+    const record = (responseStatus: number, applied = false): void => {
+      this.cancelled.push({
+        tripId: (fields.success ? fields.data.tripId : undefined) ?? null,
+        bookingId: (fields.success ? fields.data.bookingId : undefined) ?? null,
+        payload,
+        signatureValid,
+        receivedAt: new Date().toISOString(),
+        idempotencyKey,
+        responseStatus,
+        applied,
+      });
+    };
+    // As for trips: a forged withdrawal is kept for inspection and touches nothing.
+    if (!signatureValid) {
+      record(401);
+      return problem(401, 'Unauthorized', 'X-Webhook-Signature is missing or does not match the body');
+    }
+    if (idempotencyKey !== null) {
+      const seen = this.cancelByKey.get(idempotencyKey);
+      if (seen && seen.body === text) {
+        record(200);
+        return this.slowly({ status: 200, body: { tripId: seen.tripId, cancelled: true } });
+      }
+      if (seen) {
+        record(422);
+        return problem(422, 'Unprocessable Content', 'Idempotency-Key was already used for a different withdrawal');
+      }
+    }
+    const parsed = cancelSchema.safeParse(payload);
+    if (!parsed.success) {
+      record(422);
+      const errors = parsed.error.issues.map((issue) => ({ pointer: `/${issue.path.join('/')}`, detail: issue.message }));
+      return problem(422, 'Unprocessable Content', 'not a valid trip withdrawal', { errors });
+    }
+    const trip = this.received.find((candidate) => candidate.tripId === parsed.data.tripId && candidate.responseStatus === 201);
+    if (!trip) {
+      record(404);
+      return problem(404, 'Not Found', `no trip ${parsed.data.tripId}`);
+    }
+    if (trip.bookingId !== parsed.data.bookingId) {
+      record(422);
+      return problem(422, 'Unprocessable Content', `trip ${trip.tripId} belongs to another booking`);
+    }
+    const applied = !trip.cancelled;
+    if (applied) {
+      trip.cancelled = true;
+      trip.cancelledAt = new Date().toISOString();
+    }
+    record(200, applied);
+    if (idempotencyKey !== null) this.cancelByKey.set(idempotencyKey, { tripId: trip.tripId, body: text });
+    return this.slowly({ status: 200, body: { tripId: trip.tripId, cancelled: true } });
   }
 
   private async statusCall(tripId: string, raw: Buffer): Promise<Reply> {
@@ -383,6 +486,11 @@ export class DriverSandbox {
     });
     return reply;
   }
+}
+
+/** Whether a submission is a withdrawal rather than a trip (its type says so). */
+function isCancel(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && (payload as { type?: unknown }).type === 'b2c_cancel';
 }
 
 function header(request: http.IncomingMessage, name: string): string | undefined {

@@ -1,6 +1,7 @@
 /**
  * The Driver-App's wire contract, as the Driver-App sandbox reads it: the trip the app receives
- * (`POST /trips`) and the status update it sends back to Order Hub's webhook.
+ * (`POST /trips`), the withdrawal of a trip (`b2c_cancel`, POSTed to the same URL) and the status
+ * update it sends back to Order Hub's webhook.
  *
  * Why the sandbox owns this copy instead of importing Order Hub's own dispatch and booking schemas:
  * a sandbox that validates with the sender's schema agrees with every change the sender makes, so
@@ -69,6 +70,16 @@ export const tripSchema = z.object({
 
 /** A trip as the Driver-App receives it. */
 export type Trip = z.infer<typeof tripSchema>;
+
+/** Order Hub withdraws a trip it sent (its booking was cancelled): `POST /trips`, signed and keyed like a trip. */
+export const cancelSchema = z.object({
+  type: z.literal('b2c_cancel'),
+  tripId: id(),
+  bookingId: id(),
+});
+
+/** A trip withdrawal. */
+export type Cancel = z.infer<typeof cancelSchema>;
 
 /** The driver reporting a status. */
 export const driverSchema = z.object({

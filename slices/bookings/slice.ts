@@ -17,6 +17,7 @@ import { handleStripeEvent } from './app/handle-stripe-event';
 import { notificationHandlers } from './app/notifications';
 import { ACCESS_TOKEN_HASH } from './app/ports';
 import { bookingSyncHandlers } from './app/sync-to-erp';
+import { withdrawalHandlers } from './app/withdraw-trip';
 import type { BookingsConfig } from './config';
 import { type Booking, bookingSchema } from './domain/booking';
 import { bookingMachine } from './domain/booking-status';
@@ -100,7 +101,14 @@ export const bookingsSlice: SliceDefinition<BookingsSliceDeps> = {
       jobHandlers: {
         ...(deps.erp ? { [QUEUES.odooSync]: bookingSyncHandlers({ bookings, erp: deps.erp, catalogue, clock, log }) } : {}),
         ...(deps.mailer ? { [QUEUES.notifications]: notificationHandlers({ mailer: deps.mailer, bookings, catalogue, log }) } : {}),
-        ...(dispatcher ? { [QUEUES.driverDispatch]: dispatchHandlers({ ...context, dispatcher, recordSync: deps.recordSync('driverApp'), log }) } : {}),
+        ...(dispatcher
+          ? {
+              [QUEUES.driverDispatch]: {
+                ...dispatchHandlers({ ...context, dispatcher, recordSync: deps.recordSync('driverApp'), log }),
+                ...withdrawalHandlers({ ...context, withdrawer: dispatcher, recordSync: deps.recordSync('driverApp'), log }),
+              },
+            }
+          : {}),
       },
       paymentEvents: [{ metadataKey: 'bookingId', handle: (event) => handleStripeEvent({ ...context, telemetry }, event) }],
     };

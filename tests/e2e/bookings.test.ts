@@ -254,7 +254,20 @@ describe('bookings over HTTP (local host, Stripe and SMTP sandboxes)', () => {
       { bookingId: booking.id, reason: 'payment succeeded' },
       { bookingId: booking.id, reason: `finding ${findingId} paid` },
     ]);
-    expect((await getHistory(runtime, booking)).map((row) => row.to)).toEqual(['PENDING_PAYMENT', 'CONFIRMED', 'IN_WORKSHOP']);
+    // The booking's status rows, the pick-up's trip row (recorded by hand: named by its leg) and the finding's rows.
+    // Status rows keep their shape (no `kind`); trip and finding rows say what they are about.
+    const history = (await getHistory(runtime, booking)) as Array<{ kind?: string; subject?: string; from: string | null; to: string; cause: string }>;
+    expect(history.map((row) => `${row.kind ?? 'status'} ${row.subject ?? '-'} ${row.from}->${row.to}`)).toEqual([
+      'status - null->PENDING_PAYMENT',
+      'status - PENDING_PAYMENT->CONFIRMED',
+      'trip pickup null->pickup_completed',
+      'status - CONFIRMED->IN_WORKSHOP',
+      `finding ${findingId} null->PENDING_APPROVAL`,
+      `finding ${findingId} PENDING_APPROVAL->APPROVED`,
+      `finding ${findingId} APPROVED->REQUIRES_ACTION`,
+      `finding ${findingId} REQUIRES_ACTION->PAID`,
+    ]);
+    expect(history.at(-1)?.cause).toMatch(/^stripe:evt_/);
   });
 
   it('cancels a paid booking with a refund, a credit-note sync and an e-mail; refuses after pick-up; voids an unpaid one', async () => {

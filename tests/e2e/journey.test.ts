@@ -16,6 +16,20 @@ interface TripView {
   bookingId: string;
   signatureValid: boolean;
   payload: Record<string, unknown>;
+  /** Withdrawn by a `b2c_cancel`. */
+  cancelled: boolean;
+  statuses: Array<{ update: { status: string } }>;
+}
+
+/** A row of a booking's history; status rows have no `kind` (the shape they always had). */
+interface HistoryRow {
+  kind?: 'trip' | 'finding';
+  subject?: string;
+  leg?: string;
+  from: string | null;
+  to: string;
+  at: string;
+  cause: string;
 }
 
 function slotTomorrow(): { slotStart: string; slotEnd: string } {
@@ -64,6 +78,7 @@ describe('the booking journey with the Driver-App', () => {
   }
 
   const statusOf = async (id: string, token: string) => ((await (await api(`/v1/bookings/${id}`, { token })).json()) as { status: string }).status;
+  const historyOf = async (id: string, token: string) => ((await (await api(`/v1/bookings/${id}/history`, { token })).json()) as { items: HistoryRow[] }).items;
 
   beforeAll(async () => {
     runtime = await startLocalRuntime({
@@ -142,18 +157,30 @@ describe('the booking journey with the Driver-App', () => {
         .sort(),
     ).toEqual(['b2c_delivery', 'b2c_pickup']);
 
-    const history = (await (await api(`/v1/bookings/${booking.id}/history`, { token })).json()) as {
-      items: Array<{ from: string | null; to: string; cause: string }>;
-    };
-    const moves = history.items.filter((item) => item.from !== item.to).map((item) => `${item.from}->${item.to}`);
-    expect(moves).toEqual([
+    const history = await historyOf(booking.id, token);
+    // Status rows only where the status changed: trip progress is in the trip rows.
+    expect(history.filter((item) => item.kind === undefined).map((item) => `${item.from}->${item.to}`)).toEqual([
       'null->PENDING_PAYMENT',
       'PENDING_PAYMENT->CONFIRMED',
       'CONFIRMED->IN_WORKSHOP',
       'IN_WORKSHOP->READY_FOR_DELIVERY',
       'READY_FOR_DELIVERY->DELIVERED',
     ]);
-    expect(history.items.filter((item) => item.cause.startsWith('driver:')).length).toBe(4);
+    const tripRows = history.filter((item) => item.kind === 'trip');
+    expect(tripRows.map((item) => `${item.leg} ${item.subject} ${item.to} ${item.cause}`)).toEqual([
+      `pickup ${pickup.tripId} assigned driver:${pickup.tripId}:assigned`,
+      `pickup ${pickup.tripId} pickup_completed driver:${pickup.tripId}:pickup_completed`,
+      `delivery ${delivery.tripId} assigned driver:${delivery.tripId}:assigned`,
+      `delivery ${delivery.tripId} delivery_completed driver:${delivery.tripId}:delivery_completed`,
+    ]);
+    expect(history.filter((item) => item.kind === 'finding').map((item) => `${item.subject} ${item.from}->${item.to}`)).toEqual([
+      `${findingId} null->PENDING_APPROVAL`,
+      `${findingId} PENDING_APPROVAL->APPROVED`,
+      `${findingId} APPROVED->PAID`,
+    ]);
+    // Each trip row sits right before the status row its report caused.
+    const completed = history.findIndex((item) => item.kind === 'trip' && item.to === 'pickup_completed');
+    expect(history[completed + 1]).toEqual({ from: 'CONFIRMED', to: 'IN_WORKSHOP', at: expect.any(String), cause: `driver:${pickup.tripId}:pickup_completed` });
 
     await mailed('Ihr Fahrzeug wurde zurückgebracht');
   });
@@ -202,11 +229,164 @@ describe('the booking journey with the Driver-App', () => {
       body: payload,
     });
 
-  /** The booking as stored (the trips and their ids are not part of the API's view). */
-  async function stored(id: string): Promise<{ trips?: Record<string, { tripId?: string; status: string }> }> {
-    const entity = await runtime.composition.services.tables.client(BOOKINGS_TABLE).getEntity<Record<string, unknown>>(id, 'booking');
-    return JSON.parse(String(entity.data)) as { trips?: Record<string, { tripId?: string; status: string }> };
+  interface StoredBooking {
+    status: string;
+    trips?: Record<string, { tripId?: string; status: string }>;
+    flags: { needsAttention?: boolean; attentionReason?: string };
   }
+
+  /** The booking as stored (the trips, their ids and the attention flag are not part of the API's view). */
+  async function stored(id: string): Promise<StoredBooking> {
+    const entity = await runtime.composition.services.tables.client(BOOKINGS_TABLE).getEntity<Record<string, unknown>>(id, 'booking');
+    return JSON.parse(String(entity.data)) as StoredBooking;
+  }
+
+  interface CancellationView {
+    tripId: string | null;
+    bookingId: string | null;
+    payload: unknown;
+    signatureValid: boolean;
+    idempotencyKey: string | null;
+    responseStatus: number;
+    applied: boolean;
+  }
+  const cancellations = async (bookingId: string) =>
+    ((await (await fetch(`${runtime.driver?.url}/cancellations`)).json()) as { items: CancellationView[] }).items.filter(
+      (item) => item.bookingId === bookingId,
+    );
+
+  /** A paid booking whose pick-up the Driver-App accepted and a jockey took: the booking knows the trip's id. */
+  async function bookedWithJockey(email: string) {
+    const booking = await bookAndPay(email);
+    await waitFor(async () => (await trips()).some((trip) => trip.bookingId === booking.id));
+    const pickup = (await trips()).find((trip) => trip.bookingId === booking.id) as TripView;
+    await waitFor(async () => (await stored(booking.id)).trips?.pickup?.tripId === pickup.tripId, { message: 'the booking never got its trip id' });
+    expect((await report(pickup.tripId, 'assigned')).status).toBe(200);
+    return { booking, pickup };
+  }
+
+  it('records a jockey assignment as a trip row, without a status row', async () => {
+    const { booking, pickup } = await bookedWithJockey('assigned@example.com');
+
+    const history = await historyOf(booking.id, booking.accessToken);
+    expect(history.map((item) => `${item.kind ?? 'status'} ${item.from}->${item.to}`)).toEqual([
+      'status null->PENDING_PAYMENT',
+      'status PENDING_PAYMENT->CONFIRMED',
+      'trip dispatched->assigned',
+    ]);
+    expect(history[2]).toEqual({
+      kind: 'trip',
+      subject: pickup.tripId,
+      leg: 'pickup',
+      from: 'dispatched',
+      to: 'assigned',
+      at: expect.any(String),
+      cause: `driver:${pickup.tripId}:assigned`,
+    });
+  });
+
+  it('withdraws the accepted pick-up of a cancelled booking: the Driver-App shows it cancelled, signed, once, though the first send failed', async () => {
+    const { booking, pickup } = await bookedWithJockey('withdrawn@example.com');
+    // The withdrawal's first attempt meets a Driver-App that is down: the job retries.
+    runtime.driver?.failNext(1, 503);
+
+    const cancelled = await api(`/v1/bookings/${booking.id}/cancel`, { method: 'POST', token: booking.accessToken });
+    expect(cancelled.status).toBe(200);
+
+    await waitFor(async () => (await trips()).some((trip) => trip.tripId === pickup.tripId && trip.cancelled), {
+      timeoutMs: 10_000,
+      message: 'the trip was never withdrawn',
+    });
+    // The first attempt was refused (the fault is used up), the retry withdrew the trip.
+    expect(runtime.driver?.faultsPending()).toBe(0);
+    // The job again, as a redelivery would bring it: the Driver-App must still see one withdrawal.
+    const job = {
+      id: `trip-cancel:pickup:${booking.id}`,
+      type: 'trip.cancel',
+      subject: booking.id,
+      attempt: 1,
+      correlation: { operationId: 'redelivery' },
+      payload: { bookingId: booking.id, trip: 'pickup', tripId: pickup.tripId },
+      errors: [],
+      createdAt: new Date().toISOString(),
+    };
+    const sender = runtime.composition.services.serviceBus.createSender('driver-dispatch');
+    try {
+      await sender.sendMessages({ body: job, contentType: 'application/json' });
+    } finally {
+      await sender.close();
+    }
+    await waitFor(async () => (await peekJobs(runtime, 'driver-dispatch', booking.id)).length === 0, { message: 'the withdrawal jobs were not settled' });
+
+    const received = await cancellations(booking.id);
+    expect(received.filter((item) => item.applied)).toHaveLength(1);
+    for (const item of received) {
+      expect(item).toMatchObject({
+        tripId: pickup.tripId,
+        signatureValid: true,
+        idempotencyKey: `trip-cancel:pickup:${booking.id}`,
+        responseStatus: 200,
+        payload: { type: 'b2c_cancel', tripId: pickup.tripId, bookingId: booking.id },
+      });
+    }
+    expect((await stored(booking.id)).trips?.pickup).toMatchObject({ tripId: pickup.tripId, status: 'cancelled' });
+    const history = await historyOf(booking.id, booking.accessToken);
+    expect(history.slice(-2).map((item) => `${item.kind ?? 'status'} ${item.from}->${item.to} ${item.cause}`)).toEqual([
+      'status CONFIRMED->CANCELLED customer',
+      'trip assigned->cancelled customer',
+    ]);
+
+    // The jockey taps on in the app: the sandbox refuses a status update for a withdrawn trip and sends nothing.
+    const refused = await report(pickup.tripId, 'pickup_completed');
+    expect(refused.status).toBe(409);
+    expect((await trips()).find((trip) => trip.tripId === pickup.tripId)?.statuses.map((sent) => sent.update.status)).toEqual(['assigned']);
+    const after = await stored(booking.id);
+    expect(after.status).toBe('CANCELLED');
+    expect(after.flags.needsAttention).toBeUndefined();
+  });
+
+  it('acknowledges a signed status update for a cancelled booking, changes nothing and flags the booking', async () => {
+    const { booking, pickup } = await bookedWithJockey('late@example.com');
+    expect((await api(`/v1/bookings/${booking.id}/cancel`, { method: 'POST', token: booking.accessToken })).status).toBe(200);
+    const before = await stored(booking.id);
+    const historyBefore = await historyOf(booking.id, booking.accessToken);
+
+    const update = JSON.stringify({
+      tripId: pickup.tripId,
+      bookingId: booking.id,
+      type: 'b2c_pickup',
+      status: 'pickup_completed',
+      occurredAt: new Date().toISOString(),
+      sequence: 7,
+    });
+    const answer = await postUpdate(update);
+
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ outcome: 'ignored' });
+    const after = await stored(booking.id);
+    expect(after).toMatchObject({ status: 'CANCELLED', trips: before.trips });
+    expect(after.flags).toEqual({
+      needsAttention: true,
+      attentionReason: `pickup trip ${pickup.tripId} reported pickup_completed after the booking was cancelled`,
+    });
+    expect(await historyOf(booking.id, booking.accessToken)).toEqual(historyBefore);
+    // Delivered twice, it is the same report.
+    expect(await (await postUpdate(update)).json()).toEqual({ outcome: 'duplicate' });
+  });
+
+  it('refuses to cancel after pick-up (409) and withdraws nothing', async () => {
+    const { booking, pickup } = await bookedWithJockey('picked-up@example.com');
+    expect((await report(pickup.tripId, 'pickup_completed')).status).toBe(200);
+    expect(await statusOf(booking.id, booking.accessToken)).toBe('IN_WORKSHOP');
+
+    const refused = await api(`/v1/bookings/${booking.id}/cancel`, { method: 'POST', token: booking.accessToken });
+
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(await statusOf(booking.id, booking.accessToken)).toBe('IN_WORKSHOP');
+    expect(await cancellations(booking.id)).toEqual([]);
+    expect((await trips()).find((trip) => trip.tripId === pickup.tripId)).toMatchObject({ cancelled: false });
+  });
 
   // Issue 9: ids with control characters or lone surrogates in a signed update answered 500.
   it('refuses signed updates whose ids are not ids with 422, and applies one whose driver name is not text without the name', async () => {
@@ -389,7 +569,17 @@ describe('the manual fallback without a Driver-App', () => {
     expect(await status()).toBe('DELIVERED');
     await mailed('Your car has been returned');
 
-    const history = (await (await call(`/v1/bookings/${created.id}/history`, created.accessToken)).json()) as { items: Array<{ to: string; cause: string }> };
-    expect(history.items.filter((item) => item.cause === 'api:local-admin').length).toBe(4);
+    const history = (await (await call(`/v1/bookings/${created.id}/history`, created.accessToken)).json()) as { items: HistoryRow[] };
+    const byAdmin = history.items.filter((item) => item.cause === 'api:local-admin');
+    // Without a Driver-App a trip is named by its leg; the admin's reports are trip rows, and status rows only where the status moved.
+    expect(byAdmin.map((item) => `${item.kind ?? 'status'} ${item.subject ?? ''} ${item.from}->${item.to}`)).toEqual([
+      'trip pickup null->assigned',
+      'trip pickup assigned->pickup_completed',
+      'status  CONFIRMED->IN_WORKSHOP',
+      'trip delivery null->assigned',
+      'trip delivery assigned->delivery_completed',
+      'status  READY_FOR_DELIVERY->DELIVERED',
+    ]);
+    expect(history.items.filter((item) => item.kind === undefined && item.from === item.to)).toEqual([]);
   });
 });

@@ -321,6 +321,108 @@ describe('Driver-App sandbox', () => {
   });
 });
 
+describe('withdrawing a trip (b2c_cancel) against the Driver-App sandbox', () => {
+  const cancel = (tripId: string, bookingId = 'bkg_123') => ({ type: 'b2c_cancel' as const, tripId, bookingId });
+  const withdrawError = async (target: HttpTripDispatcher, message: ReturnType<typeof cancel>, k: string): Promise<JobError> => {
+    const error = await target.withdraw(message, k).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(JobError);
+    return error as JobError;
+  };
+
+  it('withdraws an accepted trip with a signed, keyed b2c_cancel: GET /trips shows it cancelled', async () => {
+    const { tripId } = await dispatcher().send(trip(), key('pickup'));
+    const k = key('cancel');
+
+    await dispatcher().withdraw(cancel(tripId as string), k);
+
+    const listed = (await (await fetch(`${sandbox.url}/trips`)).json()) as { items: Array<{ tripId: string; cancelled: boolean }> };
+    expect(listed.items.map((t) => [t.tripId, t.cancelled])).toEqual([[tripId, true]]);
+    expect(sandbox.cancellations()).toEqual([
+      {
+        tripId,
+        bookingId: 'bkg_123',
+        payload: { type: 'b2c_cancel', tripId, bookingId: 'bkg_123' },
+        signatureValid: true,
+        receivedAt: expect.any(String),
+        idempotencyKey: k,
+        responseStatus: 200,
+        applied: true,
+      },
+    ]);
+  });
+
+  it('withdraws once however often the same withdrawal is sent: a repeat is answered, not applied', async () => {
+    const { tripId } = await dispatcher().send(trip(), key('pickup'));
+    const k = key('cancel');
+
+    await dispatcher().withdraw(cancel(tripId as string), k);
+    await dispatcher().withdraw(cancel(tripId as string), k);
+
+    expect(sandbox.cancellations().map((c) => [c.idempotencyKey === k, c.responseStatus, c.applied])).toEqual([
+      [true, 200, true],
+      [true, 200, false],
+    ]);
+    const listed = (await (await fetch(`${sandbox.url}/cancellations`)).json()) as { items: Array<{ applied: boolean }> };
+    expect(listed.items.filter((c) => c.applied)).toHaveLength(1);
+  });
+
+  it('retries through injected 503s like a trip: transient, then withdrawn once', async () => {
+    const { tripId } = await dispatcher().send(trip(), key('pickup'));
+    sandbox.failNext(1, 503);
+    const k = key('cancel');
+
+    const error = await withdrawError(dispatcher(), cancel(tripId as string), k);
+    expect([error.kind, error.code]).toEqual(['transient', 'DRIVER_APP_UNAVAILABLE']);
+    await dispatcher().withdraw(cancel(tripId as string), k);
+
+    expect(sandbox.cancellations().filter((c) => c.applied)).toHaveLength(1);
+    expect(sandbox.trips()[0]?.cancelled).toBe(true);
+  });
+
+  it('fails permanently for a trip the Driver-App does not hold, and for a forged signature (which withdraws nothing)', async () => {
+    const { tripId } = await dispatcher().send(trip(), key('pickup'));
+
+    const unknown = await withdrawError(dispatcher(), cancel('trp_unknown'), key('cancel'));
+    expect([unknown.kind, unknown.code]).toEqual(['permanent', 'DRIVER_APP_REJECTED']);
+    expect(unknown.message).toContain('404');
+    const forged = await withdrawError(dispatcher({ secret: 'whsec_not_the_shared_one' }), cancel(tripId as string), key('forged'));
+    expect([forged.kind, forged.message]).toEqual(['permanent', expect.stringContaining('401')]);
+
+    expect(sandbox.cancellations().map((c) => [c.signatureValid, c.responseStatus, c.applied])).toEqual([
+      [true, 404, false],
+      [false, 401, false],
+    ]);
+    expect(sandbox.trips()[0]?.cancelled).toBe(false);
+  });
+
+  it('refuses a withdrawal that names the trip under another booking, and one that breaks the contract before sending it', async () => {
+    const { tripId } = await dispatcher().send(trip(), key('pickup'));
+
+    const other = await withdrawError(dispatcher(), cancel(tripId as string, 'bkg_other'), key('cancel'));
+    expect([other.kind, other.message]).toEqual(['permanent', expect.stringContaining('422')]);
+    const invalid = await withdrawError(dispatcher(), cancel('trp bad\u0000'), key('invalid'));
+    expect([invalid.kind, invalid.code]).toEqual(['permanent', 'INVALID_TRIP_CANCEL']);
+    expect(sandbox.trips()[0]?.cancelled).toBe(false);
+  });
+
+  it('refuses status updates for a withdrawn trip with 409 and sends nothing', async () => {
+    const { tripId } = await dispatcher().send(trip(), key('pickup'));
+    const status = (body: string) => fetch(`${sandbox.url}/trips/${tripId}/status`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    expect((await status('{"status":"assigned"}')).status).toBe(200);
+
+    await dispatcher().withdraw(cancel(tripId as string), key('cancel'));
+    const refused = await status('{"status":"pickup_completed"}');
+
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(receiver.received).toHaveLength(1);
+    expect(sandbox.trips()[0]?.statuses.map((s) => s.update.status)).toEqual(['assigned']);
+  });
+});
+
 describe('driverStatusUpdateSchema', () => {
   const update = (overrides: Record<string, unknown> = {}) => ({
     tripId: 'trp_0a1b2c',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { b2cTripSchema, type B2CTrip, type TripDispatcher } from '../app/driver-app';
+import { type B2CCancel, b2cCancelSchema, b2cTripSchema, type B2CTrip, type TripDispatcher, type TripWithdrawer } from '../app/driver-app';
 import { JobError } from '../../../shared/platform/jobs';
 import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER, unixSeconds } from './driver-app-signature';
 
@@ -36,8 +36,8 @@ const isConflictingReuse = (status: number) => status === 409 || status === 422;
 /** Statuses that say "try again later" rather than "this request is wrong". */
 const isRetryable = (status: number) => status === 408 || status === 429 || status >= 500;
 
-/** Sends trips to the Driver-App as signed JSON webhooks. */
-export class HttpTripDispatcher implements TripDispatcher {
+/** Sends trips (and their withdrawals) to the Driver-App as signed JSON webhooks. */
+export class HttpTripDispatcher implements TripDispatcher, TripWithdrawer {
   private readonly url: string;
   private readonly secret: string;
   private readonly timeoutMs: number;
@@ -55,13 +55,46 @@ export class HttpTripDispatcher implements TripDispatcher {
 
   async send(trip: B2CTrip, idempotencyKey: string): Promise<{ tripId?: string }> {
     const parsed = b2cTripSchema.safeParse(trip);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
-      throw JobError.permanent('INVALID_TRIP', `trip fails the Driver-App contract: ${fields}`, parsed.error);
-    }
+    if (!parsed.success) throw JobError.permanent('INVALID_TRIP', `trip fails the Driver-App contract: ${fieldsOf(parsed.error)}`, parsed.error);
     if (idempotencyKey.trim() === '') throw JobError.permanent('INVALID_TRIP', 'trip has no idempotency key');
 
-    const body = JSON.stringify(parsed.data);
+    return this.post(JSON.stringify(parsed.data), idempotencyKey, async (response, signal) => {
+      if (response.status >= 200 && response.status < 300) return acceptedTrip(response.text);
+      const what = `Driver-App answered HTTP ${response.status}`;
+      if (isRetryable(response.status)) throw JobError.transient('DRIVER_APP_UNAVAILABLE', what);
+      if (isConflictingReuse(response.status)) {
+        // The key may already have a trip, sent with another body (a job queued before its time was
+        // fixed, whose first attempt timed out after the app took the trip): that trip is ours.
+        const found = await this.findTrip(parsed.data, idempotencyKey, signal);
+        if (found) return { tripId: found };
+      }
+      throw JobError.permanent('DRIVER_APP_REJECTED', `${what}; the trip was not accepted`);
+    });
+  }
+
+  /** Withdraws a trip: the `b2c_cancel` goes where trips go, signed and keyed the same way, with the same retry rules. */
+  async withdraw(message: B2CCancel, idempotencyKey: string): Promise<void> {
+    const parsed = b2cCancelSchema.safeParse(message);
+    if (!parsed.success) throw JobError.permanent('INVALID_TRIP_CANCEL', `trip cancel fails the Driver-App contract: ${fieldsOf(parsed.error)}`, parsed.error);
+    if (idempotencyKey.trim() === '') throw JobError.permanent('INVALID_TRIP_CANCEL', 'trip cancel has no idempotency key');
+
+    await this.post(JSON.stringify(parsed.data), idempotencyKey, async (response) => {
+      if (response.status >= 200 && response.status < 300) return;
+      const what = `Driver-App answered HTTP ${response.status}`;
+      if (isRetryable(response.status)) throw JobError.transient('DRIVER_APP_UNAVAILABLE', what);
+      throw JobError.permanent('DRIVER_APP_REJECTED', `${what}; the trip was not withdrawn`);
+    });
+  }
+
+  /**
+   * POSTs a signed body to the trips URL and lets `answer` read the response, all within the timeout.
+   * Transport failures and the timeout are transient; `answer` throws the JobErrors of its own answers.
+   */
+  private async post<T>(
+    body: string,
+    idempotencyKey: string,
+    answer: (response: { status: number; text: string }, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
@@ -80,16 +113,7 @@ export class HttpTripDispatcher implements TripDispatcher {
       });
       // Read the body inside the timeout too, and always, so the connection returns to the pool.
       const text = await response.text();
-      if (response.status >= 200 && response.status < 300) return acceptedTrip(text);
-      const what = `Driver-App answered HTTP ${response.status}`;
-      if (isRetryable(response.status)) throw JobError.transient('DRIVER_APP_UNAVAILABLE', what);
-      if (isConflictingReuse(response.status)) {
-        // The key may already have a trip, sent with another body (a job queued before its time was
-        // fixed, whose first attempt timed out after the app took the trip): that trip is ours.
-        const found = await this.findTrip(parsed.data, idempotencyKey, controller.signal);
-        if (found) return { tripId: found };
-      }
-      throw JobError.permanent('DRIVER_APP_REJECTED', `${what}; the trip was not accepted`);
+      return await answer({ status: response.status, text }, controller.signal);
     } catch (error) {
       if (error instanceof JobError) throw error;
       if (controller.signal.aborted) {
@@ -136,6 +160,10 @@ export class HttpTripDispatcher implements TripDispatcher {
     const [only, ...more] = matching;
     return only && more.length === 0 && !only.idempotencyKey ? only.tripId : undefined;
   }
+}
+
+function fieldsOf(error: z.ZodError): string {
+  return error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
 }
 
 function acceptedTrip(text: string): { tripId?: string } {

@@ -3,8 +3,9 @@ import type { PaymentFailure, PaymentGateway } from '../../../shared/platform/pa
 import type { Booking } from '../domain/booking';
 import { type BookingStatus, isCancellable } from '../domain/booking-status';
 import { cancelBooking as cancelInDomain, isRefunded, owesRefund, type RefundOutcome, recordRefund, refundOutcomeOf, reserveRefund } from '../domain/refund';
+import { withdrawTrips } from '../domain/trip';
 import { type AccessError, type BookingActor, causeOf, readBooking } from './access';
-import { odooSyncJob } from './jobs';
+import { odooSyncJob, tripCancelJob } from './jobs';
 import { notificationJob } from './notifications';
 import type { BookingContext } from './ports';
 
@@ -30,8 +31,9 @@ const refundKey = (bookingId: string) => `booking:${bookingId}:refund`;
  * Cancels a booking until pick-up (its customer or an admin). Money after storage, never before:
  *
  * 1. CANCELLED is saved with its history row and the e-mail, and a paid booking's refund is reserved
- *    in that same change. From then on no pick-up is dispatched, and nothing is asked of Stripe unless
- *    this save went through (a refused cancellation changes nothing and calls nothing).
+ *    in that same change, as is the withdrawal of a trip the Driver-App accepted (marked `cancelled`
+ *    with its trip row, and a `trip.cancel` job). From then on no pick-up is dispatched, and nothing
+ *    is asked of Stripe unless this save went through (a refused cancellation changes nothing and calls nothing).
  * 2. Stripe is asked: a paid booking is refunded (key `booking:<id>:refund`, metadata `bookingId`),
  *    an unpaid one has its PaymentIntent cancelled — and refunded instead when the customer paid
  *    meanwhile (the refund is reserved first in that case too).
@@ -56,12 +58,19 @@ export async function cancelBooking(deps: CancelBookingDeps, id: string, actor: 
     id,
     ({ state: booking }) => {
       if (booking.status === 'CANCELLED') return skip(booking.status);
-      const change = cancelInDomain(booking, causeOf(actor), deps.clock.now());
+      const cause = causeOf(actor);
+      const change = cancelInDomain(booking, cause, deps.clock.now());
       if (!change.ok) return skip(booking.status);
       const refunded = change.booking.payment.refund !== undefined;
-      return save(change.booking, change.booking.status, {
-        history: [change.history],
-        jobs: [notificationJob('booking.cancelled', booking, { refunded })],
+      // The trip the Driver-App accepted is withdrawn with the cancellation: marked here, its message queued here.
+      const withdrawal = withdrawTrips(change.booking.trips, cause, change.history.at);
+      const next = withdrawal.trips ? { ...change.booking, trips: withdrawal.trips } : change.booking;
+      return save(next, next.status, {
+        history: [change.history, ...withdrawal.history],
+        jobs: [
+          notificationJob('booking.cancelled', booking, { refunded }),
+          ...withdrawal.withdrawn.map((trip) => tripCancelJob(booking, trip.leg, trip.tripId)),
+        ],
       });
     },
     { clock: deps.clock, operationId, first: read.stored },

@@ -1,12 +1,13 @@
 import { customerRef } from '../../../shared/kernel/customer-ref';
+import { causes } from '../../../shared/kernel/history';
 import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { JobHandler } from '../../../shared/platform/consume-job';
 import { JobError, type JobEnvelope } from '../../../shared/platform/jobs';
 import type { Logger } from '../../../shared/platform/log';
 import type { Booking } from '../domain/booking';
-import type { TripLeg } from '../domain/trip';
+import { type TripLeg, type TripState, tripHistory } from '../domain/trip';
 import type { B2CTrip, TripDispatcher } from './driver-app';
-import type { TripJobPayload } from './jobs';
+import { type TripJobPayload, tripCancelJob } from './jobs';
 import type { BookingContext } from './ports';
 
 export interface DispatchDeps extends BookingContext {
@@ -55,7 +56,8 @@ function scheduledAt(job: JobEnvelope): Date {
 /**
  * The `driver-dispatch` worker: hands each trip to the Driver-App once. The job id is the
  * idempotency key (`trip:<leg>:<bookingId>`), so a redelivered job returns the first trip; a job for
- * a booking that moved on (cancelled, already picked up) does nothing.
+ * a booking that moved on (cancelled, already picked up) does nothing. A trip the Driver-App took
+ * while the booking was being cancelled is withdrawn as soon as its id is known.
  */
 export function dispatchHandlers(deps: DispatchDeps): Record<string, JobHandler> {
   const handle = (leg: TripLeg): JobHandler =>
@@ -71,6 +73,7 @@ export function dispatchHandlers(deps: DispatchDeps): Record<string, JobHandler>
       const sent = await deps.dispatcher.send(toTrip(booking, leg, scheduled), job.id);
       await deps.recordSync?.(deps.clock.now());
       if (!sent.tripId) return;
+      const tripId = sent.tripId;
       // Keep the trip id so status reports can be matched; a report may already have recorded it.
       await mutate(
         deps.bookings,
@@ -78,8 +81,18 @@ export function dispatchHandlers(deps: DispatchDeps): Record<string, JobHandler>
         ({ state }) => {
           const trip = state.trips?.[leg];
           if (trip?.tripId) return skip(undefined);
-          const trips = { ...state.trips, [leg]: { ...trip, tripId: sent.tripId, status: trip?.status ?? 'dispatched' } };
-          return save({ ...state, trips, updatedAt: deps.clock.now().toISOString() }, undefined);
+          const at = deps.clock.now().toISOString();
+          const accepted: TripState = { ...trip, tripId, status: trip?.status ?? 'dispatched' };
+          if (state.status === 'CANCELLED') {
+            // Cancelled while the trip was on its way: the cancellation could not withdraw a trip it did
+            // not know, so the trip is withdrawn now, in the change that learns its id.
+            const withdrawn: TripState = { ...accepted, status: 'cancelled' };
+            return save({ ...state, trips: { ...state.trips, [leg]: withdrawn }, updatedAt: at }, undefined, {
+              history: [tripHistory(leg, accepted, withdrawn, causes.system('booking-cancelled'), at)],
+              jobs: [tripCancelJob(state, leg, tripId)],
+            });
+          }
+          return save({ ...state, trips: { ...state.trips, [leg]: accepted }, updatedAt: at }, undefined);
         },
         { clock: deps.clock, first: stored },
       );

@@ -52,6 +52,28 @@ export type DriverStatus = (typeof DRIVER_STATUSES)[number];
 export const tripIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:~-]{0,199}$/, 'Not a trip id');
 
 /**
+ * The message that withdraws a trip the Driver-App accepted, because its booking was cancelled. It is
+ * POSTed to the same URL as trips, signed and keyed the same way; it names the trip and the booking
+ * and nothing else, so every attempt under one Idempotency-Key sends the same bytes.
+ */
+export const b2cCancelSchema = z.object({
+  type: z.literal('b2c_cancel'),
+  tripId: tripIdSchema,
+  bookingId: z.string().min(1).max(200),
+});
+
+/** A trip withdrawal as the Driver-App receives it. */
+export type B2CCancel = z.infer<typeof b2cCancelSchema>;
+
+/**
+ * Withdraws trips at the Driver-App. The idempotency key makes a re-send (job redelivered, retry after
+ * a timeout) one withdrawal. Failures are thrown as `JobError`, with the same rules as sending a trip.
+ */
+export interface TripWithdrawer {
+  withdraw(message: B2CCancel, idempotencyKey: string): Promise<void>;
+}
+
+/**
  * The driver's own words (name, phone, a failure reason): kept only when they are text under the
  * text rule. Anything else (a control character, a lone surrogate) is dropped rather than refusing
  * the update: the status it carries (picked up, delivered) must not be lost over a driver's name.

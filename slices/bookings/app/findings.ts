@@ -1,3 +1,4 @@
+import type { Cause } from '../../../shared/kernel/history';
 import { mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { PaymentFailure, PaymentGateway } from '../../../shared/platform/payments';
 import type { Booking } from '../domain/booking';
@@ -6,12 +7,13 @@ import {
   approveFinding as approveInDomain,
   declineFinding as declineInDomain,
   type Finding,
+  findingHistory,
   type FindingError,
   type FindingPaymentOutcome,
   type FindingRequest,
   recordFindingPayment,
 } from '../domain/finding';
-import { type AccessError, type BookingActor, readBooking } from './access';
+import { type AccessError, type BookingActor, causeOf, readBooking } from './access';
 import { odooSyncJob } from './jobs';
 import { notificationJob } from './notifications';
 import type { BookingContext, StoredBooking } from './ports';
@@ -35,11 +37,13 @@ export type FindingOutcome =
 
 type Mutation = { ok: true; booking: Booking; finding: Finding } | { ok: false; error: FindingError };
 
+/** Applies a finding change with its history row (machine `finding`, the finding as subject) and the jobs it causes. */
 async function mutateFinding(
   deps: FindingDeps,
   bookingId: string,
   change: (booking: Booking, at: Date) => Mutation,
   jobsFor: (before: Booking, finding: Finding) => ReturnType<typeof notificationJob>[],
+  cause: Cause,
   context: { operationId?: string; first?: StoredBooking } = {},
 ): Promise<FindingOutcome> {
   const outcome = await mutate<Booking, Mutation>(
@@ -47,7 +51,9 @@ async function mutateFinding(
     bookingId,
     ({ state }) => {
       const result = change(state, deps.clock.now());
-      return result.ok ? save(result.booking, result, { jobs: jobsFor(state, result.finding) }) : skip(result);
+      if (!result.ok) return skip(result);
+      const before = state.findings.find((finding) => finding.id === result.finding.id);
+      return save(result.booking, result, { history: [findingHistory(before, result.finding, cause)], jobs: jobsFor(state, result.finding) });
     },
     { clock: deps.clock, ...context },
   );
@@ -55,14 +61,15 @@ async function mutateFinding(
   return outcome.result.ok ? { ok: true, finding: outcome.result.finding } : outcome.result;
 }
 
-/** The workshop adds a finding; the customer is asked by e-mail to approve it. */
-export function addFinding(deps: FindingDeps, bookingId: string, input: FindingRequest, operationId?: string): Promise<FindingOutcome> {
+/** The workshop (`cause`: its API key) adds a finding; the customer is asked by e-mail to approve it. */
+export function addFinding(deps: FindingDeps, bookingId: string, input: FindingRequest, cause: Cause, operationId?: string): Promise<FindingOutcome> {
   const id = deps.clock.newId();
   return mutateFinding(
     deps,
     bookingId,
     (booking, now) => addInDomain(booking, input, { id, now }),
     (before, finding) => [notificationJob('finding.added', before, { findingId: finding.id })],
+    cause,
     { operationId },
   );
 }
@@ -76,6 +83,7 @@ export async function declineFinding(deps: FindingDeps, bookingId: string, findi
     bookingId,
     (booking, at) => declineInDomain(booking, findingId, at),
     () => [],
+    causeOf(actor),
     { first: read.stored },
   );
 }
@@ -114,6 +122,7 @@ export async function approveFinding(
     bookingId,
     (booking, at) => approveInDomain(booking, findingId, at),
     () => [],
+    causeOf(actor),
     { operationId, first: read.stored },
   );
   let finding: Finding;
@@ -154,6 +163,8 @@ export async function approveFinding(
         : updated.status === 'REQUIRES_ACTION'
           ? [notificationJob('finding.requires-action', before, { findingId })]
           : [],
+    // The approval caused the charge; Stripe's webhook, when it records the outcome first, is its own cause.
+    causeOf(actor),
     { operationId },
   );
   // The webhook may have recorded the outcome first; either way the finding is as Stripe says.

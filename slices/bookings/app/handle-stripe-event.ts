@@ -1,10 +1,10 @@
-import { mutate, save, skip } from '../../../shared/platform/aggregate';
+import { type HistoryInput, mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { JobRequest } from '../../../shared/platform/jobs';
 import type { PaymentEvent } from '../../../shared/platform/payments';
 import type { Telemetry } from '../../../shared/platform/telemetry';
 import { type Booking, isId, type PaymentStatus } from '../domain/booking';
-import { causes, type HistoryEntry, transition } from '../domain/booking-status';
-import { recordFindingPayment } from '../domain/finding';
+import { causes, transition } from '../domain/booking-status';
+import { findingHistory, recordFindingPayment } from '../domain/finding';
 import { type RefundOutcome, recordRefund, refundOutcomeOf } from '../domain/refund';
 import { odooSyncJob, tripJob } from './jobs';
 import { notificationJob } from './notifications';
@@ -54,7 +54,8 @@ export async function handleStripeEvent(deps: StripeEventDeps, event: PaymentEve
       const at = deps.clock.now();
       const decision = findingId ? decideFinding(state, findingId, event, at) : decideBooking(state, event, at);
       if (!decision) return skip({ confirmed: false });
-      return save(decision.booking, { confirmed: decision.history.some((entry) => entry.to === 'CONFIRMED') }, decision);
+      const confirmed = decision.history.some((entry) => entry.machine === undefined && entry.to === 'CONFIRMED');
+      return save(decision.booking, { confirmed }, decision);
     },
     { clock: deps.clock, eventId: `stripe:${event.id}` },
   );
@@ -71,7 +72,8 @@ export async function handleStripeEvent(deps: StripeEventDeps, event: PaymentEve
 
 interface EventEffect {
   booking: Booking;
-  history: HistoryEntry[];
+  /** The booking's own rows, and a finding's (machine `finding`). */
+  history: HistoryInput[];
   jobs: JobRequest[];
 }
 
@@ -172,6 +174,7 @@ function decideFinding(booking: Booking, findingId: string, event: PaymentEvent,
   if (!outcome) return undefined;
   const recorded = recordFindingPayment(booking, findingId, outcome, at);
   if (!recorded.ok) return undefined;
+  const before = booking.findings.find((finding) => finding.id === findingId);
   // Whichever of the approval and this event records the outcome first queues its job (same job ids).
   const jobs =
     outcome.status === 'PAID'
@@ -179,5 +182,5 @@ function decideFinding(booking: Booking, findingId: string, event: PaymentEvent,
       : outcome.status === 'REQUIRES_ACTION'
         ? [notificationJob('finding.requires-action', booking, { findingId })]
         : [];
-  return { booking: recorded.booking, history: [], jobs };
+  return { booking: recorded.booking, history: [findingHistory(before, recorded.finding, causes.stripe(event.id))], jobs };
 }

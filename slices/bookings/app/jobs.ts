@@ -45,3 +45,29 @@ export function tripJob(booking: Booking, leg: TripLeg, at?: Date): JobRequest {
     payload,
   };
 }
+
+/** The job type on `driver-dispatch` that withdraws a trip of a cancelled booking at the Driver-App. */
+export const TRIP_CANCEL_JOB = 'trip.cancel';
+
+/** What a withdrawal job carries: the trip, fixed when the booking was cancelled, so every attempt sends the same message. */
+export interface TripCancelJobPayload {
+  bookingId: string;
+  trip: TripLeg;
+  tripId: string;
+}
+
+/**
+ * Withdraw a trip the Driver-App accepted: queued with the cancellation (or with the trip id, when the
+ * trip was accepted while the booking was being cancelled). One per booking and leg; the job id is the
+ * message's Idempotency-Key.
+ */
+export function tripCancelJob(booking: Pick<Booking, 'id'>, leg: TripLeg, tripId: string): JobRequest {
+  const payload: TripCancelJobPayload = { bookingId: booking.id, trip: leg, tripId };
+  return {
+    queue: QUEUES.driverDispatch,
+    type: TRIP_CANCEL_JOB,
+    subject: booking.id,
+    id: `trip-cancel:${leg}:${booking.id}`,
+    payload,
+  };
+}

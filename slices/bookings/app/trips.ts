@@ -1,16 +1,20 @@
 import type { Cause } from '../../../shared/kernel/history';
-import { mutate, save, skip } from '../../../shared/platform/aggregate';
+import { type HistoryInput, mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { JobRequest } from '../../../shared/platform/jobs';
-import type { Booking } from '../domain/booking';
-import { type BookingStatus, type HistoryEntry, transition } from '../domain/booking-status';
-import { applyTripUpdate, isNewer, type TripLeg, type TripUpdate } from '../domain/trip';
+import { type Booking, withAttention } from '../domain/booking';
+import { type BookingStatus, transition } from '../domain/booking-status';
+import { applyTripUpdate, isNewer, type TripLeg, type TripUpdate, tripHistory } from '../domain/trip';
 import { tripJob } from './jobs';
 import { notificationJob } from './notifications';
 import type { BookingContext } from './ports';
 
 export type TripDeps = BookingContext;
 
-export type TripUpdateOutcome = 'applied' | 'ignored' | 'duplicate' | 'not-found' | 'wrong-state';
+/**
+ * What became of a report. `late`: the booking was cancelled (its trip withdrawn) and the Driver-App
+ * still reported; nothing changed but the booking's attention flag.
+ */
+export type TripUpdateOutcome = 'applied' | 'ignored' | 'duplicate' | 'not-found' | 'wrong-state' | 'late';
 
 /** Which booking statuses a leg's updates belong to; others are stale or early and change nothing. */
 const LEG_STATES: Record<TripLeg, readonly BookingStatus[]> = {
@@ -40,35 +44,63 @@ function noticesFor(booking: Booking, update: TripUpdate): JobRequest[] {
 }
 
 /**
- * Applies a trip status report (the Driver-App's signed webhook, or an admin without a Driver-App):
- * duplicates and reports older than the last applied one are ignored; pick-up done moves the booking
- * to IN_WORKSHOP, delivery done to DELIVERED; a failed trip flags the booking for an admin. Every
- * applied report leaves a history row and may e-mail the customer.
+ * Applies a trip status report (an admin's, without a Driver-App; the app's go through
+ * `recordDriverReport`): duplicates and reports older than the last applied one are ignored; pick-up
+ * done moves the booking to IN_WORKSHOP, delivery done to DELIVERED; a failed trip flags the booking
+ * for an admin. Every applied report leaves a trip row in the history (machine `trip`), and a status
+ * row only when the booking's status moved; it may e-mail the customer.
  */
-export async function recordTripUpdate(deps: TripDeps, bookingId: string, update: TripUpdate, cause: Cause, eventId?: string): Promise<TripUpdateOutcome> {
+export function recordTripUpdate(deps: TripDeps, bookingId: string, update: TripUpdate, cause: Cause, eventId?: string): Promise<TripUpdateOutcome> {
+  return applyReport(deps, bookingId, update, cause, eventId, false);
+}
+
+/**
+ * Applies a status report of the Driver-App, as `recordTripUpdate` does — except for a cancelled
+ * booking: its trip was withdrawn, so a report still arriving changes nothing, and the booking is put
+ * on the attention list (a jockey may be on the way to a booking that no longer exists). `late`.
+ */
+export function recordDriverReport(deps: TripDeps, bookingId: string, update: TripUpdate, cause: Cause, eventId: string): Promise<TripUpdateOutcome> {
+  return applyReport(deps, bookingId, update, cause, eventId, true);
+}
+
+async function applyReport(
+  deps: TripDeps,
+  bookingId: string,
+  update: TripUpdate,
+  cause: Cause,
+  eventId: string | undefined,
+  flagLate: boolean,
+): Promise<TripUpdateOutcome> {
   const outcome = await mutate<Booking, TripUpdateOutcome>(
     deps.bookings,
     bookingId,
     ({ state: booking }) => {
+      const at = deps.clock.now();
+      if (flagLate && booking.status === 'CANCELLED') {
+        const trip = update.tripId ? `${update.leg} trip ${update.tripId}` : `${update.leg} trip`;
+        const flags = withAttention(booking.flags, `${trip} reported ${update.status} after the booking was cancelled`);
+        if (flags.attentionReason === booking.flags.attentionReason && booking.flags.needsAttention) return skip('late');
+        return save({ ...booking, flags, updatedAt: at.toISOString() }, 'late');
+      }
       if (!LEG_STATES[update.leg].includes(booking.status)) return skip('wrong-state');
       const trip = booking.trips?.[update.leg];
       if (!isNewer(trip, update)) return skip('ignored');
 
-      const at = deps.clock.now();
-      let next: Booking = { ...booking, trips: { ...booking.trips, [update.leg]: applyTripUpdate(trip, update) }, updatedAt: at.toISOString() };
-      let history: HistoryEntry = { from: booking.status, to: booking.status, at: at.toISOString(), cause };
+      const reported = applyTripUpdate(trip, update);
+      let next: Booking = { ...booking, trips: { ...booking.trips, [update.leg]: reported }, updatedAt: at.toISOString() };
+      const history: HistoryInput[] = [tripHistory(update.leg, trip, reported, cause, at.toISOString())];
       const completes = COMPLETES[update.status];
       if (completes && completes.leg === update.leg && booking.status === completes.from) {
         const moved = transition(next, completes.to, cause, at);
         if (moved.ok) {
           next = moved.booking;
-          history = moved.history;
+          history.push(moved.history);
         }
       }
       if (update.status === 'failed') {
         next = { ...next, flags: { needsAttention: true, attentionReason: `${update.leg} trip failed: ${update.reason ?? 'no reason given'}`.slice(0, 500) } };
       }
-      return save(next, 'applied', { history: [history], jobs: noticesFor(booking, update) });
+      return save(next, 'applied', { history, jobs: noticesFor(booking, update) });
     },
     { clock: deps.clock, eventId },
   );

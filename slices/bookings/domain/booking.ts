@@ -158,6 +158,17 @@ export type PaymentStatus = BookingPayment['status'];
 /** A booking (the aggregate). */
 export type Booking = z.infer<typeof bookingSchema>;
 
+/**
+ * The flags with the booking on the attention list for `reason`. A reason already there stays (a
+ * failed refund must not be hidden by a later note): the new one is added after it, once.
+ */
+export function withAttention(flags: Booking['flags'], reason: string): Booking['flags'] {
+  const current = flags.needsAttention ? flags.attentionReason : undefined;
+  if (!current) return { ...flags, needsAttention: true, attentionReason: reason.slice(0, 500) };
+  if (current.includes(reason)) return flags;
+  return { ...flags, needsAttention: true, attentionReason: `${current}; ${reason}`.slice(0, 500) };
+}
+
 // ---- The HTTP request (a public contract): strict objects, so unknown fields are refused.
 
 // The same fields and bounds as the aggregate's, with free text under the text rule.

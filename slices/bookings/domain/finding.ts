@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Booking } from './booking';
 import type { BookingStatus } from './booking-status';
+import type { Cause, HistoryRecord } from '../../../shared/kernel/history';
 import { centsSchema, currencySchema, MIN_CHARGE_CENTS } from '../../../shared/kernel/money';
 import { canMove, defineMachine } from '../../../shared/kernel/state-machine';
 import { textSchema } from '../../../shared/kernel/text';
@@ -158,6 +159,15 @@ export function recordFindingPayment(booking: Booking, findingId: string, outcom
   if (outcome.status === 'PAYMENT_FAILED') next.failureReason = outcome.failureReason;
   else delete next.failureReason;
   return update(booking, next, {}, at);
+}
+
+/**
+ * The history row of a finding's change (added, approved, declined, its charge's outcome), kept in its
+ * booking's partition under the finding machine with the finding as subject. `before` is the finding
+ * as it was (absent when it was just added).
+ */
+export function findingHistory(before: Finding | undefined, after: Finding, cause: Cause): HistoryRecord<FindingStatus> {
+  return { machine: findingMachine.name, subject: after.id, from: before?.status ?? null, to: after.status, at: after.updatedAt, cause };
 }
 
 function update(booking: Booking, finding: Finding, change: Partial<Finding>, at: Date): FindingResult {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineHttp, type HttpCall, type HttpFunctionDef, type HttpResponseData } from '../../../shared/function-table';
-import { bearerToken } from '../../../shared/http/auth';
+import { bearerToken, callerCause } from '../../../shared/http/auth';
 import { conflict, forbidden, notFound, problem, tooManyRequests, unauthorized } from '../../../shared/http/problem';
 import type { RateLimiter } from '../../../shared/http/rate-limit';
 import type { PaymentFailure } from '../../../shared/platform/payments';
@@ -8,7 +8,7 @@ import { type AccessError, type BookingActor, readBooking } from '../app/access'
 import { cancelBooking, type CancelBookingDeps } from '../app/cancel-booking';
 import { createBooking, type CreateBookingDeps } from '../app/create-booking';
 import { addFinding, approveFinding, declineFinding, type FindingDeps, type FindingOutcome } from '../app/findings';
-import { type BookingStore, bookingHistory } from '../app/ports';
+import { type BookingStore, bookingHistoryRowSchema, bookingTimeline } from '../app/ports';
 import { type Booking, createBookingRequestSchema, idSchema } from '../domain/booking';
 import { bookingStatusSchema } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
@@ -60,9 +60,8 @@ const createdView = z.object({
   accessToken: z.string(),
   payment: z.object({ paymentIntentId: z.string(), clientSecret: z.string() }),
 });
-const historyView = z.object({
-  items: z.array(z.object({ from: bookingStatusSchema.nullable(), to: bookingStatusSchema, at: z.string(), cause: z.string() })),
-});
+// Oldest first. Status rows keep their `{from, to, at, cause}`; trip and finding rows add `kind` and `subject`.
+const historyView = z.object({ items: z.array(bookingHistoryRowSchema) });
 const findingAnswerView = z.object({ id: z.string(), status: findingStatusSchema, priceCents: z.number().int(), clientSecret: z.string().optional() });
 
 /** What the API shows of a booking: never the Stripe customer, the saved card or the token hash. */
@@ -216,6 +215,8 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
         201: { description: 'Created', schema: createdView },
         422: { description: 'Invalid booking' },
         429: { description: 'Too many bookings from this address' },
+        502: { description: 'Stripe refused the payment set-up; nothing was stored' },
+        503: { description: 'Stripe is not configured or could not be reached; nothing was stored, try again shortly' },
       },
       handler: async ({ body, request }) => {
         const limit = deps.creationLimiter.take(`ip:${request.clientIp}`);
@@ -250,7 +251,12 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       summary: 'A booking (access token or staff key)',
       tags,
       request: { params: idParams },
-      responses: { 200: { description: 'The booking', schema: bookingView }, 404: { description: 'Unknown booking' } },
+      responses: {
+        200: { description: 'The booking', schema: bookingView },
+        401: { description: 'No booking access token or staff API key' },
+        403: { description: "Another booking's token, or an API key without a role that may" },
+        404: { description: 'Unknown booking' },
+      },
       handler: async (call) => {
         const read = await readBooking(deps.bookings, call.params.id, actorOf(call), ['admin', 'workshop']);
         return read.ok ? { status: 200, body: toView(read.stored.state) } : accessProblem(read.error);
@@ -261,13 +267,18 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       name: 'bookings-history',
       route: 'v1/bookings/{id}/history',
       methods: ['GET'],
-      summary: "A booking's status history, oldest first",
+      summary: "A booking's history, oldest first: its status changes, its trips' progress and its findings",
       tags,
       request: { params: idParams },
-      responses: { 200: { description: 'History', schema: historyView } },
+      responses: {
+        200: { description: 'History', schema: historyView },
+        401: { description: 'No booking access token or staff API key' },
+        403: { description: "Another booking's token, or an API key without a role that may" },
+        404: { description: 'Unknown booking' },
+      },
       handler: async (call) => {
         const read = await readBooking(deps.bookings, call.params.id, actorOf(call), ['admin', 'workshop']);
-        return read.ok ? { status: 200, body: { items: await bookingHistory(deps.bookings, call.params.id) } } : accessProblem(read.error);
+        return read.ok ? { status: 200, body: { items: await bookingTimeline(deps.bookings, call.params.id) } } : accessProblem(read.error);
       },
     }),
     defineHttp({
@@ -280,6 +291,9 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       request: { params: idParams },
       responses: {
         200: { description: 'Cancelled', schema: bookingView },
+        401: { description: 'No booking access token or staff API key' },
+        403: { description: "Another booking's token, or an API key without a role that may" },
+        404: { description: 'Unknown booking' },
         409: { description: 'Past pick-up' },
         502: { description: 'Cancelled, but Stripe refused the refund (staff alerted; cancelling again retries it)' },
         503: { description: 'Cancelled, but Stripe could not be reached for the refund; cancel again to retry' },
@@ -304,10 +318,12 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       request: { params: idParams, body: findingRequestSchema },
       responses: {
         201: { description: 'Added', schema: findingAnswerView },
+        404: { description: 'Unknown booking' },
         409: { description: 'Not in the workshop, or the booking holds the most findings it may' },
         422: { description: 'Invalid finding' },
       },
-      handler: async ({ params, body, operationId }) => findingResponse(await addFinding(deps.findings, params.id, body, operationId), true),
+      handler: async ({ params, body, caller, operationId }) =>
+        findingResponse(await addFinding(deps.findings, params.id, body, callerCause(caller), operationId), true),
     }),
     defineHttp({
       kind: 'http',
@@ -317,7 +333,16 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       summary: 'The customer approves a finding: the saved card is charged off-session',
       tags,
       request: { params: findingParams },
-      responses: { 200: { description: 'PAID, or REQUIRES_ACTION with a client secret', schema: findingAnswerView } },
+      responses: {
+        200: { description: 'PAID, or REQUIRES_ACTION with a client secret', schema: findingAnswerView },
+        401: { description: 'No booking access token or staff API key' },
+        402: { description: 'The saved card was declined: the finding is PAYMENT_FAILED (`findingId`, `findingStatus`)' },
+        403: { description: "Another booking's token, or an API key without a role that may" },
+        404: { description: 'Unknown booking, or no such finding on it' },
+        409: { description: 'Not in the workshop, already approved or declined, or no saved card to charge' },
+        502: { description: 'Stripe refused the charge' },
+        503: { description: 'Stripe could not be reached; try again shortly' },
+      },
       handler: async (call) => findingResponse(await approveFinding(deps.findings, call.params.id, call.params.findingId, actorOf(call), call.operationId)),
     }),
     defineHttp({
@@ -328,7 +353,13 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
       summary: 'The customer declines a finding',
       tags,
       request: { params: findingParams },
-      responses: { 200: { description: 'Declined', schema: findingAnswerView } },
+      responses: {
+        200: { description: 'Declined', schema: findingAnswerView },
+        401: { description: 'No booking access token or staff API key' },
+        403: { description: "Another booking's token, or an API key without a role that may" },
+        404: { description: 'Unknown booking, or no such finding on it' },
+        409: { description: 'Not in the workshop, or already approved or declined' },
+      },
       handler: async (call) => findingResponse(await declineFinding(deps.findings, call.params.id, call.params.findingId, actorOf(call))),
     }),
   ];

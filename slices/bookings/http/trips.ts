@@ -6,7 +6,7 @@ import { callerCause } from '../../../shared/http/auth';
 import { conflict, notFound, unauthorized } from '../../../shared/http/problem';
 import { parseSignedJson } from '../../../shared/http/webhook';
 import { type DriverStatusUpdate, driverStatusUpdateSchema } from '../app/driver-app';
-import { assignJockey, markReady, recordTripUpdate, type TripDeps, type TripUpdateOutcome } from '../app/trips';
+import { assignJockey, markReady, recordDriverReport, recordTripUpdate, type TripDeps, type TripUpdateOutcome } from '../app/trips';
 import { idSchema } from '../domain/booking';
 import { TRIP_LEGS, TRIP_STATUSES } from '../domain/trip';
 
@@ -38,7 +38,7 @@ function verifyStatusUpdate(deps: DriverAppFunctionDeps, request: HttpRequestDat
 
 function outcomeResponse(outcome: TripUpdateOutcome): HttpResponseData {
   if (outcome === 'not-found') return notFound('No booking with this id.');
-  if (outcome === 'wrong-state') return conflict('The booking is not at a stage where this trip can report.');
+  if (outcome === 'wrong-state' || outcome === 'late') return conflict('The booking is not at a stage where this trip can report.');
   return { status: 200, body: { outcome } };
 }
 
@@ -55,7 +55,11 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
       summary: 'The car is ready: READY_FOR_DELIVERY, and the delivery trip goes out',
       tags,
       request: { params: idParams },
-      responses: { 200: { description: 'Ready', schema: z.object({ id: z.string(), status: z.string() }) }, 409: { description: 'Not in the workshop' } },
+      responses: {
+        200: { description: 'Ready', schema: z.object({ id: z.string(), status: z.string() }) },
+        404: { description: 'Unknown booking' },
+        409: { description: 'Not in the workshop' },
+      },
       handler: async ({ params, caller, operationId }) => {
         const ready = await markReady(deps.trips, params.id, callerCause(caller), operationId);
         if (ready.ok) return { status: 200, body: { id: ready.booking.id, status: ready.booking.status } };
@@ -72,7 +76,11 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
       summary: 'Manual fallback without a Driver-App: assign a jockey to a trip',
       tags,
       request: { params: idParams, body: jockeyBody },
-      responses: { 200: { description: 'Recorded', schema: outcomeView } },
+      responses: {
+        200: { description: 'Recorded', schema: outcomeView },
+        404: { description: 'Unknown booking' },
+        409: { description: 'The booking is not at a stage where this trip can report' },
+      },
       handler: async ({ params, body, caller }) =>
         outcomeResponse(await assignJockey(deps.trips, params.id, body.leg, { name: body.name, phone: body.phone || undefined }, callerCause(caller))),
     }),
@@ -85,7 +93,11 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
       summary: "Manual fallback without a Driver-App: record a trip's status as the app would",
       tags,
       request: { params: legParams, body: statusBody },
-      responses: { 200: { description: 'Recorded', schema: outcomeView } },
+      responses: {
+        200: { description: 'Recorded', schema: outcomeView },
+        404: { description: 'Unknown booking' },
+        409: { description: 'The booking is not at a stage where this trip can report' },
+      },
       handler: async ({ params, body, caller }) =>
         outcomeResponse(
           await recordTripUpdate(
@@ -114,7 +126,7 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
         const leg = update.type === 'b2c_pickup' ? 'pickup' : 'delivery';
         // One event id per report: the same report delivered twice is recognised in the booking's partition.
         const eventId = `driver:${update.tripId}:${update.sequence ?? update.occurredAt}:${update.status}`;
-        const outcome = await recordTripUpdate(
+        const outcome = await recordDriverReport(
           deps.trips,
           update.bookingId,
           {
@@ -129,8 +141,9 @@ export function driverAppFunctions(deps: DriverAppFunctionDeps): HttpFunctionDef
           causes.driver(`${update.tripId}:${update.status}`),
           eventId,
         );
-        // Reports for unknown bookings or the wrong stage are acknowledged: retrying cannot help.
-        return { status: 200, body: { outcome: outcome === 'not-found' || outcome === 'wrong-state' ? 'ignored' : outcome } };
+        // Reports for unknown bookings, the wrong stage or a withdrawn trip (`late`: the booking is flagged
+        // for a person) are acknowledged: retrying cannot help.
+        return { status: 200, body: { outcome: outcome === 'applied' || outcome === 'duplicate' ? outcome : 'ignored' } };
       },
     }),
   ];

@@ -2,14 +2,19 @@ import { describe, expect, it } from 'vitest';
 import type { BookingActor } from '../../../slices/bookings/app/access';
 import { addFinding, approveFinding, declineFinding, type FindingDeps } from '../../../slices/bookings/app/findings';
 import { handleStripeEvent } from '../../../slices/bookings/app/handle-stripe-event';
+import { type BookingHistoryRow, bookingHistory, bookingTimeline } from '../../../slices/bookings/app/ports';
 import type { Booking } from '../../../slices/bookings/domain/booking';
 import type { BookingStatus } from '../../../slices/bookings/domain/booking-status';
 import { FINDING_LIMITS, type Finding } from '../../../slices/bookings/domain/finding';
 import { aBooking, aFinding, BOOKING_ID, currentOf, FakePaymentGateway, fixedClock, jobsOf, NOW, storeWith, TOKEN } from '../../support/booking-fixtures';
 
+/** What a history row is: a status row has no `kind` (its shape is the one it always had). */
+const kindOf = (row: BookingHistoryRow) => ('kind' in row ? row.kind : 'status');
+
 const CUSTOMER: BookingActor = { kind: 'customer', token: TOKEN };
 const ADMIN: BookingActor = { kind: 'staff', name: 'backoffice', roles: ['admin'] };
 const FINDING_ID = 'f-1';
+const WORKSHOP = 'api:workshop-tablet' as const;
 
 /** Booking bk-1 in the workshop (card saved as cus_1/pm_card) with finding f-1, in a store and a Stripe. */
 function setup(booking: Booking = aBooking({ status: 'IN_WORKSHOP', findings: [aFinding()] })) {
@@ -28,10 +33,10 @@ function withFinding(status: Finding['status'], bookingStatus: BookingStatus = '
 const findingIn = (booking: Booking, id = FINDING_ID) => booking.findings.find((finding) => finding.id === id);
 
 describe('addFinding', () => {
-  it('adds a finding in PENDING_APPROVAL to a booking in the workshop and queues the approval e-mail', async () => {
+  it('adds a finding in PENDING_APPROVAL to a booking in the workshop, with its history row, and queues the approval e-mail', async () => {
     const { bookings, deps } = setup(aBooking({ status: 'IN_WORKSHOP' }));
 
-    const outcome = await addFinding(deps, BOOKING_ID, { description: 'Brake discs scored', priceCents: 24900 }, 'op-42');
+    const outcome = await addFinding(deps, BOOKING_ID, { description: 'Brake discs scored', priceCents: 24900 }, WORKSHOP, 'op-42');
 
     const expected: Finding = {
       id: 'fd-1',
@@ -49,6 +54,11 @@ describe('addFinding', () => {
       queue: 'notifications',
       envelope: { subject: BOOKING_ID, payload: { findingId: 'fd-1' }, correlation: { operationId: 'op-42' } },
     });
+    // A finding row (the booking's status did not move: no status row).
+    expect(await bookingTimeline(bookings, BOOKING_ID)).toEqual([
+      { kind: 'finding', subject: 'fd-1', from: null, to: 'PENDING_APPROVAL', at: NOW, cause: 'api:workshop-tablet' },
+    ]);
+    expect(await bookingHistory(bookings, BOOKING_ID)).toEqual([]);
   });
 
   it.each<BookingStatus>(['PENDING_PAYMENT', 'CONFIRMED', 'READY_FOR_DELIVERY', 'DELIVERED', 'CANCELLED'])(
@@ -56,7 +66,7 @@ describe('addFinding', () => {
     async (status) => {
       const { bookings, deps } = setup(aBooking({ status }));
 
-      const outcome = await addFinding(deps, BOOKING_ID, { description: 'Wipers', priceCents: 2900 });
+      const outcome = await addFinding(deps, BOOKING_ID, { description: 'Wipers', priceCents: 2900 }, WORKSHOP);
 
       expect(outcome).toEqual({ ok: false, error: { code: 'BOOKING_NOT_IN_WORKSHOP', status } });
       expect(bookings.changes).toEqual([]);
@@ -66,7 +76,7 @@ describe('addFinding', () => {
   it('answers NOT_FOUND for an unknown booking', async () => {
     const { bookings, deps } = setup();
 
-    expect(await addFinding(deps, 'bk-unknown', { description: 'Wipers', priceCents: 2900 })).toEqual({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await addFinding(deps, 'bk-unknown', { description: 'Wipers', priceCents: 2900 }, WORKSHOP)).toEqual({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(bookings.changes).toEqual([]);
   });
 
@@ -78,7 +88,7 @@ describe('addFinding', () => {
     );
     const { bookings, payments, deps } = setup(aBooking({ status: 'IN_WORKSHOP', findings: full }));
 
-    const outcome = await addFinding(deps, BOOKING_ID, { description: 'One more', priceCents: 2900 });
+    const outcome = await addFinding(deps, BOOKING_ID, { description: 'One more', priceCents: 2900 }, WORKSHOP);
 
     expect(outcome).toEqual({ ok: false, error: { code: 'TOO_MANY_FINDINGS', limit: 20 } });
     expect(bookings.changes).toEqual([]);
@@ -116,6 +126,11 @@ describe('approveFinding', () => {
     expect(bookings.changes.map((change) => findingIn(change.state)?.status)).toEqual(['APPROVED', 'PAID']);
     expect(jobsOf(bookings)).toEqual(['booking.sync odoo:bk-1:v5']);
     expect(bookings.jobs[0]?.envelope.correlation).toEqual({ operationId: 'op-7' });
+    // Approved and paid, each a finding row caused by the customer's approval.
+    expect(await bookingTimeline(bookings, BOOKING_ID)).toEqual([
+      { kind: 'finding', subject: FINDING_ID, from: 'PENDING_APPROVAL', to: 'APPROVED', at: NOW, cause: 'customer' },
+      { kind: 'finding', subject: FINDING_ID, from: 'APPROVED', to: 'PAID', at: NOW, cause: 'customer' },
+    ]);
   });
 
   it('reads the booking once for access and approval, and once more to record the charge', async () => {
@@ -181,6 +196,10 @@ describe('approveFinding', () => {
     expect(again).toEqual({ ok: false, error: { code: 'CARD_DECLINED', finding: failed } });
     expect(payments.keysOf('chargeOffSession')).toEqual(['finding:f-1:charge']);
     expect(bookings.changes).toHaveLength(2);
+    expect((await bookingTimeline(bookings, BOOKING_ID)).map((row) => `${kindOf(row)} ${row.from}->${row.to}`)).toEqual([
+      'finding PENDING_APPROVAL->APPROVED',
+      'finding APPROVED->PAYMENT_FAILED',
+    ]);
   });
 
   it('answers REQUIRES_ACTION with the client secret when the bank wants 3-D Secure, and asks the customer by e-mail', async () => {
@@ -258,6 +277,11 @@ describe('approveFinding', () => {
     // The webhook's change queued the sync; the approval saved nothing more.
     expect(bookings.changes).toHaveLength(2);
     expect(jobsOf(bookings)).toEqual(['booking.sync odoo:bk-1:v5']);
+    // The payment's row names the webhook's event, which recorded it.
+    expect((await bookingTimeline(bookings, BOOKING_ID)).map((row) => `${row.from}->${row.to} ${row.cause}`)).toEqual([
+      'PENDING_APPROVAL->APPROVED customer',
+      'APPROVED->PAID stripe:evt_finding_paid',
+    ]);
   });
 
   it('charges only once APPROVED is saved: at the charge the stored finding is APPROVED already', async () => {
@@ -388,6 +412,9 @@ describe('declineFinding', () => {
     expect(bookings.reads.get(BOOKING_ID)).toBe(1);
     expect(payments.calls).toEqual([]);
     expect(jobsOf(bookings)).toEqual([]);
+    expect(await bookingTimeline(bookings, BOOKING_ID)).toEqual([
+      { kind: 'finding', subject: FINDING_ID, from: 'PENDING_APPROVAL', to: 'DECLINED', at: NOW, cause: 'customer' },
+    ]);
   });
 
   it('is too late once the finding was approved', async () => {
@@ -407,6 +434,7 @@ describe('declineFinding', () => {
 
     expect(again).toMatchObject({ ok: false, error: { code: 'ALREADY_DECLINED', finding: { status: 'DECLINED' } } });
     expect(bookings.changes).toHaveLength(1);
+    expect(await bookingTimeline(bookings, BOOKING_ID)).toHaveLength(1);
   });
 });
 

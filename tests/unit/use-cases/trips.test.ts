@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { bookingHistory } from '../../../slices/bookings/app/ports';
-import { assignJockey, markReady, recordTripUpdate, type TripDeps } from '../../../slices/bookings/app/trips';
+import { type BookingHistoryRow, bookingHistory, bookingTimeline } from '../../../slices/bookings/app/ports';
+import { assignJockey, markReady, recordDriverReport, recordTripUpdate, type TripDeps } from '../../../slices/bookings/app/trips';
 import type { Booking } from '../../../slices/bookings/domain/booking';
 import { type BookingStatus, causes } from '../../../slices/bookings/domain/booking-status';
 import type { TripUpdate } from '../../../slices/bookings/domain/trip';
 import { aBooking, BOOKING_ID, currentOf, fixedClock, jobsOf, NOW, storeWith } from '../../support/booking-fixtures';
+
+/** What a history row is: a status row has no `kind` (its shape is the one it always had). */
+const kindOf = (row: BookingHistoryRow) => ('kind' in row ? row.kind : 'status');
 
 const DRIVER = causes.driver('trip-1');
 const ADMIN = causes.api('backoffice');
@@ -26,7 +29,7 @@ const pickup = (status: TripUpdate['status'], sequence: number, extra: Partial<T
 });
 
 describe('recordTripUpdate', () => {
-  it('moves a CONFIRMED booking to IN_WORKSHOP when the pick-up is completed, with a history row and an e-mail', async () => {
+  it('moves a CONFIRMED booking to IN_WORKSHOP when the pick-up is completed, with a trip row, a status row and an e-mail', async () => {
     const { bookings, deps } = setup();
 
     expect(await recordTripUpdate(deps, BOOKING_ID, pickup('pickup_completed', 4), DRIVER)).toBe('applied');
@@ -35,10 +38,15 @@ describe('recordTripUpdate', () => {
     expect(booking).toMatchObject({ status: 'IN_WORKSHOP', updatedAt: NOW });
     expect(booking.trips?.pickup).toMatchObject({ tripId: 'trip-1', status: 'pickup_completed', sequence: 4, occurredAt: '2026-11-25T08:14:00.000Z' });
     expect(await bookingHistory(bookings, BOOKING_ID)).toEqual([{ from: 'CONFIRMED', to: 'IN_WORKSHOP', at: NOW, cause: 'driver:trip-1' }]);
+    // The report, then what it did to the booking: one change, two rows.
+    expect(await bookingTimeline(bookings, BOOKING_ID)).toEqual([
+      { kind: 'trip', subject: 'trip-1', leg: 'pickup', from: 'dispatched', to: 'pickup_completed', at: NOW, cause: 'driver:trip-1' },
+      { from: 'CONFIRMED', to: 'IN_WORKSHOP', at: NOW, cause: 'driver:trip-1' },
+    ]);
     expect(jobsOf(bookings)).toEqual(['trip.pickup-completed notify:trip.pickup-completed:bk-1']);
   });
 
-  it('leaves a history row for every applied report, and e-mails on assignment and completion only', async () => {
+  it('leaves a trip row for every applied report and a status row only when the status moved, and e-mails on assignment and completion only', async () => {
     const { bookings, deps } = setup();
     const reports = [
       pickup('assigned', 1, { jockey: { name: 'Jonas', phone: '+4915112345678' } }),
@@ -51,12 +59,16 @@ describe('recordTripUpdate', () => {
     for (const report of reports) outcomes.push(await recordTripUpdate(deps, BOOKING_ID, report, DRIVER));
 
     expect(outcomes).toEqual(['applied', 'applied', 'applied', 'applied']);
-    expect((await bookingHistory(bookings, BOOKING_ID)).map((row) => `${row.from}->${row.to}`)).toEqual([
-      'CONFIRMED->CONFIRMED',
-      'CONFIRMED->CONFIRMED',
-      'CONFIRMED->CONFIRMED',
-      'CONFIRMED->IN_WORKSHOP',
+    // No CONFIRMED -> CONFIRMED rows: trip progress is the trip's history, not the booking's status.
+    expect((await bookingHistory(bookings, BOOKING_ID)).map((row) => `${row.from}->${row.to}`)).toEqual(['CONFIRMED->IN_WORKSHOP']);
+    expect((await bookingTimeline(bookings, BOOKING_ID)).map((row) => `${kindOf(row)} ${row.from}->${row.to}`)).toEqual([
+      'trip dispatched->assigned',
+      'trip assigned->in_progress',
+      'trip in_progress->arrived',
+      'trip arrived->pickup_completed',
+      'status CONFIRMED->IN_WORKSHOP',
     ]);
+    expect(bookings.changes.map((change) => change.history.length)).toEqual([1, 1, 1, 2]);
     expect(jobsOf(bookings)).toEqual(['trip.assigned notify:trip.assigned:bk-1:pickup', 'trip.pickup-completed notify:trip.pickup-completed:bk-1']);
     // The jockey reported first stays known after later reports without one.
     expect(currentOf(bookings).trips?.pickup?.jockey).toEqual({ name: 'Jonas', phone: '+4915112345678' });
@@ -125,7 +137,11 @@ describe('recordTripUpdate', () => {
       flags: { needsAttention: true, attentionReason: 'pickup trip failed: nobody at home' },
       trips: { pickup: { status: 'failed', failureReason: 'nobody at home' } },
     });
-    expect(await bookingHistory(bookings, BOOKING_ID)).toEqual([{ from: 'CONFIRMED', to: 'CONFIRMED', at: NOW, cause: 'driver:trip-1' }]);
+    // The booking's status did not move: a trip row only.
+    expect(await bookingHistory(bookings, BOOKING_ID)).toEqual([]);
+    expect(await bookingTimeline(bookings, BOOKING_ID)).toEqual([
+      { kind: 'trip', subject: 'trip-1', leg: 'pickup', from: 'dispatched', to: 'failed', at: NOW, cause: 'driver:trip-1' },
+    ]);
     expect(jobsOf(bookings)).toEqual(['trip.failed notify:trip.failed:bk-1:pickup']);
   });
 
@@ -166,6 +182,9 @@ describe('recordTripUpdate', () => {
 
     expect(currentOf(bookings)).toMatchObject({ status: 'DELIVERED', trips: { delivery: { tripId: 'trip-2', status: 'delivery_completed' } } });
     expect(await bookingHistory(bookings, BOOKING_ID)).toEqual([{ from: 'READY_FOR_DELIVERY', to: 'DELIVERED', at: NOW, cause: 'driver:trip-1' }]);
+    expect(
+      (await bookingTimeline(bookings, BOOKING_ID)).map((row) => ('leg' in row ? `${row.leg} ${row.subject} ${row.from}->${row.to}` : kindOf(row))),
+    ).toEqual(['delivery trip-2 null->delivery_completed', 'status']);
     expect(jobsOf(bookings)).toEqual(['trip.delivered notify:trip.delivered:bk-1']);
   });
 });
@@ -229,8 +248,22 @@ describe('assignJockey', () => {
       status: 'CONFIRMED',
       trips: { pickup: { tripId: 'trip-1', status: 'assigned', occurredAt: NOW, jockey: { name: 'Jonas', phone: '+4915112345678' } } },
     });
-    expect(await bookingHistory(bookings, BOOKING_ID)).toEqual([{ from: 'CONFIRMED', to: 'CONFIRMED', at: NOW, cause: 'api:backoffice' }]);
+    // A jockey assignment is trip progress: a trip row, no status row.
+    expect(await bookingHistory(bookings, BOOKING_ID)).toEqual([]);
+    expect(await bookingTimeline(bookings, BOOKING_ID)).toEqual([
+      { kind: 'trip', subject: 'trip-1', leg: 'pickup', from: 'dispatched', to: 'assigned', at: NOW, cause: 'api:backoffice' },
+    ]);
     expect(jobsOf(bookings)).toEqual(['trip.assigned notify:trip.assigned:bk-1:pickup']);
+  });
+
+  it('names a trip without a Driver-App id by its leg in the history', async () => {
+    const { bookings, deps } = setup(aBooking({ status: 'CONFIRMED' }));
+
+    expect(await assignJockey(deps, BOOKING_ID, 'pickup', { name: 'Jonas' }, ADMIN)).toBe('applied');
+
+    expect(await bookingTimeline(bookings, BOOKING_ID)).toEqual([
+      { kind: 'trip', subject: 'pickup', leg: 'pickup', from: null, to: 'assigned', at: NOW, cause: 'api:backoffice' },
+    ]);
   });
 
   it('assigns the delivery jockey once the car is ready, and not before', async () => {
@@ -248,5 +281,55 @@ describe('assignJockey', () => {
     const { deps } = setup();
 
     expect(await assignJockey(deps, 'bk-unknown', 'pickup', { name: 'Jonas' }, ADMIN)).toBe('not-found');
+  });
+});
+
+describe('recordDriverReport', () => {
+  const cancelled = (flags: Booking['flags'] = {}) =>
+    aBooking({ status: 'CANCELLED', trips: { pickup: { tripId: 'trip-1', status: 'cancelled' } }, flags, payment: { status: 'refunded' } });
+
+  it('applies a report to a booking that is not cancelled exactly as recordTripUpdate does', async () => {
+    const { bookings, deps } = setup();
+
+    expect(await recordDriverReport(deps, BOOKING_ID, pickup('pickup_completed', 4), DRIVER, 'driver:trip-1:4:pickup_completed')).toBe('applied');
+
+    expect(currentOf(bookings).status).toBe('IN_WORKSHOP');
+  });
+
+  it('acknowledges a report about the withdrawn trip of a cancelled booking as late, changes nothing else and flags the booking', async () => {
+    const { bookings, deps } = setup(cancelled());
+
+    expect(await recordDriverReport(deps, BOOKING_ID, pickup('pickup_completed', 4), DRIVER, 'driver:trip-1:4:pickup_completed')).toBe('late');
+
+    expect(currentOf(bookings)).toEqual({
+      ...cancelled({ needsAttention: true, attentionReason: 'pickup trip trip-1 reported pickup_completed after the booking was cancelled' }),
+      updatedAt: NOW,
+      version: 4,
+    });
+    expect(await bookingTimeline(bookings, BOOKING_ID)).toEqual([]);
+    expect(bookings.jobs).toEqual([]);
+    // The same report again is a duplicate; the same status under another event flags nothing new.
+    expect(await recordDriverReport(deps, BOOKING_ID, pickup('pickup_completed', 4), DRIVER, 'driver:trip-1:4:pickup_completed')).toBe('duplicate');
+    expect(await recordDriverReport(deps, BOOKING_ID, pickup('pickup_completed', 5), DRIVER, 'driver:trip-1:5:pickup_completed')).toBe('late');
+    expect(bookings.changes).toHaveLength(1);
+  });
+
+  it('keeps a reason the booking is flagged for already, and adds the late report after it', async () => {
+    const { bookings, deps } = setup(cancelled({ needsAttention: true, attentionReason: 'refund failed: card_declined' }));
+
+    expect(await recordDriverReport(deps, BOOKING_ID, pickup('assigned', 1), DRIVER, 'driver:trip-1:1:assigned')).toBe('late');
+
+    expect(currentOf(bookings).flags).toEqual({
+      needsAttention: true,
+      attentionReason: 'refund failed: card_declined; pickup trip trip-1 reported assigned after the booking was cancelled',
+    });
+  });
+
+  it('leaves the admin’s manual report for a cancelled booking refused (wrong-state), without a flag', async () => {
+    const { bookings, deps } = setup(cancelled());
+
+    expect(await recordTripUpdate(deps, BOOKING_ID, pickup('assigned', 1), ADMIN)).toBe('wrong-state');
+
+    expect(bookings.changes).toEqual([]);
   });
 });
