@@ -80,7 +80,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       summary: 'Messages in one dead-letter queue, oldest first',
       tags,
       request: { params: queueParams, query: listQuery },
-      responses: { 200: { description: 'Dead letters', schema: listSchema } },
+      responses: { 200: { description: 'Dead letters', schema: listSchema }, 404: { description: 'No dead-letter queue by that name' } },
       handler: async ({ params, query }) => {
         if (!admin.knows(params.queue)) return unknownQueue();
         return { status: 200, body: { items: await admin.list(params.queue, query.max) } };
@@ -95,7 +95,11 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       summary: 'Replay one dead letter: a fresh copy goes to the main queue, the dead letter is removed',
       tags,
       request: { params: messageParams },
-      responses: { 200: { description: 'Replayed', schema: replayedSchema } },
+      responses: {
+        200: { description: 'Replayed', schema: replayedSchema },
+        404: { description: 'No dead-letter queue by that name, or no dead letter with that message id in it' },
+        409: { description: 'The dead letter is not a job envelope; it can only be discarded' },
+      },
       handler: async ({ params, caller }) => resultResponse(await admin.replayOne(params.queue, params.messageId, callerCause(caller)), { replayed: 1 }),
     }),
     defineHttp({
@@ -107,7 +111,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       summary: 'Replay every dead letter of a queue, or those of one job type and/or subject',
       tags,
       request: { params: queueParams, body: replayManyBody },
-      responses: { 200: { description: 'How many were replayed', schema: replayedSchema } },
+      responses: { 200: { description: 'How many were replayed', schema: replayedSchema }, 404: { description: 'No dead-letter queue by that name' } },
       handler: async ({ params, body, caller }) => {
         if (!admin.knows(params.queue)) return unknownQueue();
         return { status: 200, body: { replayed: await admin.replayMany(params.queue, body, callerCause(caller)) } };
@@ -122,7 +126,10 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       summary: 'Discard one dead letter; the reason is kept in the audit table',
       tags,
       request: { params: messageParams, body: discardBody },
-      responses: { 200: { description: 'Discarded', schema: z.object({ discarded: z.number().int() }) } },
+      responses: {
+        200: { description: 'Discarded', schema: z.object({ discarded: z.number().int() }) },
+        404: { description: 'No dead-letter queue by that name, or no dead letter with that message id in it' },
+      },
       handler: async ({ params, body, caller }) =>
         resultResponse(await admin.discard(params.queue, params.messageId, body.reason, callerCause(caller)), { discarded: 1 }),
     }),

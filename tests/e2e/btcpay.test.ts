@@ -188,6 +188,7 @@ describe('BTCPay payments', () => {
         const response = await post(body, signature);
         expect(response.status).toBe(401);
         expect(response.headers.get('content-type')).toContain('application/problem+json');
+        expect(response.headers.get('www-authenticate')).toBe('BTCPay-Sig realm="btcpay-webhook"');
       }
       expect(await payment(opened.id)).toEqual(before);
     });

@@ -24,7 +24,10 @@ export function btcpayWebhookFunction(deps: BtcpayEventDeps & { invoices: Pick<I
         ? { ok: true, event: webhook }
         : {
             ok: false,
-            response: problem(401, 'Invalid signature', 'The BTCPay-Sig header does not verify against this body, or the body is not a BTCPay webhook.'),
+            // A 401 names its challenge (RFC 9110 §15.5.2): the signature scheme this endpoint takes.
+            response: problem(401, 'Invalid signature', 'The BTCPay-Sig header does not verify against this body, or the body is not a BTCPay webhook.', {
+              headers: { 'WWW-Authenticate': 'BTCPay-Sig realm="btcpay-webhook"' },
+            }),
           };
     },
     responses: {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineHttp, type HttpFunctionDef } from '../../../shared/function-table';
 import { callerCause } from '../../../shared/http/auth';
-import { notFound, problem } from '../../../shared/http/problem';
+import { notFound, problem, problemSchema } from '../../../shared/http/problem';
 import { type CreateOrderDeps, createOrder } from '../app/create-order';
 import type { PaymentDeps } from '../app/payments';
 import { getCustomer, getOrder, getOrderBySource, type OrderQueryDeps, orderHistory } from '../app/queries';
@@ -56,7 +56,10 @@ export function orderFunctions(deps: OrderFunctionDeps): HttpFunctionDef[] {
       request: { body: createOrderRequestSchema },
       responses: {
         201: { description: 'Created (ETag: the version)', schema: orderView },
-        409: { description: 'The channel already has an order with this externalId (`orderId` names it)' },
+        409: {
+          description: 'The channel already has an order with this externalId (`orderId` names it)',
+          schema: problemSchema.extend({ orderId: z.string() }),
+        },
         422: { description: 'Invalid order: unknown channel, currency not accepted, amounts, a total that is not the sum of the items' },
       },
       handler: async ({ body, caller, idempotency }) => {
@@ -130,9 +133,18 @@ export function orderFunctions(deps: OrderFunctionDeps): HttpFunctionDef[] {
       responses: {
         200: { description: 'The order (ETag: its new version)', schema: orderView },
         404: { description: 'Unknown order' },
-        409: { description: 'The machine does not allow it; `allowed` names where the order may go' },
-        412: { description: 'If-Match names a version the order has left' },
-        502: { description: 'The payment provider refused a refund of the cancellation' },
+        409: {
+          description: "The machine does not allow it (`allowed` names where the order may go), or a payment's provider is not configured here to refund it",
+          schema: problemSchema.extend({ allowed: z.array(orderStatusSchema).optional() }),
+        },
+        412: {
+          description: 'If-Match names a version the order has left (`version` is the current one)',
+          schema: problemSchema.extend({ version: z.number().int() }),
+        },
+        502: {
+          description: 'The payment provider refused a refund of the cancellation (`refundId`, `refundStatus` name it)',
+          schema: problemSchema.extend({ refundId: z.string().optional(), refundStatus: z.string().optional() }),
+        },
         503: { description: 'The payment provider could not be reached for a refund; the order is cancelled, retry to finish the refunds' },
       },
       handler: async ({ params, body, caller, request, operationId }) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineHttp, type HttpFunctionDef } from '../../../shared/function-table';
 import { callerCause } from '../../../shared/http/auth';
-import { problem } from '../../../shared/http/problem';
+import { problem, problemSchema } from '../../../shared/http/problem';
 import { createPayment, type PaymentDeps, refundPayment } from '../app/payments';
 import { getOrder, getPayment, type OrderQueryDeps, paymentHistory } from '../app/queries';
 import { PAYMENT_PROVIDERS, reasonSchema, resourceIdSchema } from '../domain/order';
@@ -50,7 +50,7 @@ export function paymentFunctions(deps: PaymentFunctionDeps): HttpFunctionDef[] {
       responses: {
         201: { description: 'Created, pending', schema: createdPaymentView },
         404: { description: 'Unknown order' },
-        409: { description: 'The order takes no payment now, or nothing is left to pay' },
+        409: { description: 'The order takes no payment now, nothing is left to pay, or it holds the most payments it may' },
         422: { description: 'An amount that cannot be charged, or a provider that is not configured' },
         502: { description: 'The provider refused' },
         503: { description: 'The provider could not be reached: retry with the same Idempotency-Key' },
@@ -138,8 +138,16 @@ export function paymentFunctions(deps: PaymentFunctionDeps): HttpFunctionDef[] {
       responses: {
         201: { description: 'The refund (succeeded, or pending at the provider)', schema: refundView },
         404: { description: 'Unknown payment' },
-        409: { description: 'Not refundable, or more than is left' },
-        502: { description: 'The provider refused' },
+        409: {
+          description:
+            'Not refundable, more than is left (`refundable` is what is), the most refunds a payment may have, or its provider is not configured here',
+          schema: problemSchema.extend({ refundable: z.number().int().min(0).optional() }),
+        },
+        422: { description: 'An amount the currency cannot take' },
+        502: {
+          description: 'The provider refused (`refundId`, `refundStatus` name the failed refund)',
+          schema: problemSchema.extend({ refundId: z.string().optional(), refundStatus: z.string().optional() }),
+        },
         503: { description: 'The provider could not be reached: retry with the same Idempotency-Key' },
       },
       handler: async ({ params, body, caller, idempotency, operationId }) => {
