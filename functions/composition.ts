@@ -1,11 +1,14 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { SmtpMailer } from '../shared/adapters/email/smtp-mailer';
+import { odooCredentialProbe } from '../shared/adapters/odoo/credential-probe';
 import { OdooClient } from '../shared/adapters/odoo/odoo-client';
 import { OdooErp } from '../shared/adapters/odoo/odoo-erp';
 import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-letters';
 import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
+import { btcpayCredentialProbe } from '../shared/adapters/btcpay/credential-probe';
 import { GreenfieldClient } from '../shared/adapters/btcpay/greenfield';
 import { CorsOrigins } from '../shared/http/cors';
+import { stripeCredentialProbe } from '../shared/adapters/stripe/credential-probe';
 import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/stripe/stripe-gateway';
 import { type AggregateCodec, TableAggregateStore } from '../shared/adapters/table-storage/aggregate-store';
 import { HttpCallbackTransport } from '../shared/adapters/http/callback-transport';
@@ -26,6 +29,7 @@ import type { AggregateState } from '../shared/platform/aggregate';
 import { CALLBACK_JOB, CallbackAdmin, callbackHandlers } from '../shared/platform/callbacks';
 import { systemClock } from '../shared/platform/clock';
 import { DeadLetterAdmin } from '../shared/platform/dead-letters';
+import { cachedCredentialCheck } from '../shared/platform/health';
 import { afterEach, type JobHandlers, mergeJobHandlers } from '../shared/platform/job-handlers';
 import { type JobSender, toOutgoing } from '../shared/platform/jobs';
 import type { Logger } from '../shared/platform/log';
@@ -177,6 +181,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const jobHandlers: JobHandlers = odooHandlers ? { ...merged, [QUEUES.odooSync]: afterEach(odooHandlers, () => recordSync('odoo')(clock.now())) } : merged;
 
   const probeQueue = QUEUE_NAMES[0] as string;
+  const probeTimeout = { timeoutMs: config.health.probeTimeoutMs };
   const functions: FunctionDef[] = [
     ...healthFunctions({
       probes: {
@@ -197,6 +202,12 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
         tables: isLocalTables(config.tables.connectionString),
       },
       integrations: config.integrations,
+      // A configured integration whose credentials are refused is `unavailable`, not its configured state.
+      credentials: {
+        ...(config.stripe ? { stripe: cachedCredentialCheck('Stripe', stripeCredentialProbe(config.stripe), probeTimeout) } : {}),
+        ...(config.btcpay ? { btcpay: cachedCredentialCheck('BTCPay', btcpayCredentialProbe(config.btcpay), probeTimeout) } : {}),
+        ...(odoo ? { odoo: cachedCredentialCheck('Odoo', odooCredentialProbe({ ...odoo, timeoutMs: probeTimeout.timeoutMs }), probeTimeout) } : {}),
+      },
       lastSync: () => integrationState.lastSync(),
       timeoutMs: config.health.probeTimeoutMs,
     }),

@@ -6,6 +6,8 @@ const state = z.enum(['connected', 'sandbox', 'unavailable']);
 const healthSchema = z.object({
   status: z.enum(['ok', 'degraded']),
   integrations: z.object({ stripe: state, btcpay: state, odoo: state, driverApp: state, serviceBus: state, tables: state }),
+  /** Why an integration is `unavailable` when it refused our credentials or did not answer the check. */
+  reasons: z.object({ stripe: z.string(), btcpay: z.string(), odoo: z.string(), driverApp: z.string() }).partial().optional(),
   lastSync: z.object({ odoo: z.string().nullable(), driverApp: z.string().nullable() }),
   checkedAt: z.string(),
 });

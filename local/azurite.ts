@@ -2,16 +2,22 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
 export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
+/** The file Azurite keeps its tables in, inside a `location` (what its CLI's `--location` names too). */
+export const AZURITE_TABLE_DB_FILE = '__azurite_db_table__.json';
+
 /** A running in-process Azurite Table service. */
 export interface AzuriteTables {
   port: number;
+  /** The directory the tables are kept in; undefined when they live in memory only. */
+  location?: string;
   /** Account connection string for the dev account, pointing at this instance. */
   connectionString: string;
   /** Closes the listener and every connection; resolves once the port is free. */
@@ -48,15 +54,19 @@ export function azuriteConnectionString(host: string, port: number): string {
 }
 
 /**
- * Starts Azurite's Table service in this process, in memory: silent, no telemetry (that is only
- * wired up by Azurite's CLI entry), no API version check. `port: 0` picks a free port.
+ * Starts Azurite's Table service in this process: silent, no telemetry (that is only wired up by
+ * Azurite's CLI entry), no API version check. In memory, unless `location` names a directory: then
+ * the tables are loaded from it at start, saved every 5 s (Azurite's own LokiJS autosave) and on
+ * stop, as `azurite --location` does. `port: 0` picks a free port.
  */
-export async function startAzurite(opts: { port?: number; host?: string } = {}): Promise<AzuriteTables> {
+export async function startAzurite(opts: { port?: number; host?: string; location?: string } = {}): Promise<AzuriteTables> {
   const host = opts.host ?? '127.0.0.1';
   const { TableConfiguration, TableServer } = azuriteClasses();
+  const location = opts.location === undefined ? undefined : resolve(opts.location);
+  if (location) await mkdir(location, { recursive: true });
   // Loki stats this path and loads the file if it exists, even in memory mode: use a name that
   // cannot exist so a stray `__azurite_db_table__.json` in the cwd never leaks old data in.
-  const dbPath = join(tmpdir(), `order-hub-azurite-${randomUUID()}.json`);
+  const dbPath = location ? join(location, AZURITE_TABLE_DB_FILE) : join(tmpdir(), `order-hub-azurite-${randomUUID()}.json`);
   const config = new TableConfiguration(
     host,
     opts.port ?? 10002,
@@ -73,7 +83,7 @@ export async function startAzurite(opts: { port?: number; host?: string } = {}):
     '', // pwd
     undefined, // oauth
     false, // disableProductStyleUrl
-    true, // in-memory persistence
+    location === undefined, // in-memory persistence unless a location is given
   );
   const server = new TableServer(config);
   await server.start();
@@ -87,11 +97,13 @@ export async function startAzurite(opts: { port?: number; host?: string } = {}):
   let stopped: Promise<void> | undefined;
   return {
     port: address.port,
+    location,
     connectionString: azuriteConnectionString(host, address.port),
     stop() {
       stopped ??= (async () => {
         // Azurite's close() asks the server to stop but does not wait for the sockets to go;
-        // waiting for 'close' is what guarantees the port is free when stop() resolves.
+        // waiting for 'close' is what guarantees the port is free when stop() resolves. It also
+        // closes the LokiJS store, which saves the tables when they are kept on disk.
         const closed = server.httpServer.listening ? once(server.httpServer, 'close') : Promise.resolve();
         await server.close();
         await closed;

@@ -69,6 +69,8 @@ export interface LocalRuntimeOptions extends CompositionOptions {
   btcpayRetryDelaysMs?: number[];
   /** Called for each e-mail the SMTP sandbox catches. */
   onMail?: (mail: ReceivedMail) => void;
+  /** Keep Azurite's tables in this directory across runs (`npm start -- --persist`); default: in memory. */
+  tablesLocation?: string;
 }
 
 export interface LocalRuntime {
@@ -78,6 +80,8 @@ export interface LocalRuntime {
   host: LocalHost;
   /** Plain API keys generated for this run, by role (empty when API_KEYS came from the environment). */
   apiKeys: Partial<Record<Role, string>>;
+  /** The directory Azurite keeps the tables in; undefined when they live in memory (or elsewhere: TABLES_CONNECTION). */
+  tablesLocation?: string;
   /** What runs where: a local part or the endpoint configured in the environment. */
   parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'btcpay' | 'smtp' | 'driverApp' | 'odoo' | 'channels', string>;
   broker?: ServiceBusBroker;
@@ -145,7 +149,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       sandboxedChannels.map((channel) => [channel, (env[callbackVariable(channel, 'SECRET')] ?? generateChannelSecret()).split(',')[0]?.trim() as string]),
     );
     const [azurite, broker, stripe, smtp, driver, odoo, channel, btcpaySandbox] = await Promise.all([
-      env.TABLES_CONNECTION ? undefined : startAzurite({ port: ports.tables }),
+      env.TABLES_CONNECTION ? undefined : startAzurite({ port: ports.tables, location: options.tablesLocation }),
       env.SERVICEBUS_CONNECTION ? undefined : ServiceBusBroker.start({ port: ports.serviceBus, ...options.broker }),
       stripeSandboxed
         ? StripeSandbox.start({ port: ports.stripe, webhookSecret, retry: options.stripeRetryDelaysMs ? { delaysMs: options.stripeRetryDelaysMs } : undefined })
@@ -230,9 +234,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       composition,
       host,
       apiKeys: generated?.keys ?? {},
+      tablesLocation: azurite?.location,
       parts: {
         http: host.url,
-        tables: azurite ? `Azurite on 127.0.0.1:${azurite.port} (in memory)` : 'TABLES_CONNECTION',
+        tables: azurite ? `Azurite on 127.0.0.1:${azurite.port} (${azurite.location ? `kept in ${azurite.location}` : 'in memory'})` : 'TABLES_CONNECTION',
         serviceBus: broker ? `in-memory broker on 127.0.0.1:${broker.port}` : 'SERVICEBUS_CONNECTION',
         stripe: stripe ? `Stripe sandbox on ${stripe.url}` : 'Stripe (STRIPE_SECRET_KEY)',
         btcpay: btcpaySandbox ? `BTCPay sandbox on ${btcpaySandbox.url}` : env.BTCPAY_URL ? 'BTCPAY_URL' : 'none (orders take Stripe only)',

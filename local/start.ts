@@ -1,8 +1,10 @@
 // `npm start`: the whole system on this machine, offline, until Ctrl-C.
 import { scrubText } from '../shared/adapters/telemetry/app-insights';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../functions/config';
 import { DEFAULT_PORTS, LOCAL_SECRETS, startLocalRuntime } from './runtime';
+import { walkthroughScript, walkthroughTargets } from './walkthrough';
 
 const portFrom = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -15,8 +17,26 @@ const portFrom = (name: string, fallback: number): number => {
   return port;
 };
 
+/** Where `--persist` keeps the tables: `.data/azurite/` in the repository (git-ignored). */
+const DEFAULT_TABLES_LOCATION = fileURLToPath(new URL('../.data/azurite/', import.meta.url));
+
+/** What `npm start -- <args>` asks for: `--persist` keeps the tables on disk (optionally `--persist=<dir>`). */
+function parseArgs(args: string[]): { tablesLocation?: string } {
+  let tablesLocation: string | undefined;
+  for (const arg of args) {
+    const persist = /^--persist(?:=(.+))?$/.exec(arg);
+    if (!persist) {
+      console.error(`unknown argument ${arg}; usage: npm start [-- --persist[=<dir>]]`);
+      process.exit(2);
+    }
+    tablesLocation = persist[1] ?? DEFAULT_TABLES_LOCATION;
+  }
+  return { tablesLocation };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const { tablesLocation } = parseArgs(process.argv.slice(2));
   const runtime = await startLocalRuntime({
     ports: {
       http: portFrom('PORT', DEFAULT_PORTS.http),
@@ -29,6 +49,7 @@ async function main(): Promise<void> {
       channel: portFrom('CHANNEL_SANDBOX_PORT', DEFAULT_PORTS.channel),
       btcpay: portFrom('BTCPAY_SANDBOX_PORT', DEFAULT_PORTS.btcpay),
     },
+    tablesLocation,
     onMail: (mail) =>
       console.log(
         `\n[mail] to ${mail.to.join(', ')}: ${mail.subject}\n${mail.text
@@ -43,17 +64,9 @@ async function main(): Promise<void> {
   const keys = Object.entries(runtime.apiKeys)
     .map(([role, key]) => `  ${role.padEnd(9)} ${key}`)
     .join('\n');
-  const admin = runtime.apiKeys.admin ?? '<your admin key>';
-  const stripeBase = runtime.config.stripe?.apiBase ?? 'https://api.stripe.com';
-  // Only the local defaults are printed; a secret supplied through the environment never is.
-  const secret = runtime.config.stripe?.secretKey === LOCAL_SECRETS.stripeSecretKey ? LOCAL_SECRETS.stripeSecretKey : '<STRIPE_SECRET_KEY>';
   const webhookSecretLine = secretLine('Stripe', runtime.config.stripe?.webhookSecret, LOCAL_SECRETS.stripeWebhookSecret, 'STRIPE_WEBHOOK_SECRET');
   const btcpaySecretLine = secretLine('BTCPay', runtime.config.btcpay?.webhookSecret, LOCAL_SECRETS.btcpayWebhookSecret, 'BTCPAY_WEBHOOK_SECRET');
   const btcpayKeyLine = runtime.config.btcpay?.apiKey === LOCAL_SECRETS.btcpayApiKey ? `, API key ${LOCAL_SECRETS.btcpayApiKey}` : '';
-  const ordersKey = runtime.apiKeys.orders ?? '<orders key>';
-  const btcpayUrl = runtime.btcpay?.url ?? '<btcpay-sandbox>';
-  const channelUrl = runtime.channel?.url ?? '<channel-sandbox>';
-  const slot = nextSlot();
   console.log(`
 Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops everything.
 
@@ -73,44 +86,11 @@ ${keys || '  from API_KEYS in the environment'}
 Stripe webhook secret: ${webhookSecretLine}
 BTCPay webhook secret: ${btcpaySecretLine}${btcpayKeyLine}
 
-Walk-through:
-  # 1. book a service (the answer has the booking id, its access token and the PaymentIntent)
-  curl -s -X POST ${runtime.url}/v1/bookings -H 'Content-Type: application/json' -d '{
-    "customer": {"name": "Erika Mustermann", "email": "erika@example.com", "phone": "+49 170 1234567"},
-    "vehicle": {"brand": "VW", "model": "Golf", "licensePlate": "B-EM 123"},
-    "serviceType": "inspection",
-    "pickup": {"address": {"street": "Hauptstr. 1", "zip": "10115", "city": "Berlin"},
-               "slotStart": "${slot.start}", "slotEnd": "${slot.end}"}}'
-  # 2. pay it as the customer's app would (the sandbox then sends the signed webhook)
-  curl -s -u ${secret}: ${stripeBase}/v1/payment_intents/<paymentIntentId>/confirm -d payment_method=pm_card_visa
-  # 3. watch it become CONFIRMED, with its history (the confirmation e-mail appears below)
-  curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>
-  curl -s -H "Authorization: Bearer <accessToken>" ${runtime.url}/v1/bookings/<id>/history
-  # 3b. the invoice and payment in Odoo, as an accountant would read them
-  node -e "require('xmlrpc').createClient({url:'${runtime.odoo?.url ?? 'http://127.0.0.1:8069'}/xmlrpc/2/object'}).methodCall('execute_kw',['sandbox',2,'admin','account.move','search_read',[[['move_type','in',['out_invoice','out_refund']]]],{fields:['name','ref','amount_total','payment_state']}],(e,r)=>console.log(e||r))"
-  # 4. the jockey: the pick-up trip is in the Driver-App sandbox; play its status updates
-  curl -s ${runtime.driver?.url ?? '<driver-app>'}/trips
-  curl -s -X POST ${runtime.driver?.url ?? '<driver-app>'}/trips/<tripId>/status -H 'Content-Type: application/json' -d '{"status":"assigned"}'
-  curl -s -X POST ${runtime.driver?.url ?? '<driver-app>'}/trips/<tripId>/status -H 'Content-Type: application/json' -d '{"status":"pickup_completed"}'
-  # 5. the workshop marks the car ready: the delivery trip goes out
-  curl -s -X POST -H "Authorization: Bearer ${runtime.apiKeys.workshop ?? '<workshop key>'}" ${runtime.url}/v1/bookings/<id>/ready
-  # 6. an order from the POS, paid with Bitcoin through BTCPay (the answer has the checkout link)
-  curl -s -X POST ${runtime.url}/v1/orders -H "Authorization: Bearer ${ordersKey}" -H 'Idempotency-Key: walk-order-1' \
-    -H 'Content-Type: application/json' -d '{"source": "pos", "externalId": "POS-1001", "currency": "EUR",
-    "customer": {"email": "karla@example.com", "name": "Karla Kundin"},
-    "items": [{"sku": "WIPER-01", "name": "Wiper blades", "quantity": 2, "unitAmount": 1995}]}'
-  curl -s -X POST ${runtime.url}/v1/payments -H "Authorization: Bearer ${ordersKey}" -H 'Idempotency-Key: walk-payment-1' \
-    -H 'Content-Type: application/json' -d '{"orderId": "<orderId>", "provider": "btcpay"}'
-  # 7. the customer pays the invoice (providerRef) in the sandbox; BTCPay's signed webhook settles the payment
-  curl -s -X POST ${btcpayUrl}/sandbox/invoices/<providerRef>/pay
-  curl -s -H "Authorization: Bearer ${ordersKey}" ${runtime.url}/v1/orders/<orderId>/history
-  # 8. the callbacks the POS received (payment.succeeded, order.paid, ...), each with its verified signature
-  curl -s '${channelUrl}/callbacks?source=pos'
-  curl -s -H "Authorization: Bearer ${admin}" '${runtime.url}/v1/admin/callbacks?source=pos'
-  # operations
-  curl -s ${runtime.url}/health
-  curl -s -H "Authorization: Bearer ${admin}" ${runtime.url}/v1/admin/dead-letters
-`);
+${dataLines(runtime.tablesLocation, tablesLocation !== undefined)}
+
+Walk-through: paste into bash (it needs curl and jq); it books, pays, picks up, repairs, delivers, cancels and refunds, and sells with Bitcoin.
+
+${walkthroughScript(walkthroughTargets(runtime, LOCAL_SECRETS.stripeSecretKey))}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -130,12 +110,18 @@ function secretLine(provider: string, secret: string | undefined, localDefault: 
   return secret === localDefault ? localDefault : `from the environment (${variable})`;
 }
 
-/** Tomorrow (or Monday) 09:00-11:00 Berlin time, a slot the default opening hours accept. */
-function nextSlot(): { start: string; end: string } {
-  const day = new Date(Date.now() + 24 * 3600_000);
-  if (day.getUTCDay() === 0) day.setUTCDate(day.getUTCDate() + 1);
-  const date = day.toISOString().slice(0, 10);
-  return { start: `${date}T09:00:00+01:00`, end: `${date}T11:00:00+01:00` };
+/** What survives a restart, and what does not. */
+function dataLines(location: string | undefined, asked: boolean): string {
+  if (!location) {
+    return asked
+      ? 'Data: --persist does nothing here: TABLES_CONNECTION names the table storage.'
+      : 'Data: in memory, gone at Ctrl-C (`npm start -- --persist` keeps the tables in .data/azurite/).';
+  }
+  return `Data: the tables are kept in ${location} (--persist): bookings, orders, their history and the callback log
+  survive a restart. Not kept: jobs still waiting in the in-memory Service Bus broker at Ctrl-C, and
+  the sandboxes' own state (Stripe PaymentIntents and refunds, Odoo records, Driver-App trips, BTCPay
+  invoices, channel callbacks, e-mails): a booking from before the restart reads as it was, but the
+  sandboxes no longer know its payment or its trips. API keys are new each run unless API_KEYS is set.`;
 }
 
 main().catch((error: unknown) => {

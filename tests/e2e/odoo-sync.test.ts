@@ -435,6 +435,7 @@ describe('Odoo sync with wrong credentials', () => {
     expect(odoo.records('res.partner').filter((partner) => partner.email === booking.email)).toEqual([]);
 
     const health = await api(runtime, 'GET', '/health');
-    expect(health.body).toMatchObject({ integrations: { odoo: 'sandbox' }, lastSync: { odoo: null } });
+    // Health checks the credentials itself: Odoo is unavailable, and says why.
+    expect(health.body).toMatchObject({ integrations: { odoo: 'unavailable' }, reasons: { odoo: message }, lastSync: { odoo: null } });
   });
 });
