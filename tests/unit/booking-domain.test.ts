@@ -7,6 +7,7 @@ import {
   isId,
   type Booking,
   type CreateBookingRequest,
+  withAttention,
 } from '../../slices/bookings/domain/booking';
 import { BOOKING_STATUSES, causeSchema, causes, isCancellable, transition, type BookingStatus } from '../../slices/bookings/domain/booking-status';
 import { DEFAULT_CATALOGUE, parseCatalogue, priceOf, type Catalogue } from '../../slices/bookings/domain/catalogue';
@@ -20,6 +21,7 @@ import {
   type Finding,
 } from '../../slices/bookings/domain/finding';
 import { cancelBooking, isRefunded, recordRefund, refundOutcomeOf, reserveRefund } from '../../slices/bookings/domain/refund';
+import { isNewer, parseTripSubject, tripSubject, withdrawTrips } from '../../slices/bookings/domain/trip';
 import { addMoney, formatMoney, money } from '../../shared/kernel/money';
 import {
   checkSlot,
@@ -821,5 +823,41 @@ describe('parseOpeningHours', () => {
       ok: false,
       error: { code: 'INVALID_OPENING_HOURS', issues: [{ path: 'timeZone', message: 'Unknown time zone' }] },
     });
+  });
+});
+
+describe('trips in the history, and their withdrawal', () => {
+  it('names a trip row by leg and Driver-App trip id, and reads the name back (ids may hold colons)', () => {
+    expect(tripSubject('pickup', 'trp_1')).toBe('pickup:trp_1');
+    expect(tripSubject('delivery', undefined)).toBe('delivery');
+    expect(parseTripSubject('pickup:trp:with:colons')).toEqual({ leg: 'pickup', tripId: 'trp:with:colons' });
+    expect(parseTripSubject('delivery')).toEqual({ leg: 'delivery' });
+    expect(parseTripSubject('elsewhere:trp_1')).toBeUndefined();
+  });
+
+  it('withdraws only trips the Driver-App accepted that are not over, with one trip row each', () => {
+    const at = '2026-11-24T08:00:00.000Z';
+    const withdrawal = withdrawTrips({ pickup: { tripId: 'trp_1', status: 'in_progress' }, delivery: { status: 'assigned' } }, causes.customer(), at);
+
+    expect(withdrawal.trips).toEqual({ pickup: { tripId: 'trp_1', status: 'cancelled' }, delivery: { status: 'assigned' } });
+    expect(withdrawal.withdrawn).toEqual([{ leg: 'pickup', tripId: 'trp_1' }]);
+    expect(withdrawal.history).toEqual([{ machine: 'trip', subject: 'pickup:trp_1', from: 'in_progress', to: 'cancelled', at, cause: 'customer' }]);
+    for (const status of ['pickup_completed', 'cancelled'] as const) {
+      expect(withdrawTrips({ pickup: { tripId: 'trp_1', status } }, causes.customer(), at).withdrawn).toEqual([]);
+    }
+    expect(withdrawTrips(undefined, causes.customer(), at)).toEqual({ trips: undefined, withdrawn: [], history: [] });
+  });
+
+  it('takes no report for a withdrawn trip', () => {
+    const update = { leg: 'pickup' as const, tripId: 'trp_1', status: 'pickup_completed' as const, occurredAt: '2026-11-24T09:00:00.000Z', sequence: 9 };
+
+    expect(isNewer({ tripId: 'trp_1', status: 'cancelled', sequence: 1 }, update)).toBe(false);
+  });
+
+  it('adds an attention reason after one already there, once', () => {
+    expect(withAttention({}, 'late report')).toEqual({ needsAttention: true, attentionReason: 'late report' });
+    const flagged = withAttention({ needsAttention: true, attentionReason: 'refund failed: x' }, 'late report');
+    expect(flagged).toEqual({ needsAttention: true, attentionReason: 'refund failed: x; late report' });
+    expect(withAttention(flagged, 'late report')).toBe(flagged);
   });
 });

@@ -227,7 +227,8 @@ describe('invoiceReport', () => {
   const report = (status: InvoiceStatus, additionalStatus: InvoiceAdditionalStatus = 'None') => invoiceReport({ id: 'inv_1', status, additionalStatus });
 
   it.each([
-    ['New', 'None', { providerStatus: 'New' }],
+    // A fresh invoice changes nothing on the pending payment (no version, no callback).
+    ['New', 'None', {}],
     ['New', 'PaidPartial', { providerStatus: 'New/PaidPartial' }],
     ['Processing', 'None', { to: 'processing', providerStatus: 'Processing' }],
     ['Processing', 'PaidOver', { to: 'processing', providerStatus: 'Processing/PaidOver' }],

@@ -26,7 +26,8 @@ export function invoiceReport(invoice: Pick<InvoiceView, 'id' | 'status' | 'addi
   const extra = invoice.additionalStatus;
   switch (invoice.status) {
     case 'New':
-      return { providerStatus };
+      // A fresh invoice says nothing the pending payment does not (no change, no callback); a partial payment does.
+      return extra === 'None' ? {} : { providerStatus };
     case 'Processing':
       return { to: 'processing', providerStatus };
     case 'Settled':
