@@ -91,9 +91,9 @@ export const badRequest = (detail: string): HttpResponseData => problem(400, 'Ba
 export const malformedJson = (empty = false): HttpResponseData =>
   problem(400, 'Malformed JSON', empty ? 'The request body is empty; a JSON document is required.' : 'The request body is not valid JSON.');
 
-/** 401; `WWW-Authenticate` tells the client which scheme to use (RFC 6750). */
-export const unauthorized = (detail = 'A valid API key is required: Authorization: Bearer <key>.'): HttpResponseData =>
-  problem(401, 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer' } });
+/** 401; `WWW-Authenticate` tells the client which scheme to use (RFC 6750), by default a bearer key. */
+export const unauthorized = (detail = 'A valid API key is required: Authorization: Bearer <key>.', challenge = 'Bearer'): HttpResponseData =>
+  problem(401, 'Unauthorized', detail, { headers: { 'WWW-Authenticate': challenge } });
 
 /** 403: the caller is known but lacks every role the operation accepts. */
 export const forbidden = (detail = 'The API key does not have a role this operation requires.'): HttpResponseData => problem(403, 'Forbidden', detail);

@@ -40,6 +40,9 @@ export async function readBooking(
   actor: BookingActor,
   staff: StaffRoles,
 ): Promise<{ ok: true; stored: StoredBooking } | { ok: false; error: AccessError }> {
+  // A caller without any credential, or a key of no staff role, learns nothing: not even whether the booking exists.
+  if (actor.kind === 'customer' && !actor.token) return { ok: false, error: { code: 'UNAUTHENTICATED' } };
+  if (actor.kind === 'staff' && !actor.roles.some((role) => (staff as readonly string[]).includes(role))) return { ok: false, error: { code: 'FORBIDDEN' } };
   const stored = await bookings.get(id);
   if (!stored) return { ok: false, error: { code: 'NOT_FOUND' } };
   const denied = mayAct(stored, actor, staff);

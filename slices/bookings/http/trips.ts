@@ -31,7 +31,14 @@ const outcomeView = z.object({ outcome: z.enum(['applied', 'ignored', 'duplicate
 /** A Driver-App status update: signed and fresh (401 otherwise), JSON (400), a status update (422). */
 function verifyStatusUpdate(deps: DriverAppFunctionDeps, request: HttpRequestData): Verification<DriverStatusUpdate> {
   if (!deps.isAuthentic(request.rawBody, request.headers)) {
-    return { ok: false, response: unauthorized('The X-Webhook-Signature does not verify against this body, or X-Webhook-Timestamp is outside the window.') };
+    // The challenge names the signature this endpoint takes, not a bearer key.
+    return {
+      ok: false,
+      response: unauthorized(
+        'The X-Webhook-Signature does not verify against this body, or X-Webhook-Timestamp is outside the window.',
+        'X-Webhook-Signature realm="driver-app-webhook"',
+      ),
+    };
   }
   return parseSignedJson(request.rawBody, driverStatusUpdateSchema);
 }

@@ -34,10 +34,19 @@ describe('readBooking', () => {
     expect((await readBooking(bookings, BOOKING_ID, workshop, ['admin'])).ok).toBe(false);
   });
 
-  it('answers NOT_FOUND for an unknown id before looking at the credential', async () => {
+  it('tells a caller without a credential (or a key of no staff role) nothing, not even whether the booking exists', async () => {
     const bookings = storeWith(aBooking());
 
-    expect(await readBooking(bookings, 'bk-unknown', { kind: 'customer' }, ['admin'])).toEqual({ ok: false, error: { code: 'NOT_FOUND' } });
+    for (const id of ['bk-unknown', BOOKING_ID]) {
+      expect(await readBooking(bookings, id, { kind: 'customer' }, ['admin'])).toEqual({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+      expect(await readBooking(bookings, id, { kind: 'staff', name: 'shop', roles: ['orders'] }, ['admin'])).toEqual({ ok: false, error: { code: 'FORBIDDEN' } });
+    }
+  });
+
+  it('answers NOT_FOUND for an unknown id to a caller with a credential', async () => {
+    const bookings = storeWith(aBooking());
+
+    expect(await readBooking(bookings, 'bk-unknown', { kind: 'customer', token: TOKEN }, ['admin'])).toEqual({ ok: false, error: { code: 'NOT_FOUND' } });
   });
 
   it('refuses every token for a booking stored without a token hash', async () => {
