@@ -39,7 +39,10 @@ describe('readBooking', () => {
 
     for (const id of ['bk-unknown', BOOKING_ID]) {
       expect(await readBooking(bookings, id, { kind: 'customer' }, ['admin'])).toEqual({ ok: false, error: { code: 'UNAUTHENTICATED' } });
-      expect(await readBooking(bookings, id, { kind: 'staff', name: 'shop', roles: ['orders'] }, ['admin'])).toEqual({ ok: false, error: { code: 'FORBIDDEN' } });
+      expect(await readBooking(bookings, id, { kind: 'staff', name: 'shop', roles: ['orders'] }, ['admin'])).toEqual({
+        ok: false,
+        error: { code: 'FORBIDDEN' },
+      });
     }
   });
 
