@@ -30,6 +30,7 @@ export function displayName(env: Env, model: string, row: Row): string {
       const move = typeof row.move_id === 'number' ? env.store.get('account.move', row.move_id) : undefined;
       return text(row.name) || text(move?.name);
     }
+    case 'res.users':
     case 'res.currency':
     case 'account.journal':
     case 'account.payment':

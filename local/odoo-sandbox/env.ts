@@ -46,9 +46,14 @@ export interface ModelHooks {
   methods?: Record<string, RecordMethod>;
 }
 
-/** A method called on records (`[ids, …args]` over RPC), as Odoo's non-@api.model methods. */
+/**
+ * A public method beyond the ORM's: called on records (`[ids, …args]` over XML-RPC, `ids` over
+ * JSON-2) unless `model` (@api.model: no ids). `run` returns `null` where Python returns None.
+ */
 export interface RecordMethod {
   parameters: Parameter[];
+  /** @api.model: called on the model, not on records. */
+  model?: boolean;
   /** Changes data: refused for read-only users and logged. */
   writes: boolean;
   run(env: Env, ids: number[], args: Record<string, unknown>): unknown;

@@ -4,29 +4,46 @@
  */
 import { modelDef } from './compute';
 import type { Env, ModelHooks } from './env';
-import { userError } from './faults';
+import { validationError } from './faults';
 import { moveHooks } from './moves';
 import { createRecords, unlinkRecords, writeRecords } from './orm';
-import { paymentRegisterHooks } from './payments';
+import { paymentHooks, paymentRegisterHooks } from './payments';
 import type { Parameter } from './python';
 import { fieldsGet, readRecords, searchIds } from './queries';
 import { reversalHooks } from './reversals';
 
 const partnerHooks: ModelHooks = {
   prepareCreate(_env, values) {
-    if (values.type === 'contact' && !values.name) throw userError('The operation cannot be completed: Contacts require a name');
+    if (values.type === 'contact' && !values.name) throw validationError('The operation cannot be completed: Contacts require a name');
     return values;
   },
   checkWrite(_env, rows, values) {
     if ('name' in values && !values.name && rows.some((row) => (values.type ?? row.type) === 'contact')) {
-      throw userError('The operation cannot be completed: Contacts require a name');
+      throw validationError('The operation cannot be completed: Contacts require a name');
     }
+  },
+};
+
+const userHooks: ModelHooks = {
+  methods: {
+    // What Odoo's JSON-2 documentation points to for "who am I": the caller's context with its uid.
+    context_get: {
+      parameters: [],
+      model: true,
+      writes: false,
+      run(env) {
+        const user = env.store.get('res.users', env.uid);
+        return { lang: user?.lang || 'en_US', tz: user?.tz ?? false, uid: env.uid };
+      },
+    },
   },
 };
 
 export const HOOKS: ReadonlyMap<string, ModelHooks> = new Map([
   ['res.partner', partnerHooks],
+  ['res.users', userHooks],
   ['account.move', moveHooks],
+  ['account.payment', paymentHooks],
   ['account.payment.register', paymentRegisterHooks],
   ['account.move.reversal', reversalHooks],
 ]);
@@ -64,6 +81,8 @@ export const ORM_METHODS: Record<string, OrmMethod> = {
       { name: 'offset', default: 0 },
       { name: 'limit', default: null },
       { name: 'order', default: null },
+      // Odoo passes `**read_kwargs` on to read; `load` is the one read takes.
+      { name: 'load', default: '_classic_read' },
     ],
   },
   search_count: { model: true, writes: false, parameters: [{ name: 'domain' }, { name: 'limit', default: null }] },
@@ -97,7 +116,7 @@ export function runOrm(env: Env, model: string, method: string, ids: number[], a
       return searchIds(env, model, args.domain, args);
     case 'search_read': {
       const found = searchIds(env, model, args.domain, args);
-      return readRecords(env, model, found, args.fields);
+      return readRecords(env, model, found, args.fields, args.load);
     }
     case 'search_count': {
       const count = searchIds(env, model, args.domain).length;

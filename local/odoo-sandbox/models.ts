@@ -93,6 +93,20 @@ const MODELS: ModelDef[] = [
     },
   },
   {
+    // The sandbox's users (login and password from its options), for `context_get` and look-ups by login.
+    name: 'res.users',
+    description: 'User',
+    order: 'name, login',
+    readOnly: true,
+    fields: {
+      name: char('Name'),
+      login: char('Login'),
+      active: { type: 'boolean', string: 'Active', default: true },
+      lang: char('Language', { default: 'en_US' }),
+      tz: char('Timezone'),
+    },
+  },
+  {
     name: 'res.currency',
     description: 'Currency',
     order: 'active desc, name',

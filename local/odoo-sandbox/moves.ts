@@ -73,8 +73,45 @@ export const moveHooks: ModelHooks = {
         return false;
       },
     },
+    // Both return None, which XML-RPC cannot answer (fault 1 after the change is committed).
+    button_draft: {
+      parameters: [],
+      writes: true,
+      run(env, ids) {
+        resetToDraft(env, browse(env, 'account.move', ids));
+        return null;
+      },
+    },
+    button_cancel: {
+      parameters: [],
+      writes: true,
+      run(env, ids) {
+        cancelMoves(env, browse(env, 'account.move', ids));
+        return null;
+      },
+    },
   },
 };
+
+/** Odoo's `button_draft`: posted or cancelled -> draft, its reconciliations undone; the number stays. */
+export function resetToDraft(env: Env, moves: Row[]): void {
+  if (moves.some((move) => move.state !== 'posted' && move.state !== 'cancel')) throw userError('Only posted/cancelled journal entries can be reset to draft.');
+  for (const move of moves) {
+    env.store.unreconcile(move.id);
+    env.store.update('account.move', move.id, { state: 'draft' });
+  }
+}
+
+/** Odoo's `button_cancel`: posted moves are reset to draft first; only drafts can be cancelled. */
+export function cancelMoves(env: Env, moves: Row[]): void {
+  resetToDraft(
+    env,
+    moves.filter((move) => move.state === 'posted'),
+  );
+  const current = moves.map((move) => env.store.get('account.move', move.id) as Row);
+  if (current.some((move) => move.state !== 'draft')) throw userError('Only draft journal entries can be cancelled.');
+  for (const move of current) env.store.update('account.move', move.id, { state: 'cancel' });
+}
 
 export const COMPANY = 'My Company';
 
@@ -104,7 +141,8 @@ export function postMoves(env: Env, moves: Row[]): void {
   for (const move of moves) {
     const invoiceDate = isSaleDocument(move.move_type) && move.invoice_date === false ? env.settings.today() : move.invoice_date;
     const date = isInvoice(move.move_type) ? invoiceDate : move.date;
-    const name = nextName(env, move, String(date));
+    // A move posted before (reset to draft since) keeps its number.
+    const name = move.name && move.name !== '/' ? String(move.name) : nextName(env, move, String(date));
     env.store.update('account.move', move.id, {
       state: 'posted',
       name,

@@ -8,7 +8,7 @@
 import type { Env, ModelHooks } from './env';
 import { userError } from './faults';
 import { isSettled, moveResidual, moveRounding, type Rounding, roundIn, roundingOf } from './ledger';
-import { nextName } from './moves';
+import { cancelMoves, nextName, resetToDraft } from './moves';
 import { browse, toIds } from './orm';
 import type { Row } from './store';
 
@@ -60,6 +60,43 @@ export const paymentRegisterHooks: ModelHooks = {
     },
   },
 };
+
+/**
+ * account.payment as in Odoo 17, where a payment's state is its journal entry's: `action_draft`
+ * resets the entry (undoing its reconciliations, so the invoice is open again), `action_cancel`
+ * cancels it. Both return None.
+ */
+export const paymentHooks: ModelHooks = {
+  methods: {
+    action_draft: {
+      parameters: [],
+      writes: true,
+      run(env, ids) {
+        const payments = browse(env, 'account.payment', ids);
+        resetToDraft(env, entriesOf(env, payments));
+        for (const payment of payments) env.store.update('account.payment', payment.id, { state: 'draft' });
+        return null;
+      },
+    },
+    action_cancel: {
+      parameters: [],
+      writes: true,
+      run(env, ids) {
+        const payments = browse(env, 'account.payment', ids);
+        cancelMoves(env, entriesOf(env, payments));
+        for (const payment of payments) env.store.update('account.payment', payment.id, { state: 'cancel' });
+        return null;
+      },
+    },
+  },
+};
+
+const entriesOf = (env: Env, payments: Row[]): Row[] =>
+  browse(
+    env,
+    'account.move',
+    payments.flatMap((payment) => (typeof payment.move_id === 'number' ? [payment.move_id] : [])),
+  );
 
 /** The moves of `active_ids` (or the moves of the lines, with active_model account.move.line). */
 function activeMoves(env: Env): Row[] {

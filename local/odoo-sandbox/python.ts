@@ -58,3 +58,21 @@ export function bindArguments(
   for (const parameter of parameters) if (!(parameter.name in bound)) bound[parameter.name] = parameter.default;
   return bound;
 }
+
+/**
+ * Binds named arguments only, as JSON-2 does with `inspect.signature(func).bind(records, **kwargs)`,
+ * with that function's TypeError messages (not those of a call): the first missing parameter in
+ * order, then the first unknown name.
+ */
+export function bindNamed(parameters: readonly Parameter[], named: Record<string, unknown>): Record<string, unknown> {
+  if ('self' in named) throw typeError("multiple values for argument 'self'");
+  const bound: Record<string, unknown> = {};
+  for (const parameter of parameters) {
+    if (parameter.name in named) bound[parameter.name] = named[parameter.name];
+    else if ('default' in parameter) bound[parameter.name] = parameter.default;
+    else throw typeError(`missing a required argument: '${parameter.name}'`);
+  }
+  const unknown = Object.keys(named).find((name) => !parameters.some((parameter) => parameter.name === name));
+  if (unknown !== undefined) throw typeError(`got an unexpected keyword argument '${unknown}'`);
+  return bound;
+}

@@ -1,14 +1,16 @@
 /**
- * The two XML-RPC services of Odoo's external API, over one in-memory database:
- * `common` (version, authenticate, login) and `object` (execute_kw, execute), with Odoo 17's
- * checks in its order: database, credentials, method name, model, method, arguments, access.
+ * Odoo's external API over one in-memory database, in its two faces: the XML-RPC services
+ * `common` (version, authenticate, login) and `object` (execute_kw, execute), with Odoo 17's checks
+ * in its order (database, credentials, method name, model, method, arguments, access), and the
+ * model call of Odoo 19's JSON-2 (named arguments, `ids`, `context`). Both run the same methods on
+ * the same store, so a record written through one face is read through the other.
  */
 import type { Env, RecordMethod, Settings } from './env';
-import { accessDenied, accessError, PythonError, typeError, userError, valueError } from './faults';
-import { className, HOOKS, ORM_METHODS, runOrm } from './methods';
-import { MODEL_DEFS } from './models';
+import { accessDenied, accessError, HttpError, PythonError, typeError, userError, valueError } from './faults';
+import { className, HOOKS, ORM_METHODS, type OrmMethod, runOrm } from './methods';
+import { MODEL_DEFS, type ModelDef } from './models';
 import { toIds } from './orm';
-import { bindArguments, pyRepr } from './python';
+import { bindArguments, bindNamed, type Parameter, pyRepr } from './python';
 import { readRecords } from './queries';
 import { Store } from './store';
 
@@ -19,13 +21,21 @@ export interface Account {
   readOnly: boolean;
 }
 
-/** A change made through `object`, for the write log. */
+/** Which face of the external API a call came through. */
+export type Api = 'xmlrpc' | 'json2';
+
+/** A change made through `object` (XML-RPC) or JSON-2, for the write log. */
 export interface WriteRecord {
+  api: Api;
   uid: number;
   login: string;
   model: string;
   method: string;
+  /** XML-RPC's positional arguments (ids first for record methods); always empty on JSON-2. */
   args: unknown[];
+  /** JSON-2: the records a record method ran on. */
+  ids?: number[];
+  /** Keyword (XML-RPC) or named (JSON-2) arguments, `context` included when sent. */
   kwargs: Record<string, unknown>;
   result: unknown;
 }
@@ -83,6 +93,10 @@ export class OdooDatabase {
     for (const [index, currency] of CURRENCIES.entries()) store.insert('res.currency', { ...currency }, index + 1);
     store.insert('account.journal', { name: 'Customer Invoices', code: 'INV', type: 'sale', sequence: 5, active: true, currency_id: false }, 1);
     store.insert('account.journal', { name: 'Bank', code: 'BNK1', type: 'bank', sequence: 10, active: true, currency_id: false }, 2);
+    for (const account of this.accounts) {
+      const name = account.login === 'admin' ? 'Administrator' : account.login;
+      store.insert('res.users', { name, login: account.login, active: true, lang: 'en_US', tz: false }, account.uid);
+    }
     // The company's own partner exists in every database.
     store.insert(
       'res.partner',
@@ -101,6 +115,11 @@ export class OdooDatabase {
       },
       1,
     );
+  }
+
+  /** The database's name. */
+  get db(): string {
+    return this.options.db;
   }
 
   /** Every record of `model` as `read` returns it, archived ones too, oldest first. */
@@ -138,7 +157,7 @@ export class OdooDatabase {
     }
   }
 
-  // --- object ----------------------------------------------------------------------------------
+  // --- object (XML-RPC) -----------------------------------------------------------------------
 
   /** Runs execute_kw / execute; returns the result and, for changes, what to log. */
   object(method: string, params: unknown[]): { result: unknown; write?: WriteRecord } {
@@ -150,8 +169,7 @@ export class OdooDatabase {
     if (typeof name !== 'string' || typeof model !== 'string')
       throw typeError(`execute_kw(): model and method must be strings, got ${pyRepr(model)}, ${pyRepr(name)}`);
     if (name.startsWith('_')) throw accessError(`Private methods (such as ${model}.${name}) cannot be called remotely.`);
-    const def = MODEL_DEFS.get(model);
-    if (!def) throw userError(`Object ${model} doesn't exist`);
+    if (!MODEL_DEFS.has(model)) throw userError(`Object ${model} doesn't exist`);
 
     let args: unknown[];
     let kwargs: Record<string, unknown>;
@@ -170,31 +188,87 @@ export class OdooDatabase {
     const context = kwargs.context;
     delete kwargs.context;
 
-    const hooks = HOOKS.get(model);
-    const orm = ORM_METHODS[name];
-    const custom = hooks?.methods?.[name];
-    const target = orm ?? custom;
+    const target = resolve(model, name);
     if (!target) throw new PythonError('AttributeError', `The method '${model}.${name}' does not exist`);
-    if (target.writes && (def.readOnly || account.readOnly)) throw accessError(forbidden(def, name, Boolean(def.readOnly)));
-
-    const atModel = orm?.model ?? false;
-    if (!atModel && args.length === 0) throw new PythonError('IndexError', 'tuple index out of range');
-    const ids = atModel ? [] : toIds(args[0]);
-    const qualname = `${orm ? 'BaseModel' : className(model)}.${name}`;
-    const bound = bindArguments(qualname, target.parameters, atModel ? args : args.slice(1), kwargs);
-    const env: Env = {
-      store: this.store,
-      uid: account.uid,
-      context: typeof context === 'object' && context !== null && !Array.isArray(context) ? (context as Record<string, unknown>) : {},
-      settings: this.options.settings,
-      hooks: HOOKS,
-    };
-    const run = () => (orm ? runOrm(env, model, name, ids, bound) : (custom as RecordMethod).run(env, ids, bound));
-    const result = target.writes ? this.store.transaction(run) : run();
+    if (!target.atModel && args.length === 0) throw new PythonError('IndexError', 'tuple index out of range');
+    const ids = target.atModel ? [] : toIds(args[0]);
+    const bound = bindArguments(target.qualname, target.parameters, target.atModel ? args : args.slice(1), kwargs);
+    const result = this.execute(account, target, ids, bound, asContext(context));
     const write = target.writes
-      ? { uid: account.uid, login: account.login, model, method: name, args, kwargs: { ...kwargs, ...(context !== undefined && { context }) }, result }
+      ? {
+          api: 'xmlrpc' as const,
+          uid: account.uid,
+          login: account.login,
+          model,
+          method: name,
+          args,
+          kwargs: { ...kwargs, ...(context !== undefined && { context }) },
+          result,
+        }
       : undefined;
     return { result, write };
+  }
+
+  // --- JSON-2 ----------------------------------------------------------------------------------
+
+  /** The user a JSON-2 bearer key belongs to: a user's own password, or one of `apiKeys` (the first user's). */
+  apiKeyUser(key: string): Account | undefined {
+    if (key === '') return undefined;
+    return this.accounts.find((account) => account.password === key) ?? (this.options.apiKeys.includes(key) ? this.accounts[0] : undefined);
+  }
+
+  /**
+   * `POST /json/2/<model>/<method>` once the HTTP layer has authenticated `account` and parsed the
+   * body: Odoo 19's `web_json_2_rpc` — `ids` and `context` taken out, every other key a named
+   * argument bound like `inspect.Signature.bind`; a returned recordset (create) becomes its ids.
+   */
+  json2(account: Account, model: string, name: string, body: Record<string, unknown>): { result: unknown; write?: WriteRecord } {
+    const { ids: rawIds = [], context = {}, ...named } = body;
+    if (!MODEL_DEFS.has(model)) throw new HttpError(404, 'NotFound', `the model ${pyRepr(model)} does not exist`);
+    if (typeof context !== 'object' || context === null || Array.isArray(context)) {
+      throw typeError(`'${pyType(context)}' object is not a mapping: context must be an object`);
+    }
+    if (name.startsWith('_')) throw accessError(`Private methods (such as '${model}.${name}') cannot be called remotely.`);
+    const target = resolve(model, name);
+    if (!target) throw new HttpError(404, 'NotFound', `The method '${model}.${name}' does not exist`);
+    if (target.atModel && isTruthy(rawIds)) throw new HttpError(422, 'UnprocessableEntity', `cannot call ${model}.${name} with ids`);
+    const ids = target.atModel ? [] : toIds(rawIds);
+    let bound: Record<string, unknown>;
+    try {
+      bound = bindNamed(target.parameters, named);
+    } catch (error) {
+      if (error instanceof PythonError) throw new HttpError(422, 'UnprocessableEntity', error.message);
+      throw error;
+    }
+    let result = this.execute(account, target, ids, bound, context as Record<string, unknown>);
+    // `create` returns records, which JSON-2 answers with their ids (a list even for one dict).
+    if (name === 'create') result = Array.isArray(result) ? result : [result];
+    const write = target.writes
+      ? {
+          api: 'json2' as const,
+          uid: account.uid,
+          login: account.login,
+          model,
+          method: name,
+          args: [],
+          ...(!target.atModel && { ids }),
+          kwargs: { ...named, ...('context' in body && { context }) },
+          result,
+        }
+      : undefined;
+    return { result, write };
+  }
+
+  // --- both faces ------------------------------------------------------------------------------
+
+  /** Runs a bound method as `account`, in one transaction when it writes; null stands for Python's None. */
+  private execute(account: Account, target: Target, ids: number[], bound: Record<string, unknown>, context: Record<string, unknown>): unknown {
+    const { def, name, orm, custom } = target;
+    const readOnlyModel = Boolean(orm && def.readOnly);
+    if (target.writes && (readOnlyModel || account.readOnly)) throw accessError(forbidden(def, name, readOnlyModel));
+    const env: Env = { store: this.store, uid: account.uid, context, settings: this.options.settings, hooks: HOOKS };
+    const run = () => (orm ? runOrm(env, def.name, name, ids, bound) : (custom as RecordMethod).run(env, ids, bound));
+    return target.writes ? this.store.transaction(run) : run();
   }
 
   private checkDatabase(db: unknown): void {
@@ -222,6 +296,48 @@ export class OdooDatabase {
     return typeof password === 'string' && password !== '' && (password === account.password || this.options.apiKeys.includes(password));
   }
 }
+
+/** A public method of a model, as both faces call it. */
+interface Target {
+  def: ModelDef;
+  name: string;
+  orm?: OrmMethod;
+  custom?: RecordMethod;
+  /** @api.model: no ids. */
+  atModel: boolean;
+  writes: boolean;
+  parameters: Parameter[];
+  /** For Python's TypeError messages: `BaseModel.search`, `AccountMove.action_post`. */
+  qualname: string;
+}
+
+/** The ORM method or the model's own public method called `name`, if the model has one. */
+function resolve(model: string, name: string): Target | undefined {
+  const def = MODEL_DEFS.get(model);
+  if (!def) return undefined;
+  const orm = Object.hasOwn(ORM_METHODS, name) ? ORM_METHODS[name] : undefined;
+  const methods = HOOKS.get(model)?.methods;
+  const custom = methods && Object.hasOwn(methods, name) ? methods[name] : undefined;
+  const found = orm ?? custom;
+  if (!found) return undefined;
+  return {
+    def,
+    name,
+    orm,
+    custom: orm ? undefined : custom,
+    atModel: orm ? orm.model : Boolean(custom?.model),
+    writes: found.writes,
+    parameters: found.parameters,
+    qualname: `${orm ? 'BaseModel' : className(model)}.${name}`,
+  };
+}
+
+const asContext = (context: unknown): Record<string, unknown> =>
+  typeof context === 'object' && context !== null && !Array.isArray(context) ? (context as Record<string, unknown>) : {};
+
+/** Python's truth value of a JSON value (`if ids:`). */
+const isTruthy = (value: unknown): boolean =>
+  Array.isArray(value) ? value.length > 0 : typeof value === 'object' && value !== null ? Object.keys(value).length > 0 : Boolean(value);
 
 function forbidden(def: { name: string; description: string }, method: string, readOnlyModel: boolean): string {
   const operation = method === 'create' ? 'create' : method === 'unlink' ? 'delete' : 'modify';

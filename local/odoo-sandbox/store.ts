@@ -127,6 +127,20 @@ export class Store {
     }
   }
 
+  /** Undoes every reconciliation of `moveId`, on both sides (Odoo's `remove_move_reconcile`). */
+  unreconcile(moveId: number): void {
+    for (const { moveIds } of this.reconciliations.get(moveId) ?? []) {
+      for (const id of moveIds) {
+        const previous = this.reconciliations.get(id) ?? [];
+        this.reconciliations.set(
+          id,
+          previous.filter((reconciliation) => !reconciliation.moveIds.includes(moveId)),
+        );
+        this.undo?.push(() => this.reconciliations.set(id, previous));
+      }
+    }
+  }
+
   /** The moves reconciled with `moveId` and the amount settled with each. */
   reconciledWith(moveId: number): { moveId: number; amount: number }[] {
     return (this.reconciliations.get(moveId) ?? []).map(({ moveIds, amount }) => ({ moveId: moveIds[0] === moveId ? moveIds[1] : moveIds[0], amount }));

@@ -1,8 +1,9 @@
 /**
  * Conformance suite for local/odoo-sandbox.ts, driven by the `xmlrpc` client the app uses: what
- * the Odoo sync relies on (authentication, partners, invoices, posting, payments, credit notes,
- * domains, Odoo-shaped faults) must behave as Odoo 17's external API does, and the test controls
- * (fault injection, latency, the write log) must do what they say.
+ * the Odoo sync relies on (authentication, partners, invoices, posting, payments, resetting and
+ * cancelling, credit notes, domains, Odoo-shaped faults) must behave as Odoo 17's external API does,
+ * and the test controls (fault injection, latency, the write log) must do what they say. The JSON-2
+ * face: odoo-sandbox-json2.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -498,6 +499,70 @@ describe('account.payment.register', () => {
   });
 });
 
+// --- reset to draft and cancel --------------------------------------------------------------------
+
+describe('reset to draft and cancel', () => {
+  /** These methods return None, which Odoo cannot marshal: they run and commit, then fault 1. */
+  async function returnsNone(action: Promise<unknown>): Promise<void> {
+    const { faultCode, faultString } = await fault(action);
+    expect(faultCode).toBe(1);
+    expect(faultString).toContain('OdooMarshaller(allow_none=False)');
+    expect(faultString.trimEnd().split('\n').at(-1)).toBe('TypeError: cannot marshal None unless allow_none is enabled');
+  }
+
+  it('button_draft undoes the payment and keeps the number for the next post; button_cancel cancels', async () => {
+    const id = await postedInvoice();
+    await pay(id);
+    const { name } = await readMove(id, ['name']);
+    await returnsNone(rpc.kw('account.move', 'button_draft', [[id]]));
+    expect(await readMove(id, ['state', 'name', 'payment_state', 'amount_residual'])).toEqual({
+      id,
+      state: 'draft',
+      name,
+      payment_state: 'not_paid',
+      amount_residual: 129,
+    });
+    await rpc.kw('account.move', 'action_post', [[id]]);
+    expect(await readMove(id, ['state', 'name'])).toEqual({ id, state: 'posted', name });
+    await returnsNone(rpc.kw('account.move', 'button_cancel', [[id]]));
+    expect(await readMove(id, ['state', 'payment_state'])).toEqual({ id, state: 'cancel', payment_state: 'not_paid' });
+    expect((await fault(rpc.kw('account.move', 'unlink', [[id]]))).faultString).toBe('You cannot delete an entry which has been posted once.');
+  });
+
+  it('refuses to reset a draft (UserError, fault 2)', async () => {
+    const draft = await createInvoice();
+    expect(await fault(rpc.kw('account.move', 'button_draft', [[draft]]))).toEqual({
+      faultCode: 2,
+      faultString: 'Only posted/cancelled journal entries can be reset to draft.',
+    });
+  });
+
+  it('a refused button_cancel changes nothing: the reset to draft before it is rolled back', async () => {
+    const paid = await postedInvoice();
+    await pay(paid);
+    const cancelled = await postedInvoice();
+    await returnsNone(rpc.kw('account.move', 'button_cancel', [[cancelled]]));
+    await returnsNone(rpc.kw('account.move', 'button_draft', [[cancelled]]));
+    await returnsNone(rpc.kw('account.move', 'button_cancel', [[cancelled]]));
+    // A cancelled move is not reset by button_cancel, so the pair is refused as a whole.
+    expect((await fault(rpc.kw('account.move', 'button_cancel', [[paid, cancelled]]))).faultString).toBe('Only draft journal entries can be cancelled.');
+    expect(await readMove(paid, ['state', 'payment_state'])).toEqual({ id: paid, state: 'posted', payment_state: 'paid' });
+  });
+
+  it('account.payment action_draft reopens the invoice, action_cancel cancels the payment and its entry', async () => {
+    const id = await postedInvoice();
+    const { res_id: payment } = (await pay(id)) as { res_id: number };
+    await returnsNone(rpc.kw('account.payment', 'action_draft', [[payment]]));
+    expect(await readMove(id, ['payment_state', 'amount_residual'])).toEqual({ id, payment_state: 'not_paid', amount_residual: 129 });
+    await returnsNone(rpc.kw('account.payment', 'action_cancel', [[payment]]));
+    const [read] = await rpc.kw<Record<string, unknown>[]>('account.payment', 'read', [[payment], ['state', 'move_id']]);
+    expect(read?.state).toBe('cancel');
+    expect(await readMove((read!.move_id as [number, string])[0], ['state'])).toMatchObject({ state: 'cancel' });
+    // Payments stay read-only for the ORM.
+    expect((await fault(rpc.kw('account.payment', 'write', [[payment], { amount: 1 }]))).faultCode).toBe(4);
+  });
+});
+
 // --- credit notes ---------------------------------------------------------------------------------
 
 describe('account.move.reversal', () => {
@@ -881,7 +946,7 @@ describe('write log', () => {
       'account.move.create',
       'account.move.action_post',
     ]);
-    expect(added[0]).toMatchObject({ db: DB, uid: 2, login: 'admin', args: [{ email }], result: partner });
+    expect(added[0]).toMatchObject({ api: 'xmlrpc', db: DB, uid: 2, login: 'admin', args: [{ email }], result: partner });
     expect(added[2]).toMatchObject({ args: [[invoice]], kwargs: { context: { lang: 'de_DE' } }, result: false });
     expect(Date.parse(String(added[2]?.at))).not.toBeNaN();
   });
