@@ -150,14 +150,21 @@ export class DeadLetterAdmin {
   }
 
   async replayMany(queue: string, filter: ReplayFilter, actor: string): Promise<number> {
+    // A replayed job that fails again can be back in the dead-letter queue before the scan ends:
+    // one call replays each job once.
+    const replayed = new Set<string>();
     return this.deps.deadLetters.take(
       queue,
       (letter) => {
         const view = viewDeadLetter(letter);
-        if (view.jobId === null) return false;
+        if (view.jobId === null || replayed.has(view.jobId)) return false;
         return (!filter.type || view.type === filter.type) && (!filter.subject || view.subject === filter.subject);
       },
-      (letter) => this.replay(queue, letter, viewDeadLetter(letter), actor),
+      async (letter) => {
+        const view = viewDeadLetter(letter);
+        await this.replay(queue, letter, view, actor);
+        if (view.jobId !== null) replayed.add(view.jobId);
+      },
       this.maxBatch,
     );
   }
