@@ -1,12 +1,13 @@
 // The Odoo sync through the whole local system: bookings created over HTTP and paid in the Stripe
 // sandbox with the real stripe SDK, their `booking.sync` jobs held back, then released at once to
-// the odoo-sync worker talking XML-RPC to the Odoo sandbox. A benchmark that prints figures, not a test.
+// the odoo-sync worker talking to the Odoo sandbox over each of Odoo's APIs in turn (ODOO_API=xmlrpc,
+// then json2; one runtime each). A benchmark that prints figures, not a test.
 //
-// Figures (one JSON line each):
-// - `calls`: XML-RPC requests the sandbox received (execute_kw + authenticate) for one first sync of
-//   a new customer (the runtime's first: login and the one look-up of the currency included), a repeat
-//   (nothing to do), a first sync of a returning customer (partner found), and the sync of a
-//   cancellation after payment (a credit note, posted, and the refund paid out against it).
+// Figures (one JSON line each, `api` naming the transport):
+// - `calls`: requests the sandbox received (XML-RPC execute_kw + authenticate, or JSON-2 calls) for one
+//   first sync of a new customer (the worker's first: over XML-RPC its login, and the one look-up of the
+//   currency included), a repeat (nothing to do), a first sync of a returning customer (partner found),
+//   and the sync of a cancellation after payment (a credit note, posted, and the refund paid out against it).
 // - `throughput` per worker concurrency (QUEUE_CONCURRENCY): bookings synced per second with the
 //   sandbox answering each call after `latencyMs`, from the release of all jobs until the worker has
 //   finished every sync (counted from its log line; the processed-job marks are checked after);
@@ -17,6 +18,7 @@ import { odata } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Stripe from 'stripe';
+import { ODOO_APIS, type OdooApi } from '../shared/adapters/odoo/odoo-transport';
 import type { Logger } from '../shared/platform/log';
 import { newEnvelope, type JobSender, type OutgoingJob } from '../shared/platform/jobs';
 import { FREE_PORTS, LOCAL_SECRETS, type LocalRuntime, startLocalRuntime } from '../local/runtime';
@@ -24,9 +26,11 @@ import { FREE_PORTS, LOCAL_SECRETS, type LocalRuntime, startLocalRuntime } from 
 const QUEUE = 'odoo-sync';
 
 export interface BenchOdooOptions {
+  /** Odoo APIs to measure, each with a runtime of its own (default both: xmlrpc, json2). */
+  apis?: readonly OdooApi[];
   /** Worker concurrencies to measure (default 1 and 16). */
   concurrencies?: number[];
-  /** Sandbox latency per XML-RPC call (default 50 ms). */
+  /** Sandbox latency per call, either API (default 50 ms). */
   latencyMs?: number;
   /** Bookings synced per concurrency (default max(16, 10 × concurrency)). */
   bookings?: (concurrency: number) => number;
@@ -106,14 +110,18 @@ function countingLogger(): Logger & { synced: number } {
   return logger;
 }
 
-async function start(concurrency: number): Promise<{ runtime: LocalRuntime; holding: HoldingSender; stripe: Stripe; log: ReturnType<typeof countingLogger> }> {
+async function start(
+  api: OdooApi,
+  concurrency: number,
+): Promise<{ runtime: LocalRuntime; holding: HoldingSender; stripe: Stripe; log: ReturnType<typeof countingLogger> }> {
   let holding: HoldingSender | undefined;
   const log = countingLogger();
   const runtime = await startLocalRuntime({
     ports: FREE_PORTS,
     env: {
       QUEUE_CONCURRENCY: String(concurrency),
-      TABLE_PREFIX: `benchodoo${concurrency}`,
+      ODOO_API: api,
+      TABLE_PREFIX: `benchodoo${api}${concurrency}`,
       DRIVER_APP_MANUAL: 'true',
       RATE_LIMIT_PER_KEY: '1000000',
       BOOKING_RATE_LIMIT_PER_IP: '1000000',
@@ -138,9 +146,9 @@ async function processedSyncs(runtime: LocalRuntime): Promise<number> {
   return count;
 }
 
-/** XML-RPC calls per sync (no latency): first sync of a new and of a returning customer, and a repeat. */
-async function measureCalls(): Promise<Record<string, string | number>> {
-  const { runtime, holding, stripe } = await start(1);
+/** Calls per sync (no latency): first sync of a new and of a returning customer, and a repeat. */
+async function measureCalls(api: OdooApi): Promise<Record<string, string | number>> {
+  const { runtime, holding, stripe } = await start(api, 1);
   const odoo = runtime.odoo as NonNullable<LocalRuntime['odoo']>;
   try {
     let done = 0;
@@ -179,6 +187,7 @@ async function measureCalls(): Promise<Record<string, string | number>> {
       throw new Error('bench odoo: the cancellation left no refunded credit note');
     return {
       figure: 'calls',
+      api,
       firstSyncNewCustomer: firstSync,
       firstSyncReturningCustomer: returningCustomer,
       repeatSync,
@@ -190,8 +199,8 @@ async function measureCalls(): Promise<Record<string, string | number>> {
   }
 }
 
-async function measureThroughput(concurrency: number, bookings: number, latencyMs: number): Promise<Record<string, string | number>> {
-  const { runtime, holding, stripe, log } = await start(concurrency);
+async function measureThroughput(api: OdooApi, concurrency: number, bookings: number, latencyMs: number): Promise<Record<string, string | number>> {
+  const { runtime, holding, stripe, log } = await start(api, concurrency);
   const odoo = runtime.odoo as NonNullable<LocalRuntime['odoo']>;
   try {
     // Create and pay, 8 at a time; every confirmation holds its sync job here.
@@ -220,6 +229,7 @@ async function measureThroughput(concurrency: number, bookings: number, latencyM
     if (invoices !== bookings) throw new Error(`bench odoo: ${invoices} posted invoices for ${bookings} bookings`);
     return {
       figure: 'throughput',
+      api,
       concurrency,
       latencyMs,
       bookings,
@@ -244,7 +254,9 @@ export async function benchOdoo(options: BenchOdooOptions = {}): Promise<Array<R
     figures.push(figure);
     onFigure(figure);
   };
-  report(await measureCalls());
-  for (const concurrency of options.concurrencies ?? [1, 16]) report(await measureThroughput(concurrency, count(concurrency), latencyMs));
+  for (const api of options.apis ?? ODOO_APIS) {
+    report(await measureCalls(api));
+    for (const concurrency of options.concurrencies ?? [1, 16]) report(await measureThroughput(api, concurrency, count(concurrency), latencyMs));
+  }
   return figures;
 }

@@ -9,6 +9,11 @@ const healthSchema = z.object({
   /** Why an integration is `unavailable` when it refused our credentials or did not answer the check. */
   reasons: z.object({ stripe: z.string(), btcpay: z.string(), odoo: z.string(), driverApp: z.string() }).partial().optional(),
   lastSync: z.object({ odoo: z.string().nullable(), driverApp: z.string().nullable() }),
+  /** Which API an integration is reached over, where there is a choice: Odoo's XML-RPC or JSON-2 (ODOO_API). */
+  transports: z
+    .object({ odoo: z.enum(['xmlrpc', 'json2']) })
+    .partial()
+    .optional(),
   checkedAt: z.string(),
 });
 

@@ -22,6 +22,8 @@ export interface HealthDeps {
   /** Credential checks of the configured integrations (`cachedCredentialCheck`): a refused one is `unavailable`. */
   credentials?: Partial<Record<IntegrationName, () => Promise<CredentialCheck>>>;
   lastSync?: () => Promise<{ odoo: string | null; driverApp: string | null }>;
+  /** Which of its APIs each integration is reached over, where there is a choice (Odoo: `xmlrpc` or `json2`). */
+  transports?: Partial<Record<IntegrationName, string>>;
   timeoutMs: number;
 }
 
@@ -31,6 +33,8 @@ export interface HealthReport {
   /** Why an integration whose credentials were checked is `unavailable`; only present when one is. */
   reasons?: Partial<Record<IntegrationName, string>>;
   lastSync: { odoo: string | null; driverApp: string | null };
+  /** Which API each integration is reached over, where there is a choice; only present when one has. */
+  transports?: Partial<Record<IntegrationName, string>>;
   checkedAt: string;
 }
 
@@ -117,6 +121,7 @@ export async function checkHealth(deps: HealthDeps, now = new Date()): Promise<H
     },
     ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
     lastSync,
+    ...(deps.transports && Object.keys(deps.transports).length > 0 ? { transports: deps.transports } : {}),
     checkedAt: now.toISOString(),
   };
 }

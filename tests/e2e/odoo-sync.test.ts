@@ -1,11 +1,13 @@
-// The Odoo sync end to end: bookings over HTTP against the local host, paid through the Stripe
-// sandbox with the real stripe SDK, the worker consuming `odoo-sync`, and the Odoo sandbox read
+// The Odoo sync end to end, once per transport (ODOO_API=xmlrpc, ODOO_API=json2): bookings over HTTP
+// against the local host, paid through the Stripe sandbox with the real stripe SDK, the worker
+// consuming `odoo-sync` and talking to the Odoo sandbox over the chosen API, and the sandbox read
 // back over XML-RPC the way an accountant's script would (authenticate, then execute_kw search_read).
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OdooSandbox } from '../../local/odoo-sandbox';
-import type { LocalRuntime } from '../../local/runtime';
+import { FREE_PORTS, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { ODOO_APIS, type OdooApi } from '../../shared/adapters/odoo/odoo-transport';
 import { TableProcessedJobs } from '../../shared/adapters/table-storage/processed-jobs';
 import { type JobEnvelope, newEnvelope } from '../../shared/platform/jobs';
 import {
@@ -62,7 +64,7 @@ async function confirmed(runtime: LocalRuntime, booking: CreatedBooking): Promis
   await waitFor(async () => (await getBooking(runtime, booking)).status === 'CONFIRMED', { message: `booking ${booking.id} not CONFIRMED` });
 }
 
-describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
+describe.each(ODOO_APIS)('Odoo sync end to end over %s (local host, Stripe and Odoo sandboxes)', (odooApi: OdooApi) => {
   let runtime: LocalRuntime;
   let odoo: OdooSandbox;
   let stripe: Stripe;
@@ -116,7 +118,8 @@ describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
     runtime = await startBookingRuntime(
       {
         ODOO_SANDBOX: 'on',
-        TABLE_PREFIX: 'odoosync',
+        ODOO_API: odooApi,
+        TABLE_PREFIX: `odoosync${odooApi}`,
         JOB_RETRY_BASE_MS: String(RETRY.baseMs),
         JOB_RETRY_CAP_MS: '5000',
         JOB_MAX_ATTEMPTS: String(RETRY.maxAttempts),
@@ -135,7 +138,7 @@ describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
   });
 
   it('a paid booking: one partner, one posted and paid invoice billing the service, one payment with the PaymentIntent id', async () => {
-    const callsBefore = odoo.calls();
+    const callsBefore = odoo.calls(odooApi);
     first = await book(runtime, stripe);
     const invoice = await paidInvoice(first.id);
 
@@ -176,11 +179,11 @@ describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
     // Stripe took what Odoo bills.
     expect((await stripe.paymentIntents.retrieve(first.paymentIntentId)).amount_received).toBe(14900);
 
-    // One sync job for the payment, processed once; the sync talked to Odoo over XML-RPC.
+    // One sync job for the payment, processed once; the sync talked to Odoo over the chosen API.
     const jobs = syncJobs(first.id);
     expect(jobs.map((job) => [job.type, job.attempt])).toEqual([['booking.sync', 1]]);
     await waitFor(() => wasProcessed(jobs[0]?.id as string));
-    expect(odoo.calls() - callsBefore).toBeGreaterThan(5);
+    expect(odoo.calls(odooApi) - callsBefore).toBeGreaterThan(5);
   });
 
   it('the same job delivered three more times (same id, then new ids) and two jobs at once change nothing', async () => {
@@ -386,35 +389,69 @@ describe('Odoo sync end to end (local host, Stripe and Odoo sandboxes)', () => {
     expect(await reader.payments(cancelled.paymentIntentId)).toHaveLength(1);
   });
 
-  it('health shows Odoo as the sandbox and the time of the last sync', async () => {
+  it('health shows Odoo as the sandbox, the API it is reached over, and the time of the last sync', async () => {
     const response = await api(runtime, 'GET', '/health');
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ status: 'ok', integrations: { odoo: 'sandbox' }, lastSync: { odoo: expect.any(String) } });
+    expect(response.body).toMatchObject({
+      status: 'ok',
+      integrations: { odoo: 'sandbox' },
+      transports: { odoo: odooApi },
+      lastSync: { odoo: expect.any(String) },
+    });
+    expect(response.body.reasons).toBeUndefined();
     const lastSync = Date.parse(response.body.lastSync.odoo);
     expect(lastSync).toBeGreaterThanOrEqual(startedAt.getTime());
   });
 });
 
-describe('Odoo sync with wrong credentials', () => {
+/** What each transport says when Odoo refuses the configured credentials. */
+const REFUSED: Record<OdooApi, string> = {
+  xmlrpc: 'Odoo rejected the credentials for user admin on database sandbox (check ODOO_USERNAME / ODOO_PASSWORD)',
+  json2: 'Odoo rejected the API key for database sandbox (check ODOO_PASSWORD: with ODOO_API=json2 it holds an API key of the integration user)',
+};
+
+describe.each(ODOO_APIS)('Odoo sync with wrong credentials over %s', (odooApi: OdooApi) => {
   let odoo: OdooSandbox;
   let runtime: LocalRuntime;
+  const errors: string[] = [];
+  let callsAtStart: number;
 
   beforeAll(async () => {
     odoo = await OdooSandbox.start({ port: 0, logFile: false });
-    runtime = await startBookingRuntime({
-      ODOO_SANDBOX: 'on',
-      ODOO_URL: odoo.url,
-      ODOO_DB: 'sandbox',
-      ODOO_USERNAME: 'admin',
-      ODOO_PASSWORD: 'wrong',
-      JOB_RETRY_BASE_MS: '200',
-      JOB_MAX_ATTEMPTS: '5',
+    // As startBookingRuntime does, with a logger that keeps what start-up reported.
+    runtime = await startLocalRuntime({
+      ports: FREE_PORTS,
+      env: {
+        RATE_LIMIT_PER_KEY: '100000',
+        BOOKING_RATE_LIMIT_PER_IP: '100000',
+        DRIVER_APP_MANUAL: 'true',
+        ODOO_SANDBOX: 'on',
+        ODOO_API: odooApi,
+        ODOO_URL: odoo.url,
+        ODOO_DB: 'sandbox',
+        ODOO_USERNAME: 'admin',
+        ODOO_PASSWORD: 'wrong',
+        JOB_RETRY_BASE_MS: '200',
+        JOB_MAX_ATTEMPTS: '5',
+      },
+      timers: false,
+      log: { info: () => undefined, warn: () => undefined, error: (message) => errors.push(message) },
+      stripeRetryDelaysMs: [50, 100],
     });
+    callsAtStart = odoo.calls();
   });
 
   afterAll(async () => {
     await runtime?.stop();
     await odoo?.stop();
+  });
+
+  it('says at start-up that the chosen API refuses the credentials, and starts anyway', () => {
+    const api = odooApi === 'xmlrpc' ? 'XML-RPC' : 'JSON-2';
+    expect(errors).toContain(`Odoo does not answer over ${api} (ODOO_API=${odooApi}): ${REFUSED[odooApi]}`);
+    // One call at start-up, over the chosen API: the login (XML-RPC) or the first keyed call (JSON-2).
+    expect([odoo.calls('xmlrpc'), odoo.calls('json2')]).toEqual(odooApi === 'xmlrpc' ? [1, 0] : [0, 1]);
+    expect(errors.join('\n')).not.toContain('wrong');
   });
 
   it('dead-letters the sync at its first attempt, saying which credentials Odoo refused', async () => {
@@ -426,16 +463,21 @@ describe('Odoo sync with wrong credentials', () => {
       letter = (await deadLetters(runtime, booking.id))[0];
       return letter !== undefined;
     });
-    const message = 'Odoo rejected the credentials for user admin on database sandbox (check ODOO_USERNAME / ODOO_PASSWORD)';
+    const message = REFUSED[odooApi];
     expect(letter).toMatchObject({ type: 'booking.sync', reason: 'PermanentError', attempts: 1, description: `attempt 1: ODOO_BAD_CREDENTIALS: ${message}` });
     expect(letter?.errors).toEqual([{ attempt: 1, at: expect.any(String), kind: 'permanent', code: 'ODOO_BAD_CREDENTIALS', message }]);
-    // One call: the login Odoo refused. Nothing was written.
-    expect(odoo.calls()).toBe(1);
+    // One call: the login (XML-RPC) or the first look-up (JSON-2) Odoo refused. Nothing was written.
+    expect(odoo.calls() - callsAtStart).toBe(1);
     expect(odoo.records('account.move')).toEqual([]);
     expect(odoo.records('res.partner').filter((partner) => partner.email === booking.email)).toEqual([]);
 
     const health = await api(runtime, 'GET', '/health');
-    // Health checks the credentials itself: Odoo is unavailable, and says why.
-    expect(health.body).toMatchObject({ integrations: { odoo: 'unavailable' }, reasons: { odoo: message }, lastSync: { odoo: null } });
+    // Health checks the credentials itself (start-up's answer, reused): Odoo is unavailable, and says why.
+    expect(health.body).toMatchObject({
+      integrations: { odoo: 'unavailable' },
+      reasons: { odoo: message },
+      transports: { odoo: odooApi },
+      lastSync: { odoo: null },
+    });
   });
 });

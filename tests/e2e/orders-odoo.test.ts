@@ -1,25 +1,26 @@
-// Orders in Odoo end to end: orders and payments over HTTP, paid and refunded through the Stripe
-// sandbox, the worker consuming `odoo-sync`, and the Odoo sandbox read back over XML-RPC as an
-// accountant's script would.
+// Orders in Odoo end to end, once per transport (ODOO_API=xmlrpc, ODOO_API=json2): orders and payments
+// over HTTP, paid and refunded through the Stripe sandbox, the worker consuming `odoo-sync` over the
+// chosen API, and the Odoo sandbox read back over XML-RPC as an accountant's script would.
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OdooSandbox } from '../../local/odoo-sandbox';
 import type { LocalRuntime } from '../../local/runtime';
+import { ODOO_APIS, type OdooApi } from '../../shared/adapters/odoo/odoo-transport';
 import { newEnvelope } from '../../shared/platform/jobs';
 import { startBookingRuntime, stripeClient } from '../support/bookings';
 import { type OdooMove, OdooReader } from '../support/odoo-reader';
 import { createOrder, createPayment, getOrder, hub, orderBody, payInSandbox } from '../support/orders';
 import { waitFor } from '../support/wait';
 
-describe('orders in Odoo (local host, Stripe and Odoo sandboxes)', () => {
+describe.each(ODOO_APIS)('orders in Odoo over %s (local host, Stripe and Odoo sandboxes)', (odooApi: OdooApi) => {
   let runtime: LocalRuntime;
   let stripe: Stripe;
   let odoo: OdooSandbox;
   let reader: OdooReader;
 
   beforeAll(async () => {
-    runtime = await startBookingRuntime({ ODOO_SANDBOX: 'on', TABLE_PREFIX: 'ordersodoo', ORDER_CURRENCIES: 'EUR,JPY,KWD' });
+    runtime = await startBookingRuntime({ ODOO_SANDBOX: 'on', ODOO_API: odooApi, TABLE_PREFIX: `ordersodoo${odooApi}`, ORDER_CURRENCIES: 'EUR,JPY,KWD' });
     if (!runtime.odoo) throw new Error('the runtime runs no Odoo sandbox');
     odoo = runtime.odoo;
     stripe = stripeClient(runtime);
@@ -78,7 +79,7 @@ describe('orders in Odoo (local host, Stripe and Odoo sandboxes)', () => {
       payments: odoo.records('account.payment').filter((candidate) => candidate.memo === payment.providerRef),
     });
     const before = snapshot();
-    const calls = odoo.calls();
+    const calls = odoo.calls(odooApi);
     const job = newEnvelope(
       { queue: 'odoo-sync', type: 'order.sync', subject: order.id, payload: { orderId: order.id, reason: 'repeat' }, id: randomUUID() },
       new Date(),
@@ -87,7 +88,7 @@ describe('orders in Odoo (local host, Stripe and Odoo sandboxes)', () => {
     await runtime.composition.services.sender.send([{ queue: 'odoo-sync', envelope: job }]);
     await waitFor(
       async () =>
-        odoo.calls() > calls &&
+        odoo.calls(odooApi) > calls &&
         (await runtime.composition.services.tables
           .client('ProcessedJobs')
           .getEntity(`odoo-sync:${job.id}`, '')

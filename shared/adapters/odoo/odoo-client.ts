@@ -3,6 +3,10 @@ import { Agent as HttpsAgent } from 'node:https';
 import xmlrpc from 'xmlrpc';
 import { z } from 'zod';
 import { JobError } from '../../platform/jobs';
+import { exceptionLine, fromPythonException, loneSurrogateAt, OdooError, oneLine } from './odoo-errors';
+import { type OdooCall, type OdooTransport, READ_ONLY_METHODS } from './odoo-transport';
+
+export { exceptionLine, isMissingMethod, isUnknownField, OdooError } from './odoo-errors';
 
 /** Where and as whom to reach Odoo (ODOO_URL, ODOO_DB, ODOO_USERNAME, ODOO_PASSWORD). */
 export interface OdooSettings {
@@ -19,55 +23,26 @@ export interface OdooSettings {
 /** Odoo's fault codes on /xmlrpc/2 (odoo/addons/base/controllers/rpc.py). */
 export const ODOO_FAULTS = { application: 1, userError: 2, accessDenied: 3, accessError: 4 } as const;
 
-/** A classified Odoo failure; keeps the fault so callers can branch on it (e.g. a method Odoo lacks). */
-export class OdooError extends JobError {
-  /** The connection broke after it was open (reset, hang-up): the request may or may not have run. */
-  connectionLost = false;
-
-  constructor(
-    kind: JobError['kind'],
-    code: string,
-    message: string,
-    readonly fault?: { code: number; string: string },
-    cause?: unknown,
-  ) {
-    super(kind, code, message, { cause });
-    this.name = 'OdooError';
-  }
-}
-
 const DEFAULT_TIMEOUT_MS = 15_000;
-const MAX_DETAIL = 300;
+
+/** The fault Python's XML-RPC marshaller raises for a None result (odoo/addons/base/controllers/rpc.py). */
+const MARSHAL_NONE = /^TypeError: cannot marshal None unless allow_none is enabled$/;
 
 /** Socket-level failures that a later attempt may not meet. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 
-/** Calls that change nothing: safe to send again when the connection dropped before an answer. */
-const READ_ONLY = new Set(['version', 'authenticate', 'search', 'search_read', 'search_count', 'read', 'fields_get', 'name_search', 'read_group']);
-
-/** Fault-1 tracebacks that say "try again": Postgres serialization failures Odoo gave up retrying. */
-const CONCURRENCY = /could not serialize access|concurrent update|deadlock detected|TransactionRollbackError/i;
-
-/** Fault-1 exceptions that say "Odoo could not read our request" (its XML parser failed on what we sent). */
-const UNREADABLE_REQUEST = /^(?:xml\.parsers\.expat\.)?ExpatError\b|^xml\.\S*ParseError\b|\bnot well-formed\b/;
-
-/** Fault-1 exceptions that say "this value is refused" (a NUL PostgreSQL cannot store, a constraint): the same request fails again. */
-const INVALID_VALUE =
-  /^(?:[\w.]+\.)?(?:ValueError|ValidationError|UserError|UnicodeEncodeError|UnicodeDecodeError|psycopg2\.DataError|psycopg2\.errors\.\w+Violation)\b/;
-
-// Under the u flag a surrogate pair reads as one code point: what still matches is alone.
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/** Where a parameter holds a lone surrogate (`params[3].name`), or undefined: XML-RPC would send it as U+FFFD. */
-function loneSurrogateAt(value: unknown, path: string, depth = 0): string | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : undefined;
-  if (depth > 20 || value === null || typeof value !== 'object' || value instanceof Date || Buffer.isBuffer(value)) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const found = loneSurrogateAt(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
-    if (found) return found;
-  }
-  return undefined;
-}
+/**
+ * Named parameters `execute_kw` takes positionally, after the ids, as far as they are given: Odoo's
+ * XML-RPC dispatch reads `create`'s values from `args[0]`, and the rest keeps the shape Odoo's own
+ * examples use. Everything else travels by name in `kwargs`, which Odoo binds as JSON-2 does.
+ */
+const POSITIONAL: Readonly<Record<string, readonly string[]>> = {
+  create: ['vals_list'],
+  write: ['vals'],
+  search: ['domain'],
+  search_read: ['domain'],
+  search_count: ['domain'],
+};
 
 const uidSchema = z.number().int().positive();
 
@@ -76,7 +51,8 @@ const uidSchema = z.number().int().positive();
  * shared by concurrent callers), then `execute_kw`. Every failure leaves as an `OdooError`, a
  * JobError whose kind says whether a retry can help. Callers parse results with zod.
  */
-export class OdooClient {
+export class OdooClient implements OdooTransport {
+  readonly api = 'xmlrpc';
   readonly db: string;
   readonly username: string;
   /** XML-RPC requests sent, authenticate included (for benchmarks and tests). */
@@ -122,13 +98,47 @@ export class OdooClient {
     const uid = await this.authenticate();
     const what = `${model}.${method}`;
     try {
-      return await this.#call('object', 'execute_kw', [this.db, uid, this.#password, model, method, args, kwargs], what);
+      return await this.#object(uid, model, method, args, kwargs, what);
     } catch (error) {
       if (!(error instanceof OdooError) || error.fault?.code !== ODOO_FAULTS.accessDenied) throw error;
       if (this.#uid === uid) this.#uid = undefined;
       const fresh = await this.authenticate();
-      return await this.#call('object', 'execute_kw', [this.db, fresh, this.#password, model, method, args, kwargs], what);
+      return await this.#object(fresh, model, method, args, kwargs, what);
     }
+  }
+
+  /**
+   * `object.execute_kw`. Odoo answers XML-RPC without `allow_none`: a method that returned None
+   * (`button_draft`, `action_cancel`, …) has run and committed when this fault comes, so it is the
+   * answer None, as JSON-2 gives it.
+   */
+  async #object(uid: number, model: string, method: string, args: unknown[], kwargs: Record<string, unknown>, what: string): Promise<unknown> {
+    try {
+      return await this.#call('object', 'execute_kw', [this.db, uid, this.#password, model, method, args, kwargs], what);
+    } catch (error) {
+      if (error instanceof OdooError && error.fault?.code === ODOO_FAULTS.application && MARSHAL_NONE.test(exceptionLine(error.fault.string))) return null;
+      throw error;
+    }
+  }
+
+  /** A model method with named arguments (the transport seam), as `execute_kw` takes it. */
+  call({ model, method, ids, params = {}, context }: OdooCall): Promise<unknown> {
+    const args: unknown[] = ids ? [ids] : [];
+    const kwargs: Record<string, unknown> = {};
+    const leading = [...(POSITIONAL[method] ?? [])];
+    for (const [name, value] of Object.entries(params)) {
+      if (leading[0] === name) {
+        args.push(value);
+        leading.shift();
+      } else kwargs[name] = value;
+    }
+    if (context) kwargs.context = context;
+    return this.executeKw(model, method, args, kwargs);
+  }
+
+  /** Logs in (a client of its own, so a cached uid does not hide a refused password). */
+  async checkCredentials(): Promise<void> {
+    await this.authenticate();
   }
 
   /** `common.version()`: needs no login, so it tells "reachable" from "credentials wrong". */
@@ -162,7 +172,7 @@ export class OdooClient {
    * never re-sent here, since Odoo may have committed it; the job's retry looks before it writes.
    */
   async #call(service: 'common' | 'object', method: string, params: unknown[], what: string): Promise<unknown> {
-    const readOnly = READ_ONLY.has(service === 'object' ? String(params[4]) : method);
+    const readOnly = READ_ONLY_METHODS.has(service === 'object' ? String(params[4]) : method);
     try {
       return await this.#request(service, method, params, what);
     } catch (error) {
@@ -291,26 +301,20 @@ export class OdooClient {
     const detail = oneLine(faultString);
     switch (faultCode) {
       case ODOO_FAULTS.userError:
-        return new OdooError('permanent', 'ODOO_USER_ERROR', `Odoo refused ${what}: ${detail}`, fault, cause);
+        return new OdooError('permanent', 'ODOO_USER_ERROR', `Odoo refused ${what}: ${detail}`, fault, cause, odooException('UserError', faultString));
       case ODOO_FAULTS.accessDenied:
-        return new OdooError('permanent', 'ODOO_ACCESS_DENIED', this.#credentialsMessage(), fault, cause);
+        return new OdooError('permanent', 'ODOO_ACCESS_DENIED', this.#credentialsMessage(), fault, cause, odooException('AccessDenied', faultString));
       case ODOO_FAULTS.accessError:
-        return new OdooError('permanent', 'ODOO_ACCESS_ERROR', `Odoo user ${this.username} lacks the rights for ${what}: ${detail}`, fault, cause);
-      default: {
-        const exception = exceptionLine(faultString);
-        if (CONCURRENCY.test(faultString)) {
-          return new OdooError('transient', 'ODOO_CONCURRENT_UPDATE', `Odoo hit a concurrent update in ${what}: ${exception}`, fault, cause);
-        }
-        // Permanent, like every other fault 1, but named: an admin reading the dead letter sees that
-        // the data (or our request) is at fault, and that replaying it unchanged cannot succeed.
-        if (UNREADABLE_REQUEST.test(exception)) {
-          return new OdooError('permanent', 'ODOO_INVALID_REQUEST', `Odoo could not read our request for ${what}: ${exception}`, fault, cause);
-        }
-        if (INVALID_VALUE.test(exception)) {
-          return new OdooError('permanent', 'ODOO_INVALID_VALUE', `Odoo refused a value in ${what}: ${exception}`, fault, cause);
-        }
-        return new OdooError('permanent', 'ODOO_APPLICATION_ERROR', `Odoo failed in ${what}: ${exception}`, fault, cause);
-      }
+        return new OdooError(
+          'permanent',
+          'ODOO_ACCESS_ERROR',
+          `Odoo user ${this.username} lacks the rights for ${what}: ${detail}`,
+          fault,
+          cause,
+          odooException('AccessError', faultString),
+        );
+      default:
+        return fromPythonException(exceptionLine(faultString), faultString, what, fault, cause);
     }
   }
 }
@@ -328,36 +332,5 @@ function unsendable(error: unknown): string {
   return oneLine(`${named}${at}`);
 }
 
-/** A message on one line, cut to a length a dead-letter description can hold. */
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > MAX_DETAIL ? `${line.slice(0, MAX_DETAIL - 1)}…` : line || '(no message)';
-}
-
-/**
- * The exception of a Python traceback: the first line after the last stack frame
- * (`ValueError: Invalid field 'x' on model 'y'`), without the SQL or detail lines that may follow.
- */
-export function exceptionLine(traceback: string): string {
-  const lines = traceback.split('\n');
-  let lastFrame = -1;
-  lines.forEach((line, index) => {
-    if (/^\s+\S/.test(line)) lastFrame = index;
-  });
-  const after = lines.slice(lastFrame + 1).find((line) => line.trim() !== '');
-  return oneLine(after ?? lines.filter((line) => line.trim() !== '').at(-1) ?? '');
-}
-
-/** Whether Odoo said the model has no such method (older versions lack e.g. `refund_moves`). */
-export function isMissingMethod(error: unknown, method: string): boolean {
-  if (!(error instanceof OdooError) || error.fault?.code !== ODOO_FAULTS.application) return false;
-  const line = exceptionLine(error.fault.string);
-  return line.includes(method) && /AttributeError|does not exist|has no attribute/.test(line);
-}
-
-/** Whether Odoo said a field does not exist on the model (e.g. `memo` before Odoo 18). */
-export function isUnknownField(error: unknown, field: string): boolean {
-  if (!(error instanceof OdooError) || error.fault?.code !== ODOO_FAULTS.application) return false;
-  const line = exceptionLine(error.fault.string);
-  return line.includes(field) && /Invalid field|Unknown field|does not exist/i.test(line);
-}
+/** Faults 2–4 carry the bare message of one of Odoo's own exception classes. */
+const odooException = (name: string, message: string) => ({ exception: { name: `odoo.exceptions.${name}`, message } });

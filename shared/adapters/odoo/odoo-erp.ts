@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CreditNoteDraft, Erp, ErpDocumentState, ErpInvoice, ErpPartner, ErpPayment, InvoiceDraft, PartnerDraft, PaymentDraft } from '../../platform/erp';
-import { isUnknownField, type OdooClient, OdooError } from './odoo-client';
+import { isUnknownField, OdooError } from './odoo-errors';
+import type { OdooCall, OdooTransport } from './odoo-transport';
 
 /** Choices an Odoo database needs made for it (ids differ per database). */
 export interface OdooErpOptions {
@@ -18,6 +19,8 @@ export interface OdooErpOptions {
 const text = z.union([z.string(), z.literal(false)]).transform((value) => (value === false ? undefined : value));
 const many2one = z.union([z.tuple([z.number().int(), z.string()]), z.literal(false)]).transform((value) => (value === false ? undefined : value[0]));
 const id = z.number().int().positive();
+/** The id of one new record: XML-RPC answers a single record's values with its id, JSON-2 with the recordset's ids. */
+const createdId = z.union([id, z.tuple([id]).transform(([only]) => only)]);
 /** A many2one that is always set (a move's or a payment's currency). */
 const requiredMany2one = z.tuple([id, z.string()]).transform((value) => value[0]);
 
@@ -81,9 +84,10 @@ const byId = <T extends { id: number }>(records: T[]) => [...records].sort((a, b
 
 /**
  * The ERP port over Odoo's external API (Odoo 17 field and method names; 16 and 18 differences are
- * detected on first use and remembered). Customers are `res.partner`, invoices and credit notes
- * `account.move` (`out_invoice` / `out_refund`), payments go through the `account.payment.register`
- * wizard, as a user clicking in Odoo would.
+ * detected on first use and remembered), over either transport (`OdooTransport`: XML-RPC or JSON-2,
+ * the same calls with named arguments on both). Customers are `res.partner`, invoices and credit
+ * notes `account.move` (`out_invoice` / `out_refund`), payments go through the
+ * `account.payment.register` wizard, as a user clicking in Odoo would.
  *
  * Currencies: every document is kept in the sale's currency (`currency_id`), and amounts cross the
  * port in minor units, converted with the `decimal_places` Odoo keeps for the currency (`res.currency`,
@@ -104,7 +108,7 @@ export class OdooErp implements Erp {
   readonly #currenciesById = new Map<number, OdooCurrency>();
 
   constructor(
-    private readonly client: OdooClient,
+    private readonly odoo: OdooTransport,
     private readonly options: OdooErpOptions = {},
   ) {}
 
@@ -112,7 +116,11 @@ export class OdooErp implements Erp {
     // `=ilike` is case-insensitive equality, but `_` and `%` are still wildcards: escape them.
     const email = key.email.trim().replace(/[\\%_]/g, (char) => `\\${char}`);
     const domain = ['|', ['ref', '=', key.ref], ['email', '=ilike', email]];
-    const partners = await this.#call(z.array(partnerSchema), 'res.partner', 'search_read', [domain], { fields: ['ref', 'email'], order: 'id asc', limit: 50 });
+    const partners = await this.#call(z.array(partnerSchema), {
+      model: 'res.partner',
+      method: 'search_read',
+      params: { domain, fields: ['ref', 'email'], order: 'id asc', limit: 50 },
+    });
     return byId(partners).map((partner) => ({
       id: partner.id,
       ...(partner.ref ? { ref: partner.ref } : {}),
@@ -122,11 +130,11 @@ export class OdooErp implements Erp {
 
   async createPartner(draft: PartnerDraft): Promise<number> {
     const values = { name: draft.name, email: draft.email, ref: draft.ref, customer_rank: 1, ...(draft.phone ? { phone: draft.phone } : {}) };
-    return this.#call(id, 'res.partner', 'create', [values]);
+    return this.#create('res.partner', values);
   }
 
   async discardPartner(partnerId: number): Promise<void> {
-    await this.client.executeKw('res.partner', 'unlink', [[partnerId]]);
+    await this.odoo.call({ model: 'res.partner', method: 'unlink', ids: [partnerId] });
   }
 
   async findInvoices(refs: string[]): Promise<ErpInvoice[]> {
@@ -156,12 +164,12 @@ export class OdooErp implements Erp {
       // (0, 0, values): create this line with the move.
       invoice_line_ids: draft.lines.map((line) => [0, 0, this.#line(line.name, line.quantity, line.unitAmount, currency)]),
     };
-    return this.#call(id, 'account.move', 'create', [values]);
+    return this.#create('account.move', values);
   }
 
   async postInvoice(moveId: number): Promise<void> {
     try {
-      await this.client.executeKw('account.move', 'action_post', [[moveId]]);
+      await this.odoo.call({ model: 'account.move', method: 'action_post', ids: [moveId] });
     } catch (error) {
       // Someone (a concurrent run, an accountant) posted it first: the goal is met.
       if (error instanceof OdooError && error.code === 'ODOO_USER_ERROR' && (await this.readInvoice(moveId)).state === 'posted') return;
@@ -171,16 +179,16 @@ export class OdooErp implements Erp {
 
   async discardInvoice(moveId: number): Promise<void> {
     if ((await this.readInvoice(moveId)).state === 'draft') {
-      await this.client.executeKw('account.move', 'unlink', [[moveId]]);
+      await this.odoo.call({ model: 'account.move', method: 'unlink', ids: [moveId] });
       return;
     }
     // Posted entries cannot be deleted (Odoo keeps the number sequence whole): reset and cancel.
-    await this.client.executeKw('account.move', 'button_draft', [[moveId]]);
-    await this.client.executeKw('account.move', 'button_cancel', [[moveId]]);
+    await this.odoo.call({ model: 'account.move', method: 'button_draft', ids: [moveId] });
+    await this.odoo.call({ model: 'account.move', method: 'button_cancel', ids: [moveId] });
   }
 
   async readInvoice(moveId: number): Promise<ErpInvoice> {
-    const moves = await this.#call(z.array(moveSchema).length(1), 'account.move', 'read', [[moveId]], { fields: MOVE_FIELDS });
+    const moves = await this.#call(z.array(moveSchema).length(1), { model: 'account.move', method: 'read', ids: [moveId], params: { fields: MOVE_FIELDS } });
     return (await this.#toInvoices(moves))[0] as ErpInvoice;
   }
 
@@ -190,9 +198,10 @@ export class OdooErp implements Erp {
     const schema = z.array(z.object({ id, memo: text.optional(), ref: text.optional(), amount: z.number(), currency_id: requiredMany2one, state: z.string() }));
     let payments: z.output<typeof schema>;
     try {
-      payments = await this.#call(schema, 'account.payment', 'search_read', [[[field, 'in', memos]]], {
-        fields: [field, 'amount', 'currency_id', 'state'],
-        order: 'id asc',
+      payments = await this.#call(schema, {
+        model: 'account.payment',
+        method: 'search_read',
+        params: { domain: [[field, 'in', memos]], fields: [field, 'amount', 'currency_id', 'state'], order: 'id asc' },
       });
     } catch (error) {
       if (field !== 'memo' || !isUnknownField(error, 'memo')) throw error;
@@ -218,16 +227,16 @@ export class OdooErp implements Erp {
       communication: draft.memo,
       ...(this.options.paymentJournalId ? { journal_id: this.options.paymentJournalId } : {}),
     };
-    const wizard = await this.#call(id, 'account.payment.register', 'create', [values], { context });
-    const action = await this.client.executeKw('account.payment.register', 'action_create_payments', [[wizard]], { context });
+    const wizard = await this.#create('account.payment.register', values, context);
+    const action = await this.odoo.call({ model: 'account.payment.register', method: 'action_create_payments', ids: [wizard], context });
     const opened = openedRecord.safeParse(action);
     return opened.success ? opened.data.res_id : undefined;
   }
 
   async cancelPayment(paymentId: number): Promise<void> {
     // Back to draft first: that undoes its reconciliation with the invoice; then cancel.
-    await this.client.executeKw('account.payment', 'action_draft', [[paymentId]]);
-    await this.client.executeKw('account.payment', 'action_cancel', [[paymentId]]);
+    await this.odoo.call({ model: 'account.payment', method: 'action_draft', ids: [paymentId] });
+    await this.odoo.call({ model: 'account.payment', method: 'action_cancel', ids: [paymentId] });
   }
 
   /**
@@ -248,12 +257,17 @@ export class OdooErp implements Erp {
       ...(draft.date ? { invoice_date: draft.date } : {}),
       invoice_line_ids: [[0, 0, this.#line(draft.reason, 1, draft.amount, currency)]],
     };
-    return this.#call(id, 'account.move', 'create', [values]);
+    return this.#create('account.move', values);
   }
 
   /** A move's number (an invoice this run posted, whose number it has not read). */
   async #moveName(moveId: number): Promise<string> {
-    const [move] = await this.#call(z.array(z.object({ id, name: text })).length(1), 'account.move', 'read', [[moveId]], { fields: ['name'] });
+    const [move] = await this.#call(z.array(z.object({ id, name: text })).length(1), {
+      model: 'account.move',
+      method: 'read',
+      ids: [moveId],
+      params: { fields: ['name'] },
+    });
     return move?.name ?? String(moveId);
   }
 
@@ -283,10 +297,10 @@ export class OdooErp implements Erp {
   }
 
   async #lookUpCurrency(code: string): Promise<OdooCurrency> {
-    const [currency] = await this.#call(z.array(currencySchema), 'res.currency', 'search_read', [[['name', '=', code], ANY_ACTIVE]], {
-      fields: CURRENCY_FIELDS,
-      order: 'id asc',
-      limit: 1,
+    const [currency] = await this.#call(z.array(currencySchema), {
+      model: 'res.currency',
+      method: 'search_read',
+      params: { domain: [['name', '=', code], ANY_ACTIVE], fields: CURRENCY_FIELDS, order: 'id asc', limit: 1 },
     });
     if (!currency) {
       throw new OdooError('permanent', 'ODOO_CURRENCY_UNKNOWN', `Odoo has no currency ${code} (res.currency); add it in Odoo or bill in another currency`);
@@ -306,8 +320,10 @@ export class OdooErp implements Erp {
   async #currenciesOf(ids: number[]): Promise<Map<number, OdooCurrency>> {
     const missing = [...new Set(ids)].filter((currencyId) => !this.#currenciesById.has(currencyId));
     if (missing.length > 0) {
-      const found = await this.#call(z.array(currencySchema), 'res.currency', 'search_read', [[['id', 'in', missing], ANY_ACTIVE]], {
-        fields: CURRENCY_FIELDS,
+      const found = await this.#call(z.array(currencySchema), {
+        model: 'res.currency',
+        method: 'search_read',
+        params: { domain: [['id', 'in', missing], ANY_ACTIVE], fields: CURRENCY_FIELDS },
       });
       for (const currency of found) {
         this.#currenciesById.set(currency.id, currency);
@@ -346,13 +362,23 @@ export class OdooErp implements Erp {
   }
 
   async #searchMoves(domain: unknown[]): Promise<ErpInvoice[]> {
-    const moves = await this.#call(z.array(moveSchema), 'account.move', 'search_read', [domain], { fields: MOVE_FIELDS, order: 'id asc' });
+    const moves = await this.#call(z.array(moveSchema), {
+      model: 'account.move',
+      method: 'search_read',
+      params: { domain, fields: MOVE_FIELDS, order: 'id asc' },
+    });
     return this.#toInvoices(byId(moves));
   }
 
-  /** execute_kw with the answer checked: a shape we do not expect will not heal by retrying. */
-  async #call<T extends z.ZodType>(schema: T, model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}): Promise<z.output<T>> {
-    const result = await this.client.executeKw(model, method, args, kwargs);
+  /** One record created from `values` (`create` takes one record's values or a list). */
+  #create(model: string, values: Record<string, unknown>, context?: Record<string, unknown>): Promise<number> {
+    return this.#call(createdId, { model, method: 'create', params: { vals_list: values }, ...(context ? { context } : {}) });
+  }
+
+  /** A call with the answer checked: a shape we do not expect will not heal by retrying. */
+  async #call<T extends z.ZodType>(schema: T, call: OdooCall): Promise<z.output<T>> {
+    const { model, method } = call;
+    const result = await this.odoo.call(call);
     const parsed = schema.safeParse(result);
     if (parsed.success) return parsed.data;
     const where = parsed.error.issues
