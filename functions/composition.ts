@@ -1,7 +1,7 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { SmtpMailer } from '../shared/adapters/email/smtp-mailer';
 import { odooCredentialProbe } from '../shared/adapters/odoo/credential-probe';
-import { OdooClient } from '../shared/adapters/odoo/odoo-client';
+import { ODOO_API_NAMES, odooTransport } from '../shared/adapters/odoo/odoo-connection';
 import { OdooErp } from '../shared/adapters/odoo/odoo-erp';
 import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-letters';
 import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
@@ -18,13 +18,14 @@ import { IDEMPOTENCY_TABLE, TableIdempotencyStore } from '../shared/adapters/tab
 import { INTEGRATION_STATE_TABLE, type Integration, TableIntegrationState } from '../shared/adapters/table-storage/integration-state';
 import { OutboxCommitter, TableOutboxStore } from '../shared/adapters/table-storage/outbox';
 import { PROCESSED_JOBS_TABLE, TableProcessedJobs } from '../shared/adapters/table-storage/processed-jobs';
+import { RATE_LIMITS_TABLE, TableRateBudgetStore } from '../shared/adapters/table-storage/rate-limit-store';
 import { TableStore } from '../shared/adapters/table-storage/tables';
 import { loadAppInsightsTelemetry } from '../shared/adapters/telemetry/app-insights';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import type { FunctionDef } from '../shared/function-table';
 import { ApiKeyAuthenticator } from '../shared/http/auth';
 import { createHttpPipeline } from '../shared/http/pipeline';
-import { FixedWindowRateLimiter } from '../shared/http/rate-limit';
+import { rateLimiterFactory } from '../shared/http/rate-limit';
 import type { AggregateState } from '../shared/platform/aggregate';
 import { CALLBACK_JOB, CallbackAdmin, callbackHandlers } from '../shared/platform/callbacks';
 import { systemClock } from '../shared/platform/clock';
@@ -35,7 +36,7 @@ import { type JobSender, toOutgoing } from '../shared/platform/jobs';
 import type { Logger } from '../shared/platform/log';
 import { OutboxRelay } from '../shared/platform/outbox';
 import { QUEUE_NAMES, QUEUES } from '../shared/platform/queues';
-import { SwitchableTelemetry, timedPort } from '../shared/platform/telemetry';
+import { SwitchableTelemetry, timedPort, withInvocationTelemetry } from '../shared/platform/telemetry';
 import type { Slice } from '../shared/slice';
 import { bookingsSlice } from '../slices/bookings/slice';
 import { ordersSlice } from '../slices/orders/slice';
@@ -47,6 +48,7 @@ import { idempotencySweepFunction } from './idempotency-sweep';
 import { jobFunctions } from './jobs';
 import { openApiFunction } from './openapi';
 import { outboxRelayFunction } from './outbox-relay';
+import { rateLimitSweepFunction } from './rate-limit-sweep';
 import { stripeWebhookFunction } from './stripe-webhook';
 
 /** Tables the platform itself needs, besides the slices' aggregate tables. */
@@ -123,6 +125,9 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   });
   const integrationState = new TableIntegrationState(tables.client(INTEGRATION_STATE_TABLE));
   const idempotency = timed(new TableIdempotencyStore(tables.client(IDEMPOTENCY_TABLE), { lockMs: config.idempotency.lockMs, log }), 'tables');
+  // Rate limits leased from one Table Storage window per key, so all instances together keep each limit.
+  const rateBudgets = config.rateLimit.store === 'table' ? timed(new TableRateBudgetStore(tables.client(RATE_LIMITS_TABLE)), 'tables') : undefined;
+  const rateLimiter = rateLimiterFactory({ windowMs: config.rateLimit.windowMs, store: rateBudgets, log });
   /** Health's `lastSync`; a failure to record it must not fail (and so repeat) the sync itself. */
   const recordSync = (integration: Integration) => (at: Date) =>
     integrationState.recordSync(integration, at).catch((error: unknown) => log.warn('could not record the sync time', { integration, error }));
@@ -130,7 +135,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const smtpMailer = config.mail ? new SmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from }) : undefined;
   const invoices = config.btcpay ? timed(new GreenfieldClient(config.btcpay), 'btcpay') : undefined;
   const odoo = config.odoo;
-  const erp = odoo ? timed(new OdooErp(new OdooClient(odoo), { paymentJournalId: odoo.paymentJournalId, lineTaxIds: odoo.lineTaxIds }), 'odoo') : undefined;
+  const erp = odoo ? timed(new OdooErp(odooTransport(odoo), { paymentJournalId: odoo.paymentJournalId, lineTaxIds: odoo.lineTaxIds }), 'odoo') : undefined;
 
   // ---- The slices.
   const slices: Slice[] = [
@@ -145,7 +150,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       aggregateStore,
       timed,
       recordSync,
-      rateLimitWindowMs: config.rateLimit.windowMs,
+      rateLimiter,
     }),
     ordersSlice.build({ config, clock, log, telemetry, payments, stripeConfigured: Boolean(config.stripe), invoices, erp, tables, aggregateStore, timed }),
   ];
@@ -182,6 +187,8 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
 
   const probeQueue = QUEUE_NAMES[0] as string;
   const probeTimeout = { timeoutMs: config.health.probeTimeoutMs };
+  // Over the configured API (ODOO_API); asked at start-up too, and health reuses that answer.
+  const odooCredentials = odoo ? cachedCredentialCheck('Odoo', odooCredentialProbe({ ...odoo, timeoutMs: probeTimeout.timeoutMs }), probeTimeout) : undefined;
   const functions: FunctionDef[] = [
     ...healthFunctions({
       probes: {
@@ -206,9 +213,10 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       credentials: {
         ...(config.stripe ? { stripe: cachedCredentialCheck('Stripe', stripeCredentialProbe(config.stripe), probeTimeout) } : {}),
         ...(config.btcpay ? { btcpay: cachedCredentialCheck('BTCPay', btcpayCredentialProbe(config.btcpay), probeTimeout) } : {}),
-        ...(odoo ? { odoo: cachedCredentialCheck('Odoo', odooCredentialProbe({ ...odoo, timeoutMs: probeTimeout.timeoutMs }), probeTimeout) } : {}),
+        ...(odooCredentials ? { odoo: odooCredentials } : {}),
       },
       lastSync: () => integrationState.lastSync(),
+      ...(odoo ? { transports: { odoo: odoo.api } } : {}),
       timeoutMs: config.health.probeTimeoutMs,
     }),
     ...deadLetterFunctions(deadLetters),
@@ -217,6 +225,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     stripeWebhookFunction({ payments, routes: slices.flatMap((slice) => slice.paymentEvents ?? []) }),
     outboxRelayFunction(outboxRelay, { schedule: config.outbox.relaySchedule, minAgeMs: config.outbox.relayMinAgeMs }),
     idempotencySweepFunction(idempotency, { schedule: config.idempotency.sweepSchedule, retentionHours: config.idempotency.retentionHours, log }),
+    ...(rateBudgets ? [rateLimitSweepFunction(rateBudgets, { log })] : []),
     ...jobFunctions(options.queueConsumers === false ? {} : jobHandlers, {
       sender,
       processed: new TableProcessedJobs(tables.client(PROCESSED_JOBS_TABLE)),
@@ -231,7 +240,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const pipeline = createHttpPipeline({
     cors: new CorsOrigins(config.cors.origins),
     auth: ApiKeyAuthenticator.fromConfig(config),
-    rateLimiter: FixedWindowRateLimiter.fromConfig(config),
+    rateLimiter: rateLimiter('api-keys', config.rateLimit.perKey),
     log,
     telemetry,
     idempotency,
@@ -239,17 +248,26 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   });
 
   return {
-    functions,
+    // Every failed HTTP or timer invocation is an exception, every webhook call a WebhookCall event.
+    functions: withInvocationTelemetry(functions, telemetry),
     pipeline,
     services: { serviceBus, tables, sender, outboxRelay, deadLetters, log, telemetry },
     init: async () => {
       // Application Insights is loaded only when configured: its import alone costs ~0.8 s.
       const connection = config.telemetry.connectionString;
-      const [loaded] = await Promise.all([
+      const [loaded, odooCheck] = await Promise.all([
         connection ? loadAppInsightsTelemetry(connection) : undefined,
-        tables.ensureTables([...PLATFORM_TABLES, ...aggregateTables, ...SLICE_TABLES]),
+        odooCredentials?.(),
+        tables.ensureTables([...PLATFORM_TABLES, ...aggregateTables, ...SLICE_TABLES, ...(rateBudgets ? [RATE_LIMITS_TABLE] : [])]),
       ]);
       if (loaded) telemetry.use(loaded);
+      // Start-up says at once when the chosen Odoo API does not answer or refuses us; the app still
+      // starts (sync jobs wait and retry, health shows the reason), as it does for any integration.
+      if (odoo && odooCheck) {
+        const api = ODOO_API_NAMES[odoo.api];
+        if (odooCheck.ok) log.info(`Odoo answers over ${api}`, { odooApi: odoo.api });
+        else log.error(`Odoo does not answer over ${api} (ODOO_API=${odoo.api}): ${odooCheck.reason}`, { odooApi: odoo.api });
+      }
     },
     close: async () => {
       await telemetry.flush();

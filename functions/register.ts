@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { toReceivedMessage } from '../shared/adapters/service-bus/messages';
@@ -57,9 +58,32 @@ async function toRequestData(request: HttpRequest): Promise<HttpRequestData> {
     query: url.searchParams,
     headers,
     rawBody: Buffer.from(await request.arrayBuffer()),
-    // The front end appends the client address; the first entry is the caller.
-    clientIp: headers['x-forwarded-for']?.split(',')[0]?.trim().replace(/:\d+$/, '') ?? '',
+    clientIp: clientAddress(headers),
   };
+}
+
+/**
+ * The caller's address as the platform saw it, never as the caller claims it. App Service's front end
+ * (which Azure Functions apps sit behind) sets `Client-IP` to the address of the connection it took,
+ * replacing any `Client-IP` the caller sent, and appends that address to `X-Forwarded-For`; whatever
+ * stands before that last hop was sent by the caller (or a proxy of theirs) and proves nothing. So:
+ * `Client-IP`, else the last `X-Forwarded-For` hop; ports dropped (`1.2.3.4:5678`, `[::1]:80`).
+ * Empty when neither holds an address (requests sharing '' share one per-address limit).
+ */
+export function clientAddress(headers: Record<string, string>): string {
+  const forwarded = headers['x-forwarded-for']?.split(',');
+  return addressOf(headers['client-ip']) ?? addressOf(forwarded?.[forwarded.length - 1]) ?? '';
+}
+
+/** The IP address of `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1`, `[2001:db8::1]:80`; undefined for anything else. */
+function addressOf(value: string | undefined): string | undefined {
+  const text = value?.trim() ?? '';
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(text);
+  const withPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(text);
+  const address = (bracketed?.[1] ?? withPort?.[1] ?? text).toLowerCase();
+  if (isIP(address) === 0) return undefined;
+  // An IPv4 client on a dual-stack socket reads ::ffff:a.b.c.d; the local host strips it the same way.
+  return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
 }
 
 /** Registers the function table with the Functions host: HTTP, Service Bus (SDK binding) and timers. */

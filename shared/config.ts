@@ -106,9 +106,14 @@ export const platformConcerns = {
   outbox: z
     .object({ OUTBOX_RELAY_SCHEDULE: z.string().default('0 */1 * * * *'), OUTBOX_RELAY_MIN_AGE_MS: intFromEnv(30_000) })
     .transform((e) => ({ relaySchedule: e.OUTBOX_RELAY_SCHEDULE, relayMinAgeMs: e.OUTBOX_RELAY_MIN_AGE_MS })),
+  /** Rate limits: per API key and window; `table` counts across all instances, `memory` per instance (one-instance setups). */
   rateLimit: z
-    .object({ RATE_LIMIT_PER_KEY: intFromEnv(100, 1), RATE_LIMIT_WINDOW_MS: intFromEnv(15 * 60_000, 1) })
-    .transform((e) => ({ perKey: e.RATE_LIMIT_PER_KEY, windowMs: e.RATE_LIMIT_WINDOW_MS })),
+    .object({
+      RATE_LIMIT_PER_KEY: intFromEnv(100, 1),
+      RATE_LIMIT_WINDOW_MS: intFromEnv(15 * 60_000, 1),
+      RATE_LIMIT_STORE: z.enum(['table', 'memory']).default('table'),
+    })
+    .transform((e) => ({ perKey: e.RATE_LIMIT_PER_KEY, windowMs: e.RATE_LIMIT_WINDOW_MS, store: e.RATE_LIMIT_STORE })),
   /** Idempotency-Key records: how long a finished one is replayed, how long a running one locks its key, the sweep. */
   idempotency: z
     .object({
@@ -150,9 +155,16 @@ export const platformConcerns = {
         ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, publishableKey: e.STRIPE_PUBLISHABLE_KEY, apiBase: e.STRIPE_API_BASE }
         : undefined,
     ),
-  /** Odoo, when ODOO_URL is set (with database, user and password or API key). */
+  /**
+   * Odoo, when ODOO_URL is set, over ODOO_API: `xmlrpc` (default; database, user and password or API
+   * key) or `json2` (Odoo 19+: the API key in ODOO_PASSWORD; no user, the database only where needed).
+   */
   odoo: z
     .object({
+      ODOO_API: z.preprocess(
+        (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
+        z.enum(['xmlrpc', 'json2']).default('xmlrpc'),
+      ),
       ODOO_URL: z.url().optional(),
       ODOO_DB: optionalText,
       ODOO_USERNAME: optionalText,
@@ -173,27 +185,27 @@ export const platformConcerns = {
                 .map(Number),
         ),
     })
-    .superRefine((e, ctx) =>
-      requireThat(
-        ctx,
-        !e.ODOO_URL || Boolean(e.ODOO_DB && e.ODOO_USERNAME && e.ODOO_PASSWORD),
-        'ODOO_DB',
-        'ODOO_URL needs ODOO_DB, ODOO_USERNAME and ODOO_PASSWORD',
-      ),
-    )
-    .transform((e) =>
-      e.ODOO_URL && e.ODOO_DB && e.ODOO_USERNAME && e.ODOO_PASSWORD
-        ? {
-            url: e.ODOO_URL,
-            db: e.ODOO_DB,
-            username: e.ODOO_USERNAME,
-            password: e.ODOO_PASSWORD,
-            timeoutMs: e.ODOO_TIMEOUT_MS,
-            paymentJournalId: e.ODOO_PAYMENT_JOURNAL_ID,
-            lineTaxIds: e.ODOO_TAX_IDS,
-          }
-        : undefined,
-    ),
+    .superRefine((e, ctx) => {
+      if (!e.ODOO_URL) return;
+      if (e.ODOO_API === 'json2') {
+        requireThat(ctx, Boolean(e.ODOO_PASSWORD), 'ODOO_PASSWORD', 'ODOO_URL with ODOO_API=json2 needs ODOO_PASSWORD (an API key of the integration user)');
+      } else {
+        requireThat(ctx, Boolean(e.ODOO_DB && e.ODOO_USERNAME && e.ODOO_PASSWORD), 'ODOO_DB', 'ODOO_URL needs ODOO_DB, ODOO_USERNAME and ODOO_PASSWORD');
+      }
+    })
+    .transform((e) => {
+      if (!e.ODOO_URL || !e.ODOO_PASSWORD) return undefined;
+      const settings = {
+        url: e.ODOO_URL,
+        password: e.ODOO_PASSWORD,
+        timeoutMs: e.ODOO_TIMEOUT_MS,
+        paymentJournalId: e.ODOO_PAYMENT_JOURNAL_ID,
+        lineTaxIds: e.ODOO_TAX_IDS,
+      };
+      // JSON-2 has no login: the key names the user; the database header is sent only when set.
+      if (e.ODOO_API === 'json2') return { ...settings, api: 'json2' as const, db: e.ODOO_DB, username: e.ODOO_USERNAME };
+      return e.ODOO_DB && e.ODOO_USERNAME ? { ...settings, api: 'xmlrpc' as const, db: e.ODOO_DB, username: e.ODOO_USERNAME } : undefined;
+    }),
   /** Outgoing e-mail, when SMTP_URL is set. */
   mail: z
     .object({ SMTP_URL: z.url().optional(), MAIL_FROM: z.string().min(3).default('Order Hub <noreply@order-hub.local>') })

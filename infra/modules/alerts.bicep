@@ -1,8 +1,8 @@
-// Alert rules (infra/README.md). Log alerts query the Application Insights resource (classic table
-// names: requests, traces, customEvents). The app writes JSON-line logs (shared/adapters/telemetry/log.ts)
-// to stdout/stderr; the Functions host forwards them to `traces`, where `message` holds the line.
-// The queries match words in `message` instead of parsing it, so a prefix the host may add does
-// not break them (infra/README.md, "Alerts").
+// Alert rules (infra/README.md, "Alerts"). Log alerts query the Application Insights resource (classic
+// table names: customEvents, customMetrics, exceptions) for exactly the names the app emits: the registry
+// in shared/platform/telemetry.ts (TELEMETRY_EVENTS, TELEMETRY_METRICS, EXCEPTION_DIMENSIONS), and function
+// names from the function table. tests/unit/telemetry-names.test.ts reads every query below and fails on a
+// name or dimension the app does not emit, or on a fuzzy match (contains, has, startswith) on a name.
 param namePrefix string
 param location string
 param tags object
@@ -75,67 +75,75 @@ var logAlerts = [
   {
     name: 'webhook-failure-rate'
     displayName: 'Webhook failure rate above 5 %'
-    description: 'More than 5 % of Stripe / BTCPay / Driver-App webhook calls failed (function error or HTTP status >= 400, e.g. a signature that does not verify) in 15 minutes, with at least 5 calls.'
+    description: 'More than 5 % of the calls of one webhook provider (stripe, btcpay, driver-app) failed in 15 minutes, with at least 5 calls: refused (HTTP 4xx, e.g. a signature that does not verify) or failed (HTTP 5xx, the function threw).'
     severity: 2
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
-    // Function names come from the function table: webhooks-stripe, webhooks-driver-app, ...
+    // One WebhookCall event per call, the refused ones included (shared/platform/telemetry.ts, withInvocationTelemetry).
     query: '''
-requests
-| where name startswith "webhooks-" or url contains "/api/v1/webhooks/"
-| summarize total = count(), failed = countif(success == false or toint(resultCode) >= 400) by name
+customEvents
+| where name == "WebhookCall"
+| summarize total = count(), failed = countif(tostring(customDimensions.outcome) in ("rejected", "failed")) by provider = tostring(customDimensions.provider)
 | where total >= 5 and 100.0 * failed / total > 5
 '''
   }
   {
     name: 'odoo-sync-failures'
     displayName: 'Odoo sync failed'
-    description: 'An Odoo sync job was dead-lettered (permanent error or attempts exhausted), the odoo-sync queue function threw, or a sync-failed custom event was tracked. Transient failures that are retried do not fire.'
+    description: 'An Odoo sync job was dead-lettered (permanent error or attempts exhausted), or the jobs-odoo-sync queue function failed outside a job (it threw, or dead-lettered a message that is no job or of no known type). Transient failures that are retried do not fire.'
     severity: 2
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
-    // consume-job.ts logs "job failed permanently; dead-lettered" / "job exhausted its attempts; dead-lettered"
-    // with jobId "odoo:<bookingId>:v<n>"; invoke-queue-function.ts logs "queue function failed" with the function name.
+    // JobDeadLettered: shared/platform/consume-job.ts; the exceptions: shared/platform/invoke-queue-function.ts.
     query: '''
 union isfuzzy=true
-  (traces
-   | where message has "odoo"
-   | where message contains "dead-lettered" or message contains "queue function failed"),
-  (requests
-   | where name == "jobs-odoo-sync" and success == false),
   (customEvents
-   | where name contains "sync" and name contains "fail")
+   | where name == "JobDeadLettered" and tostring(customDimensions.queue) == "odoo-sync"),
+  (exceptions
+   | where tostring(customDimensions.function) == "jobs-odoo-sync")
+'''
+  }
+  {
+    name: 'odoo-sync-latency'
+    displayName: 'Odoo sync slower than 30 minutes'
+    description: 'A change reached the books in Odoo (invoice posted, payment registered, credit note posted, refund paid out) more than 30 minutes after the change that queued its sync, in the last hour. Retries take minutes; this means Odoo was down for long, jobs waited in the queue, or a dead letter was replayed (which counts from the original change).'
+    severity: 3
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    // OdooSyncLatencyMs: shared/platform/reconcile-billable.ts (erpSyncHandler). A customMetrics row
+    // aggregates one export interval: valueMax is the slowest sync in it.
+    query: '''
+customMetrics
+| where name == "OdooSyncLatencyMs"
+| summarize slowestMs = max(valueMax) by jobType = tostring(customDimensions.jobType), milestone = tostring(customDimensions.milestone)
+| where slowestMs > 1800000
 '''
   }
   {
     name: 'stripe-payment-failures'
     displayName: 'Stripe payment failed'
-    description: 'A Stripe payment (booking or finding charge) failed: the app tracks the custom event PaymentFailed with the decline code.'
+    description: 'A Stripe payment (a booking, a finding charge or an order payment) failed: the app tracks the custom event PaymentFailed with the decline code; one row per code.'
     severity: 3
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
+    // PaymentFailed: slices/*/app/handle-stripe-event.ts.
     query: '''
-union isfuzzy=true
-  (traces
-   | where message contains "stripe payment failed" or message contains "payment_intent.payment_failed"),
-  (customEvents
-   | where name contains "payment" and name contains "fail")
+customEvents
+| where name == "PaymentFailed"
+| summarize failed = count() by code = tostring(customDimensions.code)
 '''
   }
   {
     name: 'btcpay-webhook-server-errors'
     displayName: 'BTCPay webhook failing (5xx)'
-    description: 'More than 5 % of BTCPay webhook calls (/api/v1/webhooks/btcpay) ended in a server error (HTTP 5xx or a function error) in 15 minutes, at least 2 of them. BTCPay retries a failed delivery only for about an hour; the payments-reconcile timer catches up later. Bad signatures (401) are left to the webhook failure rate.'
+    description: 'More than 5 % of BTCPay webhook calls (/api/v1/webhooks/btcpay) ended in a server error (HTTP 5xx, the function threw) in 15 minutes, at least 2 of them: the hub could not ask BTCPay about the invoice, or failed itself. BTCPay retries a failed delivery only for about an hour; the payments-reconcile timer catches up later. Bad signatures (401) are left to the webhook failure rate.'
     severity: 2
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
-    // Two request records per call: the host's (name webhooks-btcpay) and the app's own
-    // (name "POST /api/v1/webhooks/btcpay", shared/http/pipeline.ts); each is rated on its own.
     query: '''
-requests
-| where name == "webhooks-btcpay" or url contains "/api/v1/webhooks/btcpay"
-| extend code = toint(resultCode)
-| summarize total = count(), failed = countif(code >= 500 or (success == false and isnull(code))) by name
+customEvents
+| where name == "WebhookCall" and tostring(customDimensions.provider) == "btcpay"
+| summarize total = count(), failed = countif(tostring(customDimensions.outcome) == "failed")
 | where failed >= 2 and 100.0 * failed / total > 5
 '''
   }
@@ -170,7 +178,7 @@ resource queryAlerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for 
     evaluationFrequency: alert.evaluationFrequency
     windowSize: alert.windowSize
     autoMitigate: true
-    // customEvents / the message text may not exist yet when the rule is created.
+    // customEvents and customMetrics may not exist yet when the rule is created.
     skipQueryValidation: true
     criteria: {
       allOf: [

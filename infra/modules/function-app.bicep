@@ -104,8 +104,8 @@ var hostSettings = {
   SERVICEBUS_CONNECTION__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
   SERVICEBUS_CONNECTION__credential: 'managedidentity'
   SERVICEBUS_CONNECTION__clientId: identityClientId
-  // Lets @azure/identity's DefaultAzureCredential pick the user-assigned identity once the app uses it.
-  AZURE_CLIENT_ID: identityClientId
+  // No AZURE_CLIENT_ID: nothing in the app reads it until it uses @azure/identity (infra/README.md,
+  // "Known gaps"); every setting here is one the app or the host reads (tests/unit/infra.test.ts).
 }
 
 var presentPlainSettings = toObject(filter(items(plainSettings), entry => !empty(entry.value)), entry => entry.key, entry => entry.value)

@@ -52,7 +52,7 @@ export interface HttpPipelineDeps {
   /** Used when the request carries no W3C `traceparent`; default 32 random hex digits (a W3C trace id). */
   newOperationId?: () => string;
   /** Where each finished request is reported (Application Insights when configured). */
-  telemetry?: Pick<Telemetry, 'request'>;
+  telemetry?: Pick<Telemetry, 'request' | 'exception'>;
   /** Keeps Idempotency-Key records; required as soon as one def is `idempotent` (its first request throws without it). */
   idempotency?: IdempotencyStore;
   /** The clock of idempotency records (lock timeouts, completion times); default wall time. */
@@ -89,7 +89,7 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
     try {
       if (request.rawBody.length > MAX_BODY_BYTES) return payloadTooLarge(MAX_BODY_BYTES);
       const caller = deps.auth.authenticate(request.headers);
-      const gate = admit(def, caller, deps.rateLimiter);
+      const gate = await admit(def, caller, deps.rateLimiter);
       if (!gate.ok) return gate.response;
       if (!isIdentityEncoding(request.headers['content-encoding'])) return unsupportedContentEncoding();
       const verified = def.verify ? await def.verify(request) : { ok: true as const, event: undefined };
@@ -102,6 +102,8 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
       return def.idempotent && idempotent ? await idempotent(def, call) : await def.handler(call);
     } catch (error) {
       deps.log?.error('http handler failed', { operationId, function: def.name, error });
+      // Every failed invocation is an exception, wherever it threw (handler, store, limiter).
+      deps.telemetry?.exception(error, { function: def.name, operationId });
       return internalError(operationId);
     }
   };
@@ -129,12 +131,12 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
 }
 
 /** Roles and rate limit, only for defs that require an API key. */
-function admit(def: HttpFunctionDef, caller: Caller, limiter: RateLimiter): Step<void> {
+async function admit(def: HttpFunctionDef, caller: Caller, limiter: RateLimiter): Promise<Step<void>> {
   if (!def.roles) return { ok: true, value: undefined };
   const decision = authorize(caller, def.roles);
   if (!decision.ok) return decision;
   // authorize() passed, so the caller holds an API key: count per key name, never per key value.
-  const take = limiter.take(`apiKey:${caller.kind === 'apiKey' ? caller.name : ''}`);
+  const take = await limiter.take(`apiKey:${caller.kind === 'apiKey' ? caller.name : ''}`);
   return take.allowed ? { ok: true, value: undefined } : { ok: false, response: tooManyRequests(take.retryAfterSeconds) };
 }
 

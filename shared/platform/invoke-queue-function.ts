@@ -1,4 +1,5 @@
 import type { QueueFunctionDef, ReceivedMessage } from '../function-table';
+import { DEAD_LETTER_REASONS } from './consume-job';
 import type { Settlement } from './jobs';
 import type { Logger } from './log';
 import type { Telemetry } from './telemetry';
@@ -13,9 +14,13 @@ export async function invokeQueueFunction(
   message: ReceivedMessage,
   settlement: Settlement,
   log: Logger,
-  /** The host sees an abandoned message as a success: the failure is reported as an exception. */
+  /**
+   * The host sees an abandoned or dead-lettered message as a success: the failure is reported as an
+   * exception (`function`, `messageId`; a dead letter also `reason`).
+   */
   telemetry?: Pick<Telemetry, 'exception'>,
 ): Promise<void> {
+  const about = { function: def.name, messageId: message.messageId };
   let settled = false;
   const once =
     <A extends unknown[]>(settle: (...args: A) => Promise<void>) =>
@@ -26,16 +31,35 @@ export async function invokeQueueFunction(
     };
   const tracked: Settlement = {
     complete: once(() => settlement.complete()),
-    deadLetter: once((reason: string, description: string, properties?: Record<string, string>) => settlement.deadLetter(reason, description, properties)),
+    deadLetter: once(async (reason: string, description: string, properties?: Record<string, string>) => {
+      await settlement.deadLetter(reason, description, properties);
+      // The job consumer reports the error behind these two itself; the others (not an envelope, no
+      // handler for the type) never reached a handler, so nothing else reports them.
+      if (!REPORTED_BY_CONSUMER.has(reason)) telemetry?.exception(new DeadLetteredError(reason, description), { ...about, reason });
+    }),
     abandon: once(() => settlement.abandon()),
   };
   try {
     await def.handler(message, tracked);
   } catch (error) {
     log.error('queue function failed', { function: def.name, messageId: message.messageId, error });
-    telemetry?.exception(error, { function: def.name, messageId: message.messageId });
+    telemetry?.exception(error, about);
     if (!settled) await settlement.abandon();
     return;
   }
   if (!settled) await settlement.complete();
+}
+
+/** Dead-letter reasons whose failure the job consumer reports as an exception (the handler's error). */
+const REPORTED_BY_CONSUMER: ReadonlySet<string> = new Set([DEAD_LETTER_REASONS.permanent, DEAD_LETTER_REASONS.exhausted]);
+
+/** A message dead-lettered without a thrown error (e.g. a body that is not a job envelope). */
+export class DeadLetteredError extends Error {
+  constructor(
+    readonly reason: string,
+    description: string,
+  ) {
+    super(`dead-lettered (${reason}): ${description}`);
+    this.name = 'DeadLetteredError';
+  }
 }

@@ -3,6 +3,7 @@ import type { JobHandler } from './consume-job';
 import { ERP_ERROR_CODES, type Erp, type ErpInvoice } from './erp';
 import { JobError } from './jobs';
 import type { Logger } from './log';
+import type { SyncMilestone, Telemetry } from './telemetry';
 
 /**
  * ERP sync as a reconciliation: a job only names a booking or an order; its handler reads the current
@@ -47,6 +48,8 @@ export interface SyncReport {
   invoices: Record<string, number>;
   /** What this run changed in the ERP, in order; empty when the ERP already matched. */
   changes: string[];
+  /** What this run put on the books (each kind once): where the sync latency is measured to. */
+  milestones: SyncMilestone[];
   /** What a human should look at; left alone (e.g. an invoice someone cancelled in the ERP). */
   warnings: string[];
 }
@@ -54,6 +57,14 @@ export interface SyncReport {
 /** The calendar day of an instant in Germany, where the books are kept. */
 export function berlinDate(instant: Date | string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(instant));
+}
+
+/** A report with nothing done, for a subject that owes the books nothing. */
+export const emptySyncReport = (source: string): SyncReport => ({ source, invoices: {}, changes: [], milestones: [], warnings: [] });
+
+/** Notes what a run put on the books, once per kind. */
+function reached(report: SyncReport, milestone: SyncMilestone): void {
+  if (!report.milestones.includes(milestone)) report.milestones.push(milestone);
 }
 
 const isLive = (invoice: ErpInvoice) => invoice.state !== 'cancelled';
@@ -109,7 +120,7 @@ interface PaymentTarget {
  */
 export async function reconcileBillable(erp: Erp, billable: Billable): Promise<SyncReport> {
   checkBillable(billable);
-  const report: SyncReport = { source: billable.source, invoices: {}, changes: [], warnings: [] };
+  const report: SyncReport = { source: billable.source, invoices: {}, changes: [], milestones: [], warnings: [] };
   if (billable.documents.length === 0) return report;
   let partner: Promise<number> | undefined;
   /** The customer, ensured once per run and only when a document needs it. */
@@ -231,6 +242,7 @@ async function ensureInvoice(
     // A draft left by a run that died before posting (or one posting right now: posting is idempotent).
     await erp.postInvoice(found.id);
     report.changes.push(`invoice ${found.id} for ${document.ref} posted`);
+    reached(report, 'invoice_posted');
     return { ...held, residual: found.amountTotal };
   }
 
@@ -261,6 +273,7 @@ async function ensureInvoice(
   }
   await erp.postInvoice(id);
   report.changes.push(`invoice ${id} for ${document.ref} created and posted (${major(expected, currency)} ${currency})`);
+  reached(report, 'invoice_posted');
   return { id, partnerId: partner, currency, total: expected, residual: expected, fresh: true };
 }
 
@@ -307,6 +320,7 @@ async function ensurePayments(erp: Erp, targets: PaymentTarget[], report: SyncRe
       residual -= amount;
       registered.set(payment.memo, id);
       report.changes.push(`${what(payment.memo)} registered on ${target.kind} ${target.id}`);
+      reached(report, target.kind === 'invoice' ? 'payment_registered' : 'refund_registered');
     }
   }
   if (registered.size === 0) return;
@@ -391,6 +405,7 @@ async function ensureCreditNotes(
       if (note.state === 'draft') {
         await erp.postInvoice(note.id);
         report.changes.push(`credit note ${note.id} for ${document.ref} posted`);
+        reached(report, 'credit_note_posted');
       }
       if (credit.refund) {
         refunds.push({
@@ -448,7 +463,11 @@ export function erpSyncHandler(options: {
   payloadKey: string;
   sync: (subject: string) => Promise<SyncReport>;
   log?: Pick<Logger, 'info' | 'warn'>;
+  /** Receives `OdooSyncLatencyMs` for each milestone a run reached. */
+  telemetry?: Pick<Telemetry, 'metric'>;
+  now?: () => Date;
 }): Record<string, JobHandler> {
+  const now = options.now ?? (() => new Date());
   const serialize = perKeySerializer();
   const payloadSchema = z.object({ [options.payloadKey]: z.string().min(1).optional(), reason: z.string().optional() });
   return {
@@ -459,6 +478,13 @@ export function erpSyncHandler(options: {
         throw JobError.permanent('INVALID_PAYLOAD', `${options.type} ${job.id}: payload must name the subject ${job.subject}`);
       }
       const report = await serialize(job.subject, () => options.sync(job.subject));
+      // From the change that queued this job (createdAt survives retries and replays) to the books.
+      const latencyMs = now().getTime() - Date.parse(job.createdAt);
+      if (Number.isFinite(latencyMs)) {
+        for (const milestone of report.milestones) {
+          options.telemetry?.metric('OdooSyncLatencyMs', Math.max(0, latencyMs), { jobType: options.type, milestone, attempt: String(job.attempt) });
+        }
+      }
       const data = { jobId: job.id, subject: report.source, partnerId: report.partnerId, changes: report.changes };
       if (report.warnings.length > 0) options.log?.warn('odoo sync needs a look', { ...data, warnings: report.warnings });
       else options.log?.info(report.changes.length > 0 ? 'odoo sync changed the ERP' : 'odoo sync: ERP already matched', data);

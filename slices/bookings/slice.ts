@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AggregateCodec } from '../../shared/adapters/table-storage/aggregate-store';
-import { FixedWindowRateLimiter } from '../../shared/http/rate-limit';
+import type { RateLimiterFactory } from '../../shared/http/rate-limit';
 import type { AggregateStore } from '../../shared/platform/aggregate';
 import type { Clock } from '../../shared/platform/clock';
 import type { Erp } from '../../shared/platform/erp';
@@ -53,7 +53,8 @@ export interface BookingsSliceDeps {
   timed<T extends object>(port: T, target: DependencyTarget): T;
   /** Records when an integration last took our data (health's `lastSync`). */
   recordSync(integration: 'driverApp'): (at: Date) => Promise<void>;
-  rateLimitWindowMs: number;
+  /** Builds a rate limiter (shared by all instances unless `RATE_LIMIT_STORE=memory`). */
+  rateLimiter: RateLimiterFactory;
 }
 
 /**
@@ -89,7 +90,7 @@ export const bookingsSlice: SliceDefinition<BookingsSliceDeps> = {
           cancel: { ...context, payments },
           findings: { ...context, payments },
           catalogue,
-          creationLimiter: new FixedWindowRateLimiter({ limit: config.bookings.rateLimitPerIp, windowMs: deps.rateLimitWindowMs }),
+          creationLimiter: deps.rateLimiter('bookings', config.bookings.rateLimitPerIp),
         }),
         ...driverAppFunctions({
           trips: context,
@@ -99,7 +100,7 @@ export const bookingsSlice: SliceDefinition<BookingsSliceDeps> = {
       ],
       // A queue without a handler here keeps its jobs until a worker for them is configured.
       jobHandlers: {
-        ...(deps.erp ? { [QUEUES.odooSync]: bookingSyncHandlers({ bookings, erp: deps.erp, catalogue, clock, log }) } : {}),
+        ...(deps.erp ? { [QUEUES.odooSync]: bookingSyncHandlers({ bookings, erp: deps.erp, catalogue, clock, log, telemetry }) } : {}),
         ...(deps.mailer ? { [QUEUES.notifications]: notificationHandlers({ mailer: deps.mailer, bookings, catalogue, log }) } : {}),
         ...(dispatcher
           ? {

@@ -122,7 +122,7 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
           : []),
       ],
       // A queue without a handler here keeps its jobs until a worker for them is configured.
-      jobHandlers: deps.erp ? { [QUEUES.odooSync]: orderSyncHandlers({ orders, erp: deps.erp, clock, log: deps.log }) } : {},
+      jobHandlers: deps.erp ? { [QUEUES.odooSync]: orderSyncHandlers({ orders, erp: deps.erp, clock, log: deps.log, telemetry }) } : {},
       paymentEvents: [{ metadataKey: 'orderId', handle: (event) => handleOrderStripeEvent({ orders, clock, telemetry }, event) }],
     };
   },

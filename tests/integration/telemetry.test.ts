@@ -79,7 +79,7 @@ describe('Application Insights adapter against a local ingestion endpoint', () =
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('delivers event, dependency and request under one operation id, without secrets', async () => {
+  it('delivers event, dependency, request and metric (the metric with its dimensions), under one operation id, without secrets', async () => {
     const operationId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const connectionString = `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:${port}/`;
     const result = await runNode(['tests/support/telemetry-client.ts', connectionString, operationId], {
@@ -111,6 +111,15 @@ describe('Application Insights adapter against a local ingestion endpoint', () =
 
     expect(ofType('Exception')[0]?.tags['ai.operation.id']).toBe(operationId);
     expect(bodies.join('\n')).not.toContain('sk_test_x');
+
+    // customMetrics: the sync latency with its dimensions (what the odoo-sync-latency alert reads); no operation id.
+    await waitFor(() => ofType('Metric').length > 0, { timeoutMs: 5_000, message: 'the metric did not arrive' });
+    const metric = ofType('Metric')
+      .map((item) => item.data.baseData as { metrics: Array<{ name: string; value: number; max?: number }>; properties: Record<string, string> })
+      .find((data) => data.metrics.some((point) => point.name === 'OdooSyncLatencyMs'));
+    expect(metric?.metrics[0]).toMatchObject({ name: 'OdooSyncLatencyMs', value: 250, max: 250 });
+    expect(metric?.properties).toMatchObject({ jobType: 'booking.sync', milestone: 'invoice_posted', attempt: '1' });
+    expect(metric?.properties).not.toHaveProperty('operationId');
   });
 });
 

@@ -10,7 +10,7 @@ async function main(cs: string, id: string): Promise<void> {
   telemetry.event('BookingConfirmed', { operationId: id, bookingId: 'bk_1', stripeKey: 'sk_test_x', note: 'paid with sk_test_x' });
   telemetry.dependency({ target: 'stripe', name: 'paymentIntents.create', durationMs: 42, success: true, operationId: id });
   telemetry.request({ name: 'POST /api/bookings', url: 'http://localhost/api/bookings', status: 201, durationMs: 12, operationId: id, success: true });
-  telemetry.metric('SyncLatencyMs', 250, { operationId: id, target: 'odoo' });
+  telemetry.metric('OdooSyncLatencyMs', 250, { operationId: id, jobType: 'booking.sync', milestone: 'invoice_posted', attempt: '1' });
   telemetry.exception(new Error('Invalid API Key provided: sk_test_x'), { operationId: id });
   await telemetry.flush();
 }

@@ -11,7 +11,7 @@ describe('loadConfig', () => {
   it('fills the documented defaults', () => {
     const config = loadConfig(base);
     expect(config.jobs).toEqual({ maxAttempts: 6, retryBaseMs: 10_000, retryCapMs: 900_000 });
-    expect(config.rateLimit).toEqual({ perKey: 100, windowMs: 900_000 });
+    expect(config.rateLimit).toEqual({ perKey: 100, windowMs: 900_000, store: 'table' });
     expect(config.apiKeys).toEqual([]);
     expect(config.integrations).toEqual({ stripe: 'unavailable', btcpay: 'unavailable', odoo: 'unavailable', driverApp: 'unavailable' });
   });

@@ -9,10 +9,12 @@ import {
   type Billable,
   type BillableDocument,
   berlinDate,
+  emptySyncReport,
   erpSyncHandler,
   reconcileBillable,
   type SyncReport,
 } from '../../../shared/platform/reconcile-billable';
+import type { Telemetry } from '../../../shared/platform/telemetry';
 import type { Booking } from '../domain/booking';
 import type { HistoryEntry } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';
@@ -32,6 +34,8 @@ export interface BookingSyncDeps {
   catalogue: Catalogue;
   clock: Clock;
   log?: Logger;
+  /** Receives the sync latency (`OdooSyncLatencyMs`). */
+  telemetry?: Pick<Telemetry, 'metric'>;
 }
 
 /**
@@ -95,7 +99,7 @@ export async function syncBookingToErp(deps: BookingSyncDeps, bookingId: string)
   const worthBilling = booking.payment.status === 'succeeded' || booking.payment.status === 'refunded' || booking.findings.some((f) => f.status === 'PAID');
   const history = worthBilling ? await bookingHistory(deps.bookings, bookingId) : [];
   const billable = billableFromBooking(booking, deps.catalogue, history, deps.clock.now());
-  if (!billable) return { source: `booking:${bookingId}`, invoices: {}, changes: [], warnings: [] };
+  if (!billable) return emptySyncReport(`booking:${bookingId}`);
   const report = await reconcileBillable(deps.erp, billable);
   await storeErpIds(deps, stored, report);
   return report;
@@ -118,5 +122,12 @@ async function storeErpIds(deps: BookingSyncDeps, read: StoredBooking, report: S
 
 /** The `booking.sync` handler of the `odoo-sync` queue. */
 export function bookingSyncHandlers(deps: BookingSyncDeps): Record<string, JobHandler> {
-  return erpSyncHandler({ type: BOOKING_SYNC_JOB, payloadKey: 'bookingId', sync: (bookingId) => syncBookingToErp(deps, bookingId), log: deps.log });
+  return erpSyncHandler({
+    type: BOOKING_SYNC_JOB,
+    payloadKey: 'bookingId',
+    sync: (bookingId) => syncBookingToErp(deps, bookingId),
+    log: deps.log,
+    telemetry: deps.telemetry,
+    now: () => deps.clock.now(),
+  });
 }

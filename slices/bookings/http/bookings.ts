@@ -219,7 +219,7 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
         503: { description: 'Stripe is not configured or could not be reached; nothing was stored, try again shortly' },
       },
       handler: async ({ body, request }) => {
-        const limit = deps.creationLimiter.take(`ip:${request.clientIp}`);
+        const limit = await deps.creationLimiter.take(`ip:${request.clientIp}`);
         if (!limit.allowed) return tooManyRequests(limit.retryAfterSeconds);
         const created = await createBooking(deps.create, body);
         if (!created.ok) {

@@ -6,7 +6,8 @@ import type { Erp } from '../../../shared/platform/erp';
 import { JobError, type JobRequest } from '../../../shared/platform/jobs';
 import type { Logger } from '../../../shared/platform/log';
 import { QUEUES } from '../../../shared/platform/queues';
-import { type Billable, berlinDate, erpSyncHandler, reconcileBillable, type SyncReport } from '../../../shared/platform/reconcile-billable';
+import { type Billable, berlinDate, emptySyncReport, erpSyncHandler, reconcileBillable, type SyncReport } from '../../../shared/platform/reconcile-billable';
+import type { Telemetry } from '../../../shared/platform/telemetry';
 import type { Order } from '../domain/order';
 import { CAPTURED, paymentMachine } from '../domain/status';
 import type { OrderStore } from './ports';
@@ -79,6 +80,8 @@ export interface OrderSyncDeps {
   erp: Erp;
   clock: Clock;
   log?: Logger;
+  /** Receives the sync latency (`OdooSyncLatencyMs`). */
+  telemetry?: Pick<Telemetry, 'metric'>;
 }
 
 /** Reconciles one order with the ERP; throws JobError (permanent when the order does not exist). */
@@ -87,7 +90,7 @@ export async function syncOrderToErp(deps: OrderSyncDeps, orderId: string): Prom
   if (!stored) throw JobError.permanent('ORDER_NOT_FOUND', `order ${orderId} does not exist`);
   const worthBilling = stored.state.payments.some((payment) => CAPTURED.includes(payment.status));
   const billable = worthBilling ? billableFromOrder(stored.state, await deps.orders.history(orderId), deps.clock.now()) : undefined;
-  if (!billable) return { source: `order:${orderId}`, invoices: {}, changes: [], warnings: [] };
+  if (!billable) return emptySyncReport(`order:${orderId}`);
   const report = await reconcileBillable(deps.erp, billable);
   await storeErpIds(deps, stored, report);
   return report;
@@ -109,5 +112,12 @@ async function storeErpIds(deps: OrderSyncDeps, read: Stored<Order>, report: Syn
 
 /** The `order.sync` handler of the `odoo-sync` queue. */
 export function orderSyncHandlers(deps: OrderSyncDeps): Record<string, JobHandler> {
-  return erpSyncHandler({ type: ORDER_SYNC_JOB, payloadKey: 'orderId', sync: (orderId) => syncOrderToErp(deps, orderId), log: deps.log });
+  return erpSyncHandler({
+    type: ORDER_SYNC_JOB,
+    payloadKey: 'orderId',
+    sync: (orderId) => syncOrderToErp(deps, orderId),
+    log: deps.log,
+    telemetry: deps.telemetry,
+    now: () => deps.clock.now(),
+  });
 }
