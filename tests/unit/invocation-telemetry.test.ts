@@ -137,9 +137,9 @@ describe('the HTTP pipeline reports every failed invocation once', () => {
     expect(events).toEqual([]);
   });
 
-  it('a step before the handler that throws (the shared rate limit store down): an exception too', async () => {
+  it('a step before the handler that throws (here the rate limiter): an exception too', async () => {
     const { telemetry, exceptions } = recorder();
-    const down = new Error('rate limit table unreachable');
+    const down = new Error('rate limiter bug');
     const def = ordersGet(async () => ({ status: 200 }), ['admin']);
     const response = await pipelineWith(telemetry, async () => Promise.reject(down)).handle(def, get);
     expect(response.status).toBe(500);
