@@ -30,6 +30,7 @@ const listSchema = z.object({
       reason: z.string().nullable(),
       description: z.string().nullable(),
       errors: z.array(attemptErrorView),
+      errorsOmitted: z.number().int().min(0),
       attempts: z.number().int(),
       firstFailedAt: z.string().nullable(),
       lastFailedAt: z.string().nullable(),

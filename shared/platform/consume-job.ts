@@ -1,5 +1,14 @@
 import type { ReceivedMessage } from '../function-table';
-import { type AttemptError, type JobEnvelope, JobError, type JobSender, jobEnvelopeSchema, type ProcessedJobs, type Settlement } from './jobs';
+import {
+  type AttemptError,
+  type JobEnvelope,
+  JobError,
+  type JobSender,
+  jobEnvelopeSchema,
+  type ProcessedJobs,
+  type Settlement,
+  withAttemptError,
+} from './jobs';
 import type { Logger } from './log';
 import type { Telemetry } from './telemetry';
 
@@ -26,8 +35,10 @@ export const DEAD_LETTER_REASONS = {
   unknownType: 'UnknownJobType',
 } as const;
 
-/** Application property carrying every attempt's error as JSON on a dead letter. */
+/** Application property carrying the attempts' errors as JSON on a dead letter (bounded: `withAttemptError`). */
 export const JOB_ERRORS_PROPERTY = 'JobErrors';
+/** Application property counting the errors left out of `JobErrors` between the first and the latest. */
+export const JOB_ERRORS_OMITTED_PROPERTY = 'JobErrorsOmitted';
 
 const MAX_DESCRIPTION = 1024;
 /** The longest a `Retry-After` is honoured: a far side asking for years is retried after a day. */
@@ -83,9 +94,9 @@ export function createJobConsumer(deps: JobConsumerDeps) {
 
   async function retryOrDeadLetter(job: JobEnvelope, settlement: Settlement, error: unknown): Promise<void> {
     const failure = describeError(error);
-    const errors: AttemptError[] = [...job.errors, { attempt: job.attempt, at: now().toISOString(), ...failure }];
+    const { errors, errorsOmitted } = withAttemptError(job, { attempt: job.attempt, at: now().toISOString(), ...failure });
     const description = truncate(`attempt ${job.attempt}: ${failure.code}: ${failure.message}`);
-    const properties = { [JOB_ERRORS_PROPERTY]: JSON.stringify(errors) };
+    const properties = { [JOB_ERRORS_PROPERTY]: JSON.stringify(errors), [JOB_ERRORS_OMITTED_PROPERTY]: String(errorsOmitted) };
     const about = { operationId: job.correlation.operationId, queue: deps.queue, type: job.type, subject: job.subject, code: failure.code, kind: failure.kind };
     deps.telemetry?.event('JobFailed', about, { attempt: job.attempt });
     deps.telemetry?.exception(error, about);
@@ -107,7 +118,7 @@ export function createJobConsumer(deps: JobConsumerDeps) {
     // Never sooner than the far side asked for (a 429 or 503 with Retry-After), but never later than a day.
     const asked = Math.min(error instanceof JobError ? (error.retryAfterMs ?? 0) : 0, MAX_ASKED_DELAY_MS);
     const delayMs = Math.max(backoffDelayMs(job.attempt, policy, deps.random), asked);
-    const retry: JobEnvelope = { ...job, attempt: job.attempt + 1, errors };
+    const retry: JobEnvelope = { ...job, attempt: job.attempt + 1, errors, ...(errorsOmitted > 0 ? { errorsOmitted } : {}) };
     // Schedule the copy before completing the original: a crash in between duplicates the job
     // (the processed-jobs check absorbs it) but never loses it.
     await deps.sender.send([{ queue: deps.queue, envelope: retry, notBefore: new Date(now().getTime() + delayMs) }]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_ERRORS_PROPERTY } from './consume-job';
+import { JOB_ERRORS_OMITTED_PROPERTY, JOB_ERRORS_PROPERTY } from './consume-job';
 import { attemptErrorSchema, type JobEnvelope, jobEnvelopeSchema, type JobSender } from './jobs';
 import type { DeadLetterAudit } from './dead-letter-audit';
 
@@ -34,6 +34,8 @@ export interface DeadLetterView {
   reason: string | null;
   description: string | null;
   errors: z.infer<typeof attemptErrorSchema>[];
+  /** Errors left out of `errors` between the first and the latest (the history a job carries is bounded). */
+  errorsOmitted: number;
   attempts: number;
   firstFailedAt: string | null;
   lastFailedAt: string | null;
@@ -60,6 +62,7 @@ export function viewDeadLetter(letter: DeadLetter): DeadLetterView {
   const parsed = jobEnvelopeSchema.safeParse(letter.body);
   const job = parsed.success ? parsed.data : undefined;
   const errors = errorHistory(letter, job);
+  const omitted = Number(letter.applicationProperties[JOB_ERRORS_OMITTED_PROPERTY] ?? job?.errorsOmitted ?? 0);
   const fallbackAt = letter.enqueuedTime?.toISOString() ?? null;
   return {
     id: letter.messageId,
@@ -69,6 +72,7 @@ export function viewDeadLetter(letter: DeadLetter): DeadLetterView {
     reason: letter.reason ?? null,
     description: letter.description ?? null,
     errors,
+    errorsOmitted: Number.isSafeInteger(omitted) && omitted > 0 ? omitted : 0,
     attempts: job?.attempt ?? 0,
     firstFailedAt: errors[0]?.at ?? fallbackAt,
     lastFailedAt: errors.at(-1)?.at ?? fallbackAt,
@@ -186,7 +190,7 @@ export class DeadLetterAdmin {
   private async replay(queue: string, letter: DeadLetter, view: DeadLetterView, actor: string): Promise<void> {
     const job = jobEnvelopeSchema.parse(letter.body);
     // A replay starts a fresh series of attempts and keeps the history of why the old one failed.
-    const fresh: JobEnvelope = { ...job, attempt: 1, errors: view.errors };
+    const fresh: JobEnvelope = { ...job, attempt: 1, errors: view.errors, ...(view.errorsOmitted > 0 ? { errorsOmitted: view.errorsOmitted } : {}) };
     await this.deps.sender.send([{ queue, envelope: fresh }]);
     await this.record(queue, letter, view, 'replay', 'replayed by admin', actor);
   }

@@ -22,9 +22,34 @@ export const jobEnvelopeSchema = z.object({
   correlation: z.object({ operationId: z.string(), parentId: z.string().optional() }),
   payload: z.unknown(),
   errors: z.array(attemptErrorSchema).default([]),
+  /** Errors left out of `errors` between the first and the latest ones (see `withAttemptError`). */
+  errorsOmitted: z.number().int().min(0).optional(),
   createdAt: z.string(),
 });
 export type JobEnvelope = z.infer<typeof jobEnvelopeSchema>;
+
+/**
+ * How much error history a job carries. A job replayed again and again would otherwise grow without
+ * end and one day fail to send (Service Bus refuses messages over 256 KB on Standard): the first
+ * attempts (how it started), the latest ones (how it is going) and a count of those in between.
+ */
+export const ERROR_HISTORY = { first: 2, latest: 8, messageChars: 1_000 } as const;
+
+/** The history with `error` added, bounded as {@link ERROR_HISTORY} says. */
+export function withAttemptError(
+  history: { errors: readonly AttemptError[]; errorsOmitted?: number },
+  error: AttemptError,
+): { errors: AttemptError[]; errorsOmitted: number } {
+  const message = error.message.length > ERROR_HISTORY.messageChars ? `${error.message.slice(0, ERROR_HISTORY.messageChars - 1)}…` : error.message;
+  const errors = [...history.errors, { ...error, message }];
+  const keep = ERROR_HISTORY.first + ERROR_HISTORY.latest;
+  if (errors.length <= keep) return { errors, errorsOmitted: history.errorsOmitted ?? 0 };
+  const dropped = errors.length - keep;
+  return {
+    errors: [...errors.slice(0, ERROR_HISTORY.first), ...errors.slice(errors.length - ERROR_HISTORY.latest)],
+    errorsOmitted: (history.errorsOmitted ?? 0) + dropped,
+  };
+}
 
 /** What a use case asks for: the envelope minus the bookkeeping the pipeline fills in. */
 export interface JobRequest {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { attemptsOf, backoffDelayMs, createJobConsumer, DEAD_LETTER_REASONS, JOB_ERRORS_PROPERTY, type JobHandler } from '../../shared/platform/consume-job';
-import { JobError, type JobEnvelope, type OutgoingJob, type ProcessedJobs, type Settlement } from '../../shared/platform/jobs';
+import {
+  attemptsOf,
+  backoffDelayMs,
+  createJobConsumer,
+  DEAD_LETTER_REASONS,
+  JOB_ERRORS_OMITTED_PROPERTY,
+  JOB_ERRORS_PROPERTY,
+  type JobHandler,
+} from '../../shared/platform/consume-job';
+import { ERROR_HISTORY, JobError, type JobEnvelope, type OutgoingJob, type ProcessedJobs, type Settlement } from '../../shared/platform/jobs';
 import type { ReceivedMessage } from '../../shared/function-table';
 
 const policy = { maxAttempts: 3, baseMs: 1_000, capMs: 3_000 };
@@ -160,6 +168,29 @@ describe('createJobConsumer', () => {
       reason: 'MaxAttemptsExceeded',
       code: 'TIMEOUT',
     });
+  });
+
+  it('bounds the error history a job carries: the first, the latest, a count of the rest, long messages cut', async () => {
+    const failed = (attempt: number) => ({ attempt, at: `t${attempt}`, kind: 'transient' as const, code: 'DOWN', message: `attempt ${attempt} failed` });
+    const { run, sent } = setup(async () => {
+      throw JobError.transient('DOWN', 'x'.repeat(50_000));
+    });
+    // A job replayed many times: 30 errors carried, 5 already counted out.
+    const history = Array.from({ length: 10 }, (_, i) => failed(i + 1));
+    await run(job({ attempt: 1, errors: history, errorsOmitted: 25 }));
+    const retry = sent[0]?.envelope as JobEnvelope;
+    expect(retry.errors.map((e) => e.attempt)).toEqual([1, 2, 4, 5, 6, 7, 8, 9, 10, 1]);
+    expect(retry.errorsOmitted).toBe(26);
+    expect(retry.errors.at(-1)?.message).toHaveLength(ERROR_HISTORY.messageChars);
+    expect(JSON.stringify(retry).length).toBeLessThan(16 * 1024);
+
+    // Dead-lettered: the same bounded history in the properties, and the count beside it.
+    const last = setup(async () => {
+      throw JobError.permanent('BAD', 'no');
+    });
+    const outcome = (await last.run(job({ attempt: 3, errors: retry.errors, errorsOmitted: retry.errorsOmitted }))) as { properties: Record<string, string> };
+    expect(JSON.parse(outcome.properties[JOB_ERRORS_PROPERTY] as string)).toHaveLength(ERROR_HISTORY.first + ERROR_HISTORY.latest);
+    expect(outcome.properties[JOB_ERRORS_OMITTED_PROPERTY]).toBe('27');
   });
 
   it('dead-letters a body that is not a job envelope, naming the bad fields', async () => {

@@ -76,6 +76,22 @@ describe('bulk dead-letter replay', () => {
     expect(deadLetters.letters.map((l) => (l.body as JobEnvelope).id)).toEqual([broken.id]);
   });
 
+  it('replays with a fresh count of attempts, keeping the bounded history and how much was left out', async () => {
+    const { admin, deadLetters, sent, audit, job } = setup();
+    const errors = Array.from({ length: 10 }, (_, i) => ({ attempt: i + 1, at: `t${i}`, kind: 'transient' as const, code: 'DOWN', message: 'down' }));
+    const letter = { ...job('odoo.healthy', 'booking-1'), attempt: 6, errors };
+    deadLetters.letters.push({
+      messageId: 'm-1',
+      body: letter,
+      reason: 'MaxAttemptsExceeded',
+      applicationProperties: { JobErrors: JSON.stringify(errors), JobErrorsOmitted: '14' },
+    });
+    expect((await admin.list(QUEUE))[0]).toMatchObject({ errorsOmitted: 14, attempts: 6 });
+    expect(await admin.replayOne(QUEUE, 'm-1', 'ops@example.com')).toEqual({ ok: true });
+    expect(sent[0]?.envelope).toMatchObject({ id: letter.id, attempt: 1, errors, errorsOmitted: 14 });
+    expect(audit[0]).toMatchObject({ action: 'replay', actor: 'ops@example.com', jobId: letter.id });
+  });
+
   it('replays only what the filter names', async () => {
     const { admin, deadLetters, sent, job } = setup();
     deadLetters.add(job('odoo.healthy', 'booking-1'));
