@@ -39,6 +39,23 @@ const listSchema = z.object({
   ),
 });
 const replayedSchema = z.object({ replayed: z.number().int() });
+const auditQuery = z.object({ queue: z.string().min(1).max(100).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const auditSchema = z.object({
+  items: z.array(
+    z.object({
+      action: z.enum(['discard', 'replay']),
+      queue: z.string(),
+      messageId: z.string(),
+      jobId: z.string().nullable(),
+      type: z.string().nullable(),
+      subject: z.string().nullable(),
+      reason: z.string(),
+      actor: z.string(),
+      at: z.string(),
+      body: z.string(),
+    }),
+  ),
+});
 
 // Problems never quote the queue name or message id: the client knows what it asked for, and an
 // answer that repeats input (markup, a script) is one more place for it to be rendered.
@@ -116,6 +133,21 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       handler: async ({ params, body, caller }) => {
         if (!admin.knows(params.queue)) return unknownQueue();
         return { status: 200, body: { replayed: await admin.replayMany(params.queue, body, callerCause(caller)) } };
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'admin-audit',
+      route: 'v1/admin/audit',
+      methods: ['GET'],
+      roles: ['admin'],
+      summary: 'The audit trail of dead-letter replays and discards (who, when, what, why), newest first',
+      tags,
+      request: { query: auditQuery },
+      responses: { 200: { description: 'Audit entries', schema: auditSchema }, 404: { description: 'No dead-letter queue by that name' } },
+      handler: async ({ query }) => {
+        if (query.queue !== undefined && !admin.knows(query.queue)) return unknownQueue();
+        return { status: 200, body: { items: await admin.auditTrail(query.queue, query.limit) } };
       },
     }),
     defineHttp({

@@ -80,6 +80,20 @@ export function viewDeadLetter(letter: DeadLetter): DeadLetterView {
   };
 }
 
+/** What the admin API shows for one audit entry. */
+export interface AuditView {
+  action: 'discard' | 'replay';
+  queue: string;
+  messageId: string;
+  jobId: string | null;
+  type: string | null;
+  subject: string | null;
+  reason: string;
+  actor: string;
+  at: string;
+  body: string;
+}
+
 export interface ReplayFilter {
   type?: string;
   subject?: string;
@@ -113,6 +127,18 @@ export class DeadLetterAdmin {
 
   knows(queue: string): boolean {
     return this.deps.queues.includes(queue);
+  }
+
+  /** The audit trail (replays and discards), newest first; one queue's only when given. */
+  async auditTrail(queue: string | undefined, limit: number): Promise<AuditView[]> {
+    const entries = await this.deps.audit.list(queue, limit);
+    return entries.map(({ at, ...entry }) => ({
+      ...entry,
+      jobId: entry.jobId ?? null,
+      type: entry.type ?? null,
+      subject: entry.subject ?? null,
+      at: at.toISOString(),
+    }));
   }
 
   async summary(): Promise<Array<{ name: string; count: number; oldest: string | null }>> {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxCommitter } from '../../shared/adapters/table-storage/outbox';
 import { consoleLogger } from '../../shared/adapters/telemetry/log';
 import { JobError, type JobEnvelope, type JobSender, newEnvelope, type OutgoingJob } from '../../shared/platform/jobs';
-import { FREE_PORTS, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { connectionStrings, FREE_PORTS, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { peekJobs } from '../support/bookings';
 import { waitFor } from '../support/wait';
 
@@ -213,8 +213,17 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
       body: JSON.stringify({ reason: 'upstream retired; nothing to deliver' }),
     });
     expect(discard.status).toBe(200);
-    const audit = await runtime.composition.services.tables.client('DeadLetterAudit').listEntities().next();
-    expect(audit.value).toMatchObject({ action: 'discard', reason: 'upstream retired; nothing to deliver', jobId: first.id });
+    // The audit trail, newest first: the discard, then the bulk replay before it.
+    const audit = (await (
+      await fetch(`${runtime.url}/v1/admin/audit?queue=${QUEUE}&limit=2`, { headers: { authorization: `Bearer ${adminKey()}` } })
+    ).json()) as {
+      items: Array<Record<string, unknown>>;
+    };
+    expect(audit.items).toMatchObject([
+      { action: 'discard', reason: 'upstream retired; nothing to deliver', jobId: first.id, queue: QUEUE, actor: expect.stringContaining('admin') },
+      { action: 'replay', reason: 'replayed by admin', jobId: second.id, subject: second.subject },
+    ]);
+    expect(audit.items[0]?.body).toContain(first.id);
 
     const badDiscard = await admin(`/${QUEUE}/${encodeURIComponent(letter?.id as string)}`, { method: 'DELETE', body: '{}' });
     expect(badDiscard.status).toBe(422);
@@ -251,7 +260,7 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
     const job = await send('test.dies', SHORT_LOCK_QUEUE);
     await waitFor(() => calls(job.id) === 2, { timeoutMs: 10_000 });
     await waitFor(async () => {
-      const peeker = new ServiceBusClient(runtime.config.serviceBus.connectionString);
+      const peeker = new ServiceBusClient(connectionStrings(runtime.config).serviceBus);
       try {
         const receiver = peeker.createReceiver(SHORT_LOCK_QUEUE);
         const [waiting] = await receiver.peekMessages(1);

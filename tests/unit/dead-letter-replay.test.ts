@@ -90,6 +90,9 @@ describe('bulk dead-letter replay', () => {
     expect(await admin.replayOne(QUEUE, 'm-1', 'ops@example.com')).toEqual({ ok: true });
     expect(sent[0]?.envelope).toMatchObject({ id: letter.id, attempt: 1, errors, errorsOmitted: 14 });
     expect(audit[0]).toMatchObject({ action: 'replay', actor: 'ops@example.com', jobId: letter.id });
+    expect(await admin.auditTrail(QUEUE, 10)).toEqual([
+      expect.objectContaining({ action: 'replay', actor: 'ops@example.com', jobId: letter.id, messageId: 'm-1', at: expect.stringMatching(/Z$/) }),
+    ]);
   });
 
   it('replays only what the filter names', async () => {
