@@ -15,6 +15,9 @@
  *   `Idempotency-Key`, answered 200 `{ tripId, cancelled: true }`. The trip then shows
  *   `"cancelled": true` in `GET /trips`; `GET /cancellations` lists every withdrawal received (with
  *   `signatureValid` and whether it `applied`, i.e. withdrew the trip — repeats do not).
+ * - `GET|POST|DELETE /sandbox/faults` `{"count": n} | {"seconds": s}`, `"kind"?`: submissions (trips
+ *   and withdrawals) fail before anything is recorded — `unavailable` (503, the default), `http500`,
+ *   `rate_limited` (429 with `Retry-After: 1`) or `timeout` (no answer until the client gives up).
  * Optional body fields of the status call (`reason`, `driver`, `occurredAt`, `sequence`) let a test
  * send a failed trip, or repeat / reorder updates to exercise duplicate and stale handling.
  *
@@ -27,7 +30,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { cancelSchema, DRIVER_STATUSES, driverSchema, statusUpdateSchema, tripSchema, type StatusUpdate } from './driver-sandbox/contract';
+import { FaultSwitch } from './fault-switch';
 import { baseUrl, listen } from './listen';
+
+/** How an armed fault (`/sandbox/faults`) fails a submission. */
+export const DRIVER_FAULT_KINDS = ['unavailable', 'http500', 'rate_limited', 'timeout'] as const;
+export type DriverFaultKind = (typeof DRIVER_FAULT_KINDS)[number];
 
 /** Default port of the sandbox (`DRIVER_SANDBOX_PORT`). */
 export const DEFAULT_DRIVER_SANDBOX_PORT = 7072;
@@ -116,12 +124,29 @@ const SANDBOX_DRIVER = { name: 'Sandbox Jockey', phone: '+4915100000000' };
 interface Reply {
   status: number;
   body: unknown;
+  headers?: Record<string, string>;
+  /** Send nothing: the connection stays open until the client gives up (a `timeout` fault). */
+  silent?: boolean;
 }
 
 const problem = (status: number, title: string, detail: string, extra: Record<string, unknown> = {}): Reply => ({
   status,
   body: { type: 'about:blank', title, status, detail, ...extra },
 });
+
+/** What an armed fault answers. */
+function faultReply(kind: DriverFaultKind): Reply {
+  switch (kind) {
+    case 'unavailable':
+      return problem(503, 'Service Unavailable', 'sandbox fault (/sandbox/faults): the Driver-App is down');
+    case 'http500':
+      return problem(500, 'Internal Server Error', 'sandbox fault (/sandbox/faults)');
+    case 'rate_limited':
+      return { ...problem(429, 'Too Many Requests', 'sandbox fault (/sandbox/faults)'), headers: { 'Retry-After': '1' } };
+    case 'timeout':
+      return { status: 0, body: null, silent: true };
+  }
+}
 
 /** Ends a request early with a problem answer. */
 class HttpError extends Error {
@@ -141,6 +166,7 @@ export class DriverSandbox {
   private readonly cancelByKey = new Map<string, { tripId: string; body: string }>();
   private readonly nextSequence = new Map<string, number>();
   private faults: number[] = [];
+  private readonly faultSwitch = new FaultSwitch<DriverFaultKind>('unavailable');
   private latencyMs = 0;
   // Pending latency waits and in-flight deliveries, so stop() leaves no handle behind.
   private readonly waits = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
@@ -200,9 +226,9 @@ export class DriverSandbox {
     this.faults.push(...Array.from({ length: count }, () => status));
   }
 
-  /** How many injected faults (`failNext`) have not been served yet. */
+  /** How many injected faults (`failNext`, and the count armed over HTTP) have not been served yet. */
   faultsPending(): number {
-    return this.faults.length;
+    return this.faults.length + this.faultSwitch.state().remaining;
   }
 
   /**
@@ -221,6 +247,7 @@ export class DriverSandbox {
     this.cancelByKey.clear();
     this.nextSequence.clear();
     this.faults = [];
+    this.faultSwitch.clear();
     this.latencyMs = 0;
   }
 
@@ -275,9 +302,9 @@ export class DriverSandbox {
       if (!(error instanceof HttpError)) throw error;
       reply = error.reply;
     }
-    if (response.destroyed) return; // the client gave up (e.g. its timeout during our latency)
+    if (response.destroyed || reply.silent) return; // the client gave up (e.g. its timeout during our latency), or is to
     const isProblem = reply.status >= 400;
-    response.writeHead(reply.status, { 'Content-Type': isProblem ? 'application/problem+json' : 'application/json' });
+    response.writeHead(reply.status, { 'Content-Type': isProblem ? 'application/problem+json' : 'application/json', ...reply.headers });
     response.end(JSON.stringify(reply.body));
   }
 
@@ -288,6 +315,19 @@ export class DriverSandbox {
     if (path === '/trips') {
       if (method === 'POST') return this.receiveTrip(request, await readBody(request));
       if (method === 'GET') return { status: 200, body: { items: this.listTrips(url.searchParams) } };
+      return problem(405, 'Method Not Allowed', `${method} ${path}`);
+    }
+    if (path === '/sandbox/faults') {
+      if (method === 'GET') return { status: 200, body: this.faultSwitch.state() };
+      if (method === 'DELETE') {
+        this.faults = [];
+        this.faultSwitch.clear();
+        return { status: 200, body: this.faultSwitch.state() };
+      }
+      if (method === 'POST') {
+        const armed = this.faultSwitch.arm(parseJson((await readBody(request)).toString('utf8')), DRIVER_FAULT_KINDS);
+        return armed.ok ? { status: 200, body: armed.state } : problem(400, 'Bad Request', armed.message);
+      }
       return problem(405, 'Method Not Allowed', `${method} ${path}`);
     }
     if (path === '/cancellations') {
@@ -321,6 +361,8 @@ export class DriverSandbox {
   private async receiveTrip(request: http.IncomingMessage, raw: Buffer): Promise<Reply> {
     const fault = this.faults.shift();
     if (fault !== undefined) return problem(fault, 'Injected fault', `sandbox fault injection (failNext) answered ${fault}`);
+    const armed = this.faultSwitch.take();
+    if (armed !== undefined) return faultReply(armed);
 
     const signatureValid = this.verify(raw, header(request, 'x-webhook-signature'));
     const idempotencyKey = header(request, 'idempotency-key') ?? null;

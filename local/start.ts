@@ -3,7 +3,12 @@ import { scrubText } from '../shared/adapters/telemetry/app-insights';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../functions/config';
-import { DEFAULT_PORTS, LOCAL_SECRETS, startLocalRuntime } from './runtime';
+import { FAULT_KINDS as BTCPAY_FAULT_KINDS } from './btcpay-sandbox';
+import { FAULT_KINDS as CHANNEL_FAULT_KINDS } from './channel-sandbox';
+import { DRIVER_FAULT_KINDS } from './driver-sandbox';
+import { FAILURE_KINDS } from './odoo-sandbox/fault-injection';
+import { DEFAULT_PORTS, LOCAL_SECRETS, type LocalRuntime, startLocalRuntime } from './runtime';
+import { STRIPE_FAULT_KINDS } from './stripe-sandbox';
 import { walkthroughScript, walkthroughTargets } from './walkthrough';
 
 const portFrom = (name: string, fallback: number): number => {
@@ -87,6 +92,7 @@ Stripe webhook secret: ${webhookSecretLine}
 BTCPay webhook secret: ${btcpaySecretLine}${btcpayKeyLine}
 
 ${dataLines(runtime.tablesLocation, tablesLocation !== undefined)}
+${faultLines(runtime)}
 
 Walk-through: paste into bash (it needs curl and jq); it books, pays, picks up, repairs, delivers, cancels and refunds, and sells with Bitcoin.
 
@@ -102,6 +108,34 @@ ${walkthroughScript(walkthroughTargets(runtime, LOCAL_SECRETS.stripeSecretKey))}
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/**
+ * How to make a running sandbox fail on purpose (to cause a retry or a dead letter and practise
+ * replaying it): each one's `/sandbox/faults` and the fault kinds it plays.
+ */
+function faultLines(runtime: LocalRuntime): string {
+  // The first kind of each list is the sandbox's default.
+  const sandboxes: Array<[string, { url: string } | undefined, readonly string[]]> = [
+    ['Odoo', runtime.odoo, FAILURE_KINDS],
+    ['Driver-App', runtime.driver, DRIVER_FAULT_KINDS],
+    ['Stripe', runtime.stripe, STRIPE_FAULT_KINDS],
+    ['BTCPay', runtime.btcpay, BTCPAY_FAULT_KINDS],
+    ['channels', runtime.channel, CHANNEL_FAULT_KINDS],
+  ];
+  const running = sandboxes.filter(([, sandbox]) => sandbox !== undefined);
+  if (running.length === 0) return '';
+  const width = Math.max(...running.map(([name]) => name.length));
+  // A validation error is permanent: the next Odoo sync goes to the dead-letter queue at once, ready to replay.
+  const example = runtime.odoo
+    ? ` E.g. dead-letter the next Odoo sync at once (a refusal is not retried):\n  curl -s -X POST -H 'Content-Type: application/json' -d '{"count": 1, "kind": "validation"}' ${runtime.odoo.url}/sandbox/faults`
+    : '';
+  const urlWidth = Math.max(...running.map(([, sandbox]) => `${sandbox?.url}/sandbox/faults`.length));
+  return `Make a sandbox fail on purpose: POST <sandbox>/sandbox/faults with {"count": n} (the next n calls) or
+{"seconds": s} (every call for a while), and "kind" (the first listed is the default); GET shows what is
+armed, DELETE clears it.${example}
+${running.map(([name, sandbox, kinds]) => `  ${name.padEnd(width)}  ${`${sandbox?.url}/sandbox/faults`.padEnd(urlWidth)}  kinds: ${kinds.join(', ')}`).join('\n')}
+`;
 }
 
 /** A webhook secret for the banner: only a local default is printed, never one from the environment. */

@@ -9,6 +9,9 @@
  * charges, refunds, events, payment methods, idempotency keys, `expand[]`, Stripe-shaped errors.
  * Sandbox-only: `POST /sandbox/payment_intents/:id/authenticate` (body `outcome=succeed|fail`)
  * plays the customer answering the 3-D Secure challenge of an intent in `requires_action`.
+ * `GET|POST|DELETE /sandbox/faults` (JSON `{"count": n} | {"seconds": s}`, `"kind"?`) makes API calls
+ * (`/v1/…`) fail before they run: `api_error` (500, the default), `rate_limit` (429),
+ * `unavailable` (503 from the edge) or `timeout` (no answer).
  *
  * Not a Stripe: no Checkout, SetupIntents, manual capture, disputes, payouts, Connect, search,
  * test clocks or persistence; every card payment settles synchronously.
@@ -27,6 +30,7 @@ import { paymentMethodRoutes } from './stripe-sandbox/payment-methods';
 import { readOnlyRoutes } from './stripe-sandbox/read-only';
 import { refundRoutes } from './stripe-sandbox/refunds';
 import { SandboxStore } from './stripe-sandbox/store';
+import { FaultSwitch } from './fault-switch';
 import { type DeliveryRecord, WebhookDispatcher } from './stripe-sandbox/webhooks';
 import { baseUrl, listen } from './listen';
 
@@ -54,17 +58,42 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 const ROUTES: readonly Route[] = [...customerRoutes, ...paymentIntentRoutes, ...paymentMethodRoutes, ...refundRoutes, ...readOnlyRoutes];
 
+/** How an armed fault (`/sandbox/faults`) fails an API call. */
+export const STRIPE_FAULT_KINDS = ['api_error', 'rate_limit', 'unavailable', 'timeout'] as const;
+export type StripeFaultKind = (typeof STRIPE_FAULT_KINDS)[number];
+
 interface Reply {
   status: number;
   body: string;
   headers?: Record<string, string>;
+  /** Send nothing: the connection stays open until the client gives up (a `timeout` fault). */
+  silent?: boolean;
 }
 
 const errorReply = (status: number, error: ErrorBody): Reply => ({ status, body: JSON.stringify({ error }, null, 2) });
 
+/** What an armed fault answers, as Stripe (or its edge) does. */
+function faultReply(kind: StripeFaultKind): Reply {
+  switch (kind) {
+    case 'api_error':
+      return errorReply(500, { type: 'api_error', message: 'An unknown error occurred (sandbox fault: /sandbox/faults).' });
+    case 'rate_limit':
+      return {
+        // Since API version 2015-09-08 a rate-limited request is a 429 of type invalid_request_error with no code.
+        ...errorReply(429, { type: 'invalid_request_error', message: 'Request rate limit exceeded (sandbox fault: /sandbox/faults).' }),
+        headers: { 'Stripe-Should-Retry': 'true' },
+      };
+    case 'unavailable':
+      return { status: 503, body: '<html><body><h1>503 Service Unavailable</h1></body></html>', headers: { 'Content-Type': 'text/html' } };
+    case 'timeout':
+      return { status: 0, body: '', silent: true };
+  }
+}
+
 export class StripeSandbox {
   private readonly store: SandboxStore;
   private readonly idempotency = new IdempotencyStore();
+  private readonly faultSwitch = new FaultSwitch<StripeFaultKind>('api_error');
 
   private constructor(
     private readonly server: http.Server,
@@ -123,11 +152,37 @@ export class StripeSandbox {
     await closed;
   }
 
+  /** Arms the fault switch as `POST /sandbox/faults` does; clears it when `count` is 0. */
+  failNext(count: number, kind: StripeFaultKind = 'api_error'): void {
+    if (count > 0) this.faultSwitch.failNext(count, kind);
+    else this.faultSwitch.clear();
+  }
+
   // --- HTTP ------------------------------------------------------------------------------------
+
+  private async faultControl(method: string, request: http.IncomingMessage): Promise<Reply> {
+    const state = () => ({ status: 200, body: JSON.stringify(this.faultSwitch.state()) });
+    if (method === 'GET') return state();
+    if (method === 'DELETE') {
+      this.faultSwitch.clear();
+      return state();
+    }
+    if (method !== 'POST') return errorReply(405, { type: 'invalid_request_error', message: `${method} /sandbox/faults is not allowed` });
+    let body: unknown;
+    try {
+      const text = await readBody(request);
+      body = text === '' ? {} : JSON.parse(text);
+    } catch {
+      return errorReply(400, { type: 'invalid_request_error', message: 'POST /sandbox/faults takes a JSON body' });
+    }
+    const armed = this.faultSwitch.arm(body, STRIPE_FAULT_KINDS);
+    return armed.ok ? { status: 200, body: JSON.stringify(armed.state) } : errorReply(400, { type: 'invalid_request_error', message: armed.message });
+  }
 
   private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const requestId = `req_${randomToken(14)}`;
     const reply = await this.dispatch(request, requestId);
+    if (reply.silent) return;
     response.writeHead(reply.status, {
       'Content-Type': 'application/json',
       'Request-Id': requestId,
@@ -151,6 +206,11 @@ export class StripeSandbox {
           'Access-Control-Allow-Headers': 'Authorization, Content-Type, Idempotency-Key, Stripe-Version, Stripe-Account',
         },
       };
+    }
+    if (url.pathname === '/sandbox/faults') return this.faultControl(method, request);
+    if (url.pathname.startsWith('/v1/')) {
+      const fault = this.faultSwitch.take();
+      if (fault !== undefined) return faultReply(fault);
     }
     const match = matchRoute(method, url.pathname);
     if (!match) {

@@ -327,6 +327,38 @@ describe.each(ODOO_APIS)('Odoo sync end to end over %s (local host, Stripe and O
     expect(again.status).toBe(404);
   });
 
+  it('an admin dead-letters a sync on purpose through the sandbox’s fault switch, then replays it and reads the audit', async () => {
+    // What the npm start banner shows: a refusal Odoo answers to the next call is not retried.
+    const armed = await fetch(`${odoo.url}/sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 1, kind: 'validation' }),
+    });
+    expect(armed.status).toBe(200);
+    const booking = await book(runtime, stripe);
+    let letter: DeadLetterItem | undefined;
+    await waitFor(
+      async () => {
+        letter = (await deadLetters(runtime, booking.id))[0];
+        return letter !== undefined;
+      },
+      { timeoutMs: 10_000, message: 'the sync job was not dead-lettered' },
+    );
+    expect(letter).toMatchObject({ reason: 'PermanentError', attempts: 1 });
+    expect(letter?.errors).toEqual([expect.objectContaining({ attempt: 1, kind: 'permanent' })]);
+    expect(((await (await fetch(`${odoo.url}/sandbox/faults`)).json()) as { next: string[] }).next).toEqual([]);
+
+    const replay = await api(runtime, 'POST', `/v1/admin/dead-letters/${QUEUE}/${encodeURIComponent(letter?.id as string)}/replay`, {
+      token: runtime.apiKeys.admin,
+    });
+    expect(replay.status).toBe(200);
+    await paidInvoice(booking.id);
+    const audit = await api(runtime, 'GET', `/v1/admin/audit?queue=${QUEUE}&limit=1`, { token: runtime.apiKeys.admin });
+    expect((audit.body as { items: unknown[] }).items).toEqual([
+      expect.objectContaining({ action: 'replay', jobId: letter?.jobId, subject: booking.id, actor: expect.any(String) }),
+    ]);
+  });
+
   it('an approved finding gets its own posted invoice and payment; a cancellation after payment a credit note', async () => {
     // The finding.
     const booking = await book(runtime, stripe);
