@@ -19,12 +19,13 @@
 import { odata, TableClient, type TransactionAction } from '@azure/data-tables';
 import { ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from '@azure/service-bus';
 import { createHash, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import Stripe from 'stripe';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
-import { FREE_PORTS, LOCAL_SECRETS, startLocalRuntime } from '../local/runtime';
+import { connectionStrings, FREE_PORTS, LOCAL_SECRETS, startLocalRuntime } from '../local/runtime';
 import { percentile } from './stats';
 
 export interface BenchBookingsOptions {
@@ -204,6 +205,43 @@ async function directLoad(
   return { requests: latenciesMs.length, seconds, latenciesMs, mainBusyMs, cpuMs };
 }
 
+/**
+ * The floor behind a bare node:http server on this thread, loaded over HTTP by the same worker as the
+ * framework: so the floor pays the HTTP hop too (reading the request, parsing its JSON, writing a
+ * response), and what is left between the two is the framework alone. `operation(n)` gets the
+ * request's number.
+ */
+async function httpFloorLoad(worker: LoadWorker, spec: Omit<HttpLoadSpec, 'origin' | 'path'>, operation: (n: number) => Promise<void>): Promise<LoadResult> {
+  let next = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const n = next++;
+      // What any handler does with a JSON request before its I/O.
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      operation(n).then(
+        () => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end('{"id":"floor","received":true}');
+        },
+        (error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/plain' });
+          response.end(String(error));
+        },
+      );
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  try {
+    const { port } = server.address() as { port: number };
+    return await httpLoad(worker, { ...spec, origin: `http://127.0.0.1:${port}`, path: '/floor' });
+  } finally {
+    server.closeAllConnections();
+    await new Promise((closed) => server.close(closed));
+  }
+}
+
 /** Several runs of one path as one. */
 function merge(runs: LoadResult[]): LoadResult {
   const sum = (pick: (run: LoadResult) => number) => runs.reduce((total, run) => total + pick(run), 0);
@@ -321,7 +359,7 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     queueConsumers: false,
   });
   const worker = new LoadWorker();
-  const serviceBus = new ServiceBusClient(runtime.config.serviceBus.connectionString);
+  const serviceBus = new ServiceBusClient(connectionStrings(runtime.config).serviceBus);
   const senders: ServiceBusSender[] = [];
   try {
     if (!runtime.stripe) throw new Error('the bench needs the Stripe sandbox (unset STRIPE_SECRET_KEY / STRIPE_API_BASE)');
@@ -334,7 +372,7 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
       maxNetworkRetries: 1,
       timeout: 10_000,
     });
-    const connection = runtime.config.tables.connectionString;
+    const connection = connectionStrings(runtime.config).tables;
     const tableOptions = { allowInsecureConnection: true };
     const appTable = TableClient.fromConnectionString(connection, `${prefix}Bookings`, tableOptions);
     const floorTable = TableClient.fromConnectionString(connection, `${prefix}FloorBookings`, tableOptions);
@@ -364,14 +402,16 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     if (!first) throw new Error('no booking was created');
     const template = JSON.parse((await appTable.getEntity<{ data: string }>(first.id, 'booking')).data) as Record<string, unknown>;
 
-    // ---- 1b. creation floor: customers list + create, paymentIntents.create, one transaction ----
+    // ---- 1b. creation floor: customers list + create + update, paymentIntents.create, one transaction ----
     const tokenHash = createHash('sha256').update('bench').digest('hex');
     const floorBookings: string[] = [];
     const createFloorOnce = (emailPrefix: string) => async (n: number) => {
       const email = `${emailPrefix}-${n}@example.com`;
       const existing = await stripe.customers.list({ email, limit: 1 });
-      const customer =
-        existing.data[0] ?? (await stripe.customers.create({ email, name: `Ada Bench ${n}`, phone: '+491711234567' }, { idempotencyKey: `customer:${email}` }));
+      // As the app does it: a new customer is created by its e-mail alone (so racing first bookings of
+      // one address get one customer), then named; the floor makes the same four Stripe calls.
+      const customer = existing.data[0] ?? (await stripe.customers.create({ email }, { idempotencyKey: `customer:${email}` }));
+      if (!customer.name) await stripe.customers.update(customer.id, { name: `Ada Bench ${n}`, phone: '+491711234567' });
       const id = randomUUID();
       const intent = await stripe.paymentIntents.create(
         {
@@ -403,14 +443,24 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     await directLoad(concurrency, { durationMs: WARMUP_MS, maxRequests: maxCreations }, createFloorOnce('floorwarm'));
     floorBookings.length = 0;
 
-    // Framework, floor, floor, framework (half the time each): the Stripe sandbox gets slower as its
-    // store grows (idempotency keys are pruned by a full scan per request; customers are listed by
-    // scanning them all), so a fixed order would favour whichever path runs first.
+    // Framework, floor, floor over HTTP, floor over HTTP, floor, framework (half the time each): the
+    // Stripe sandbox gets slower as its store grows (idempotency keys are pruned by a full scan per
+    // request; customers are listed by scanning them all), so a fixed order would favour whichever
+    // path runs first.
     const segment = { durationMs: createMs / 2, maxRequests: maxCreations };
     const frameworkRuns: Array<LoadResult & { reply: HttpLoadReply }> = [];
     const floorRuns: LoadResult[] = [];
+    const httpFloorRuns: LoadResult[] = [];
+    const httpFloorSegment = (emailPrefix: string) =>
+      httpFloorLoad(
+        worker,
+        { concurrency, ...segment, template: { body: bookingRequestTemplate(N, emailPrefix), placeholder: N, start: 0 } },
+        createFloorOnce(emailPrefix),
+      );
     frameworkRuns.push(await createLoad('bench1', concurrency, segment));
     floorRuns.push(await directLoad(concurrency, segment, createFloorOnce('floor1')));
+    httpFloorRuns.push(await httpFloorSegment('floorhttp1'));
+    httpFloorRuns.push(await httpFloorSegment('floorhttp2'));
     floorRuns.push(await directLoad(concurrency, segment, createFloorOnce('floor2')));
     frameworkRuns.push(await createLoad('bench2', concurrency, segment));
     const createFramework = summarize('create', 'framework', concurrency, merge(frameworkRuns));
@@ -418,6 +468,9 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
     const createFloor = summarize('create', 'floor', concurrency, merge(floorRuns));
     emit(createFloor);
     emit(ratio('create', createFramework, createFloor));
+    const createHttpFloor = summarize('create', 'floor-http', concurrency, merge(httpFloorRuns));
+    emit(createHttpFloor);
+    emit(ratio('create', createFramework, createHttpFloor, 'floor-http'));
     const floorCreated = floorBookings.length;
 
     const createdSerial = await createLoad('serial', 1, { durationMs: SERIAL_MAX_MS, maxRequests: SERIAL_REQUESTS });
@@ -603,6 +656,20 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
       emit(ratio('webhook', hookFramework, floor, variant.path));
       emit(ratio('webhook', hookFramework1, floor1, variant.path));
     }
+    // The app's I/O (one message to each queue) behind a bare HTTP server, with the same bodies.
+    let httpOffset = warmCount + hooks.requests + hooksSerial.requests;
+    const httpHookOnce = (n: number) => hookFloorOnce('perQueue', httpOffset)(n);
+    await httpFloorLoad(worker, { concurrency, maxRequests: warmCount, list: measuredHooks.slice(0, warmCount) }, httpHookOnce);
+    httpOffset += warmCount;
+    const httpFloor = summarize(
+      'webhook',
+      'floor-3-queues-http',
+      concurrency,
+      await httpFloorLoad(worker, { concurrency, durationMs: webhookMs, maxRequests: hooks.requests, list: measuredHooks }, httpHookOnce),
+    );
+    httpFloor.serviceBusSends = 'one message to each of 3 queues, in parallel (as the app does), behind a bare HTTP server';
+    emit(httpFloor);
+    emit(ratio('webhook', hookFramework, httpFloor, 'floor-3-queues-http'));
     return figures;
   } finally {
     await worker.stop().catch(() => undefined);

@@ -16,9 +16,10 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Webhook } from 'standardwebhooks';
 import type { ReceivedCallback } from '../local/channel-sandbox';
-import { FREE_PORTS, type LocalRuntime, startLocalRuntime } from '../local/runtime';
+import { FREE_PORTS, startLocalRuntime } from '../local/runtime';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
-import { percentile } from './stats';
+import { hubCall } from './hub-call';
+import { latencySummary } from './stats';
 
 interface Body {
   type: string;
@@ -29,28 +30,6 @@ export interface BenchCallbacksOptions {
   /** Orders paid one after the other (default 100). */
   orders?: number;
   onFigure?: (figure: Record<string, unknown>) => void;
-}
-
-const stats = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const round = (value: number) => Math.round(value * 10) / 10;
-  return {
-    p50: round(percentile(sorted, 50)),
-    p90: round(percentile(sorted, 90)),
-    p99: round(percentile(sorted, 99)),
-    max: round(sorted.at(-1) ?? Number.NaN),
-  };
-};
-
-async function call(runtime: LocalRuntime, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${runtime.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${runtime.apiKeys.orders}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await response.json()) as Record<string, unknown>;
-  if (response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
-  return json;
 }
 
 /**
@@ -116,14 +95,14 @@ export async function benchCallbacks(options: BenchCallbacksOptions = {}): Promi
     const toOrder: number[] = [];
     const made: Array<{ orderId: string; paymentId: string }> = [];
     for (let i = 0; i < orders; i++) {
-      const order = await call(runtime, 'POST', '/v1/orders', {
+      const order = await hubCall(runtime, 'POST', '/v1/orders', {
         source: 'pos',
         externalId: `BENCH-${randomUUID()}`,
         currency: 'EUR',
         customer: { email: `bench.${i}@example.com`, name: 'Bench Kunde' },
         items: [{ sku: 'WIPER-01', name: 'Wiper blades', quantity: 2, unitAmount: 1995 }],
       });
-      const payment = await call(runtime, 'POST', '/v1/payments', { orderId: order.id, provider: 'btcpay' });
+      const payment = await hubCall(runtime, 'POST', '/v1/payments', { orderId: order.id, provider: 'btcpay' });
       const orderId = order.id as string;
       const paymentId = payment.id as string;
       made.push({ orderId, paymentId });
@@ -138,13 +117,13 @@ export async function benchCallbacks(options: BenchCallbacksOptions = {}): Promi
       toPayment.push((paymentAt as number) - started);
       toOrder.push((orderAt as number) - started);
     }
-    const floorStats = stats(floor);
-    const settled = stats(toPayment);
+    const floorStats = latencySummary(floor);
+    const settled = latencySummary(toPayment);
     report({
       figure: 'BTCPay settlement -> verified channel callback (ms)',
       orders,
       paymentSucceeded: settled,
-      orderPaid: stats(toOrder),
+      orderPaid: latencySummary(toOrder),
       floorDirectSignedPost: floorStats,
       ratioP50: Math.round((settled.p50 / floorStats.p50) * 10) / 10,
     });
@@ -163,13 +142,13 @@ export async function benchCallbacks(options: BenchCallbacksOptions = {}): Promi
       const ids = received.map((callback) => callback.webhookId);
       duplicates += ids.length - new Set(ids).size;
       // Every payment version 1..n is one change of the payment; every distinct order status reached is one change of the order.
-      const payment = await call(runtime, 'GET', `/v1/payments/${paymentId}`);
+      const payment = await hubCall(runtime, 'GET', `/v1/payments/${paymentId}`);
       const paymentVersions = received.filter((callback) => callback.type?.startsWith('payment.')).map((callback) => callback.body.data.version);
       for (let version = 1; version <= (payment.version as number); version++) {
         changes++;
         if (!paymentVersions.includes(version)) missing++;
       }
-      const history = (await call(runtime, 'GET', `/v1/orders/${orderId}/history`)).items as Array<{ machine: string }>;
+      const history = (await hubCall(runtime, 'GET', `/v1/orders/${orderId}/history`)).items as Array<{ machine: string }>;
       const orderChanges = history.filter((row) => row.machine === 'order').length;
       changes += orderChanges;
       missing += Math.max(0, orderChanges - received.filter((callback) => callback.type?.startsWith('order.')).length);

@@ -67,8 +67,7 @@ app.http('hello', { route: 'hello', handler: async () => ({ body: 'hi' }) });`,
     SERVICEBUS_CONNECTION: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=x;SharedAccessKey=y;UseDevelopmentEmulator=true',
     TABLES_CONNECTION: 'UseDevelopmentStorage=true',
   };
-  return {
-    bundleImportMs: requireTime(join(root, 'dist/index.js'), runs, env),
-    bareFunctionsAppImportMs: requireTime(floor, runs, env),
-  };
+  const bundleImportMs = requireTime(join(root, 'dist/index.js'), runs, env);
+  const bareFunctionsAppImportMs = requireTime(floor, runs, env);
+  return { bundleImportMs, bareFunctionsAppImportMs, ratio: Number((bundleImportMs / bareFunctionsAppImportMs).toFixed(2)) };
 }

@@ -3,10 +3,10 @@ import { app } from '@azure/functions';
 import { loadConfig } from './config';
 import { compose } from './composition';
 import { registerFunctions } from './register';
+import { registerServiceBusExtensionOnDemand } from './servicebus-extension';
 
-// Registers the SDK-binding message factory (settlement actions). Loaded with require because the
-// package's typings pull in its TypeScript sources, which do not compile under our strict settings.
-require('@azure/functions-extensions-servicebus');
+// The SDK-binding message factory (settlement actions): the extension loads with the first delivery.
+registerServiceBusExtensionOnDemand();
 
 const composition = compose(loadConfig());
 

@@ -1,5 +1,6 @@
 // `npm run build`: bundles the Azure entry point into dist/index.js (CommonJS), the file package.json
 // "main" names. `npm run package` (scripts/package.mjs) bundles the deploy package with the same options.
+import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -14,26 +15,71 @@ export const HOST_PROVIDED = ['@azure/functions-core'];
  */
 export const RUNTIME_DEPENDENCIES = ['@azure/functions', '@azure/functions-extensions-servicebus', 'applicationinsights'];
 
+/**
+ * SDKs the app requires on first use only (a `require` inside the function that needs it, or `import()`).
+ * Each is bundled into a file of its own beside the entry (`sdk/<name>.js`, see LAZY_SDK_FILES): in the
+ * entry file V8 would parse their code at every cold start (esbuild defers a lazily required module's
+ * evaluation, not its parsing), and a cold start that never sends mail or calls Odoo need not read it.
+ * A static import of one of them from the app fails the build.
+ */
+export const LAZY_SDKS = ['stripe', '@azure/service-bus', '@azure/identity', 'nodemailer', 'xmlrpc', 'rhea', 'long'];
+
+/** Where each lazy SDK's bundle goes, relative to the entry bundle's folder. */
+export const LAZY_SDK_FILES = Object.fromEntries(LAZY_SDKS.map((name) => [name, `sdk/${name.replace(/^@/, '').replace(/\//g, '-')}.js`]));
+
 /** The repository root (this file is in scripts/). */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Bundles functions/index.ts into `outfile` (relative to the root, or absolute); resolves with the bytes written. */
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** Sends the app's requires of a lazy SDK to its own bundle; an SDK's own dependencies resolve as usual. */
+export const lazySdks = {
+  name: 'lazy-sdks',
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^(${LAZY_SDKS.map(escapeRegExp).join('|')})$`) }, (args) => {
+      if (/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      if (args.kind !== 'require-call' && args.kind !== 'dynamic-import') {
+        return {
+          errors: [{ text: `${args.path} is loaded on first use (scripts/build.mjs LAZY_SDKS): import its types only and require it where it is needed` }],
+        };
+      }
+      return { path: `./${LAZY_SDK_FILES[args.path]}`, external: true };
+    });
+  },
+};
+
+/** What every bundle of the app shares (the entry's and each lazy SDK's). */
+const common = { absWorkingDir: ROOT, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, metafile: true, logLevel: 'warning' };
+
+/**
+ * Bundles functions/index.ts into `outfile` (relative to the root, or absolute) and each lazy SDK into
+ * `sdk/` beside it; resolves with the bytes written.
+ */
 export async function bundle({ outfile = 'dist/index.js', sourcemap = true } = {}) {
-  const result = await build({
-    absWorkingDir: ROOT,
-    entryPoints: ['functions/index.ts'],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    sourcemap,
-    metafile: true,
-    external: [...HOST_PROVIDED, ...RUNTIME_DEPENDENCIES],
-    logLevel: 'warning',
-  });
-  return Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
+  const external = [...HOST_PROVIDED, ...RUNTIME_DEPENDENCIES];
+  const [entry, sdks] = await Promise.all([
+    build({ ...common, entryPoints: ['functions/index.ts'], outfile, sourcemap, external, plugins: [lazySdks] }),
+    build({
+      ...common,
+      entryPoints: Object.fromEntries(LAZY_SDKS.map((name) => [LAZY_SDK_FILES[name].replace(/\.js$/, ''), `lazy-sdk:${name}`])),
+      outdir: dirname(outfile),
+      sourcemap,
+      external,
+      plugins: [
+        {
+          name: 'lazy-sdk-entries',
+          setup(build) {
+            build.onResolve({ filter: /^lazy-sdk:/ }, (args) => ({ path: args.path.slice('lazy-sdk:'.length), namespace: 'lazy-sdk' }));
+            build.onLoad({ filter: /.*/, namespace: 'lazy-sdk' }, (args) => ({
+              contents: `module.exports = require(${JSON.stringify(args.path)});`,
+              resolveDir: ROOT,
+            }));
+          },
+        },
+      ],
+    }),
+  ]);
+  return [entry, sdks].flatMap((result) => Object.values(result.metafile.outputs)).reduce((sum, output) => sum + output.bytes, 0);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

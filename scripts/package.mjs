@@ -5,13 +5,14 @@
 //   package.json        main → the bundle; dependencies: the runtime dependencies only
 //   package-lock.json   package-lock.json cut down to what node_modules holds
 //   dist/index.js       the esbuild bundle (no source map: nothing loads it at run time)
+//   dist/sdk/*.js       the SDKs the bundle loads on first use, one bundle each (build.mjs LAZY_SDKS)
 //   node_modules/       the runtime dependencies (build.mjs RUNTIME_DEPENDENCIES) and their production
 //                       dependencies, copied from ./node_modules where package-lock.json places them
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { bundle, HOST_PROVIDED, ROOT, RUNTIME_DEPENDENCIES } from './build.mjs';
+import { bundle, HOST_PROVIDED, LAZY_SDK_FILES, ROOT, RUNTIME_DEPENDENCIES } from './build.mjs';
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
@@ -118,6 +119,11 @@ function plan(target) {
     { path: 'package-lock.json', content: `${JSON.stringify(deployLock, null, 2)}\n` },
     // Bundled straight into the package (see buildPackage); zipped from there.
     { path: manifest.main, from: join(target, manifest.main), bundled: true },
+    // The SDKs the app loads on first use, each a bundle of its own beside the entry (build.mjs LAZY_SDKS).
+    ...Object.values(LAZY_SDK_FILES).map((file) => {
+      const path = posix.join(posix.dirname(manifest.main), file);
+      return { path, from: join(target, path), bundled: true };
+    }),
   );
   return { files: files.sort((a, b) => (a.path < b.path ? -1 : 1)), packages: [...carried.keys()], main: manifest.main };
 }

@@ -78,7 +78,10 @@ export interface MutationContext<T> {
   clock: Clock;
   /** The request's operation id, carried into every job the change causes. */
   operationId?: string;
-  /** The webhook event this change applies: checked before the read and stored with the change. */
+  /**
+   * The webhook event this change applies: stored with the change, so a repeat fails on its marker;
+   * read only when the decision is to change nothing (to tell a repeat from a no-op).
+   */
   eventId?: string;
   /** The state the caller has just read (e.g. to check access): the first attempt starts from it. */
   first?: Stored<T>;
@@ -96,13 +99,17 @@ export async function mutate<T extends AggregateState, R>(
   decide: (current: Stored<T>) => Decision<T, R> | Promise<Decision<T, R>>,
   context: MutationContext<T>,
 ): Promise<MutationOutcome<T, R>> {
-  if (context.eventId && (await store.hasEvent(id, context.eventId))) return { kind: 'duplicate-event' };
   let current = context.first;
   for (let attempt = 1; ; attempt++) {
     current ??= await store.get(id);
     if (!current) return { kind: 'not-found' };
     const decision = await decide(current);
-    if (decision.kind === 'skip') return { kind: 'done', result: decision.result, saved: false, state: current.state };
+    if (decision.kind === 'skip') {
+      // A repeated delivery mostly finds its change made already: the marker tells it from a no-op.
+      // A change that would save needs no read first: its marker row fails the transaction instead.
+      if (context.eventId && (await store.hasEvent(id, context.eventId))) return { kind: 'duplicate-event' };
+      return { kind: 'done', result: decision.result, saved: false, state: current.state };
+    }
     const change: Change<T> = {
       state: decision.state,
       history: decision.history ?? [],

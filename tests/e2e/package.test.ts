@@ -105,7 +105,17 @@ describe('the deploy package (scripts/package.mjs, what azd deploys), unpacked i
 
   it('holds host.json, package.json, its lockfile, the bundle and node_modules, nothing else', () => {
     expect(readdirSync(unpacked).sort()).toEqual(['dist', 'host.json', 'node_modules', 'package-lock.json', 'package.json']);
-    expect(readdirSync(join(unpacked, 'dist'))).toEqual(['index.js']);
+    expect(readdirSync(join(unpacked, 'dist')).sort()).toEqual(['index.js', 'sdk']);
+    // The SDKs the app loads on first use, each bundled on its own (scripts/build.mjs LAZY_SDKS).
+    expect(readdirSync(join(unpacked, 'dist', 'sdk')).sort()).toEqual([
+      'azure-identity.js',
+      'azure-service-bus.js',
+      'long.js',
+      'nodemailer.js',
+      'rhea.js',
+      'stripe.js',
+      'xmlrpc.js',
+    ]);
     expect(readFileSync(join(unpacked, 'host.json'), 'utf8')).toBe(readFileSync(join(root, 'host.json'), 'utf8'));
     const manifest = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8'));
     expect(manifest.main).toBe('dist/index.js');
@@ -200,6 +210,18 @@ describe('the deploy package (scripts/package.mjs, what azd deploys), unpacked i
 
   it('loads Application Insights from the package when the app asks for it', () => {
     expect(host.report.applicationInsights).toBe('loaded');
+  });
+
+  it('loads each SDK the app requires on first use from its own bundle, with nothing outside the package', () => {
+    const sdks = readdirSync(join(unpacked, 'dist', 'sdk')).map((file) => `./dist/sdk/${file}`);
+    const run = spawnSync(process.execPath, ['-e', `for (const file of ${JSON.stringify(sdks)}) if (!require(file)) throw new Error(file)`], {
+      cwd: unpacked,
+      env: { PATH: process.env.PATH ?? '', HOME: unpacked },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 
   it('refuses to load with a bad setting, naming it, and registers nothing', () => {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import nodemailer, { type NodemailerError, type Transporter } from 'nodemailer';
+// Type-only: nodemailer is required by the first send (a mail job), never by the HTTP paths.
+import type nodemailer from 'nodemailer';
+import type { NodemailerError, Transporter } from 'nodemailer';
 import { JobError } from '../../platform/jobs';
 import type { Mailer, OutgoingMail } from '../../platform/mailer';
 
@@ -40,7 +42,9 @@ const BARE_ADDRESS = /^[^\s@<>,;"()\\]+@[^\s@<>,;"()\\]+$/;
 
 /** Sends mail over SMTP through one pooled nodemailer transport (connections are reused across sends). */
 export class SmtpMailer implements Mailer {
-  private readonly transport: Transporter;
+  private pool?: Transporter;
+  private closed = false;
+  private readonly transportOptions: Parameters<typeof nodemailer.createTransport>[0];
   private readonly from: string;
 
   constructor(options: SmtpMailerOptions) {
@@ -51,7 +55,7 @@ export class SmtpMailer implements Mailer {
     }
     const timeoutMs = options.timeoutMs ?? 10_000;
     this.from = options.from;
-    this.transport = nodemailer.createTransport({
+    this.transportOptions = {
       url: options.url,
       pool: true,
       // nodemailer's defaults (2 min to connect, 10 min idle) would outlive a queue function's budget.
@@ -61,7 +65,17 @@ export class SmtpMailer implements Mailer {
       // Bodies contain customer text: never let a crafted value make the transport read files or URLs.
       disableFileAccess: true,
       disableUrlAccess: true,
-    });
+    };
+  }
+
+  /** The pooled transport, made by the first send. */
+  private get transport(): Transporter {
+    if (!this.pool) {
+      const mailer = require('nodemailer') as typeof nodemailer;
+      this.pool = mailer.createTransport(this.transportOptions);
+      if (this.closed) this.pool.close();
+    }
+    return this.pool;
   }
 
   async send(mail: OutgoingMail): Promise<void> {
@@ -88,7 +102,8 @@ export class SmtpMailer implements Mailer {
 
   /** Closes the pooled connections (QUIT); sends after this fail as transient. */
   async close(): Promise<void> {
-    this.transport.close();
+    this.closed = true;
+    this.pool?.close();
   }
 }
 

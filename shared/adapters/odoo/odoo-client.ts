@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import xmlrpc from 'xmlrpc';
+// Type-only: xmlrpc is required by the first call (an ERP sync or the credential check), not by start-up.
+import type xmlrpc from 'xmlrpc';
 import { z } from 'zod';
 import { JobError } from '../../platform/jobs';
 import { exceptionLine, fromPythonException, loneSurrogateAt, OdooError, oneLine } from './odoo-errors';
@@ -202,7 +203,8 @@ export class OdooClient implements OdooTransport {
       agent: this.#agent,
       signal: controller.signal,
     } as Parameters<typeof xmlrpc.createClient>[0];
-    const client = this.#base.protocol === 'https:' ? xmlrpc.createSecureClient(options) : xmlrpc.createClient(options);
+    const rpc = require('xmlrpc') as typeof xmlrpc;
+    const client = this.#base.protocol === 'https:' ? rpc.createSecureClient(options) : rpc.createClient(options);
 
     return new Promise((resolve, reject) => {
       let settled = false;

@@ -1,5 +1,5 @@
 import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
-import Long from 'long';
+import type LongType from 'long';
 import type { DeadLetter, DeadLetterQueues } from '../../platform/dead-letters';
 
 const PAGE = 100;
@@ -25,6 +25,8 @@ export class ServiceBusDeadLetterQueues implements DeadLetterQueues {
     const receiver = this.client.createReceiver(queue, { subQueueType: 'deadLetter' });
     try {
       const letters: DeadLetter[] = [];
+      // Required here: only browsing dead letters needs 64-bit sequence numbers.
+      const Long = require('long') as typeof LongType;
       // Always from an explicit position: without one the SDK resumes where the connection's last
       // peek of this queue stopped, so a second browse would find nothing.
       let from = Long.ZERO;

@@ -1,5 +1,5 @@
 import type { ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
-import { types } from 'rhea';
+import type * as Rhea from 'rhea';
 import type { Settlement } from '../../platform/jobs';
 
 /** Settles through a ServiceBusReceiver: the local host's peek-lock receivers. */
@@ -38,12 +38,13 @@ export interface MessageActions {
   ): Promise<void>;
 }
 
-// rhea's typings omit the Writer it exports at run time.
-const { Writer } = types as unknown as { Writer: new () => { write(value: unknown): void; toBuffer(): Buffer } };
-
 /** The host's settlement service expects modified properties as one AMQP-encoded map. */
 function encodeAmqpMap(properties: Record<string, string>): Uint8Array | undefined {
   if (Object.keys(properties).length === 0) return undefined;
+  // Required here, not at start-up: only a settlement that modifies properties encodes AMQP.
+  const { types } = require('rhea') as typeof Rhea;
+  // rhea's typings omit the Writer it exports at run time.
+  const { Writer } = types as unknown as { Writer: new () => { write(value: unknown): void; toBuffer(): Buffer } };
   const writer = new Writer();
   writer.write(types.wrap_map(properties));
   return writer.toBuffer();

@@ -1,4 +1,5 @@
-import Stripe from 'stripe';
+// Type-only: the SDK is required by the first call that needs it (see `loadStripe`).
+import type Stripe from 'stripe';
 import { z } from 'zod';
 import type { PaymentEvent, PaymentFailure, PaymentGateway, PaymentIntentView, PaymentResult } from '../../platform/payments';
 
@@ -39,8 +40,20 @@ function toView(intent: Stripe.PaymentIntent): PaymentIntentView {
   };
 }
 
+let sdk: typeof Stripe | undefined;
+/**
+ * The stripe package, required on first use: its import is a tenth of a cold start, and only the
+ * paths that call Stripe or verify its webhooks need it (health probes with a plain request).
+ */
+function loadStripe(): typeof Stripe {
+  sdk ??= require('stripe') as typeof Stripe;
+  return sdk;
+}
+
 /** Stripe's errors as the closed set of failures the use cases handle; anything else is a bug. */
 function toFailure(error: unknown): PaymentFailure {
+  // Only reached after a call, so the SDK is loaded.
+  const Stripe = loadStripe();
   if (error instanceof Stripe.errors.StripeCardError) {
     const raw = error.raw as { payment_intent?: Stripe.PaymentIntent } | undefined;
     const intent = raw?.payment_intent;
@@ -78,10 +91,17 @@ async function call<T>(run: () => Promise<T>): Promise<PaymentResult<T>> {
 
 /** The payment gateway over the stripe SDK (Stripe itself, or the sandbox via STRIPE_API_BASE). */
 export class StripeGateway implements PaymentGateway {
-  private readonly stripe: Stripe;
+  private client?: Stripe;
 
-  constructor(private readonly settings: StripeSettings) {
-    this.stripe = new Stripe(settings.secretKey, clientOptions(settings));
+  constructor(private readonly settings: StripeSettings) {}
+
+  /** The SDK client, made by the first call that needs it. */
+  private get stripe(): Stripe {
+    if (!this.client) {
+      const Stripe = loadStripe();
+      this.client = new Stripe(this.settings.secretKey, clientOptions(this.settings));
+    }
+    return this.client;
   }
 
   /**
