@@ -1,8 +1,9 @@
-import { ServiceBusClient } from '@azure/service-bus';
+import type { ServiceBusClient } from '@azure/service-bus';
 import { SmtpMailer } from '../shared/adapters/email/smtp-mailer';
 import { odooCredentialProbe } from '../shared/adapters/odoo/credential-probe';
 import { ODOO_API_NAMES, odooTransport } from '../shared/adapters/odoo/odoo-connection';
 import { OdooErp } from '../shared/adapters/odoo/odoo-erp';
+import { createServiceBusClient, isLocalServiceBus } from '../shared/adapters/service-bus/client';
 import { ServiceBusDeadLetterQueues } from '../shared/adapters/service-bus/dead-letters';
 import { ServiceBusJobSender } from '../shared/adapters/service-bus/sender';
 import { btcpayCredentialProbe } from '../shared/adapters/btcpay/credential-probe';
@@ -37,6 +38,7 @@ import type { Logger } from '../shared/platform/log';
 import { OutboxRelay } from '../shared/platform/outbox';
 import { QUEUE_NAMES, QUEUES } from '../shared/platform/queues';
 import { SwitchableTelemetry, timedPort, withInvocationTelemetry } from '../shared/platform/telemetry';
+import { lazy } from '../shared/kernel/lazy';
 import type { Slice } from '../shared/slice';
 import { bookingsSlice } from '../slices/bookings/slice';
 import { ordersSlice } from '../slices/orders/slice';
@@ -93,8 +95,7 @@ export interface Composition {
   close(): Promise<void>;
 }
 
-const isLocalServiceBus = (connection: string) => /UseDevelopmentEmulator=true/i.test(connection);
-const isLocalTables = (connection: string) => /devstoreaccount1|UseDevelopmentStorage=true/i.test(connection);
+const isLocalTables = (tables: Config['tables']) => /devstoreaccount1|UseDevelopmentStorage=true/i.test(tables.connectionString ?? tables.tableServiceUri);
 
 /** The one place that turns configuration into adapters, slices and the function table. */
 export function compose(config: Config, options: CompositionOptions = {}): Composition {
@@ -105,7 +106,10 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   const timed = <T extends object>(port: T, target: Parameters<typeof timedPort>[1]) => timedPort(port, target, telemetry);
 
   // ---- The platform: queues, tables, outbox, dead letters, integrations.
-  const serviceBus = new ServiceBusClient(config.serviceBus.connectionString);
+  // A connection string, or the namespace with the app's identity (SERVICEBUS_CONNECTION__*). Made
+  // (and the SDK loaded) on first use: an HTTP path that sends no job never pays for the AMQP stack.
+  const serviceBusClient = lazy(() => createServiceBusClient(config.serviceBus));
+  const serviceBus = serviceBusClient.value;
   const serviceBusSender = new ServiceBusJobSender(serviceBus);
   const timedSender = timed<JobSender>(serviceBusSender, 'serviceBus');
   const sender = options.wrapSender ? options.wrapSender(timedSender) : timedSender;
@@ -162,10 +166,18 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     capMs: config.jobs.retryCapMs,
     schedule: config.callbacks.schedule,
   };
+  // A channel with an API of its own (a WooCommerce shop) is told through that instead of signed events.
+  const channelTransports = Object.assign({}, ...slices.map((slice) => slice.channelTransports ?? {})) as NonNullable<Slice['channelTransports']>;
   const callbacks = {
     [QUEUES.callbacks]: callbackHandlers({
-      endpoints: (channel) => (Object.hasOwn(config.channelCallbacks, channel) ? config.channelCallbacks[channel] : undefined),
+      endpoints: (channel) =>
+        Object.hasOwn(channelTransports, channel)
+          ? channelTransports[channel]?.endpoint
+          : Object.hasOwn(config.channelCallbacks, channel)
+            ? config.channelCallbacks[channel]
+            : undefined,
       transport: new HttpCallbackTransport({ timeoutMs: config.callbacks.timeoutMs, allowPrivate: config.callbacks.allowPrivate }),
+      transports: Object.fromEntries(Object.entries(channelTransports).map(([channel, { transport }]) => [channel, transport])),
       log: deliveryLog,
       maxAttempts: callbackPolicy.maxAttempts,
       logger: log,
@@ -178,7 +190,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
   });
   const merged = mergeJobHandlers(
     ...slices.map((slice) => slice.jobHandlers),
-    Object.keys(config.channelCallbacks).length > 0 ? callbacks : {},
+    Object.keys(config.channelCallbacks).length + Object.keys(channelTransports).length > 0 ? callbacks : {},
     options.jobHandlers,
   );
   const odooHandlers = merged[QUEUES.odooSync];
@@ -205,8 +217,8 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
         tables: () => tables.probe(config.health.probeTimeoutMs),
       },
       local: {
-        serviceBus: isLocalServiceBus(config.serviceBus.connectionString),
-        tables: isLocalTables(config.tables.connectionString),
+        serviceBus: isLocalServiceBus(config.serviceBus),
+        tables: isLocalTables(config.tables),
       },
       integrations: config.integrations,
       // A configured integration whose credentials are refused is `unavailable`, not its configured state.
@@ -273,7 +285,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       await telemetry.flush();
       await smtpMailer?.close();
       await serviceBusSender.close();
-      await serviceBus.close();
+      await serviceBusClient.made?.close();
     },
   };
 }

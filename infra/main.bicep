@@ -43,6 +43,15 @@ param btcpayApiKey string = ''
 @description('BTCPAY_WEBHOOK_SECRET: the secret of the store webhook that points at /api/v1/webhooks/btcpay.')
 param btcpayWebhookSecret string = ''
 @secure()
+@description('WOOCOMMERCE_CONSUMER_KEY: the shop\'s REST API key (ck_…, Read/Write). The shop needs all four of woocommerceUrl, woocommerceConsumerKey, woocommerceConsumerSecret, woocommerceWebhookSecret.')
+param woocommerceConsumerKey string = ''
+@secure()
+@description('WOOCOMMERCE_CONSUMER_SECRET: the secret of that key (cs_…).')
+param woocommerceConsumerSecret string = ''
+@secure()
+@description('WOOCOMMERCE_WEBHOOK_SECRET: the secret of the shop\'s order webhooks that point at /api/v1/webhooks/woocommerce.')
+param woocommerceWebhookSecret string = ''
+@secure()
 @description('<CHANNEL>_CALLBACK_SECRET per channel: channel name -> Standard Webhooks secret whsec_<base64> (several comma-separated while rotating, the first current), e.g. {"woocommerce": "whsec_..."}. Needed for every channel in channelCallbackUrls.')
 param channelCallbackSecrets object = {}
 
@@ -65,6 +74,8 @@ param btcpayUrl string = ''
 param btcpayStoreId string = ''
 @description('BTCPAY_INVOICE_EXPIRY_MINUTES: how long a customer has to pay an invoice. Empty = the app default (15).')
 param btcpayInvoiceExpiryMinutes string = ''
+@description('WOOCOMMERCE_URL: the WooCommerce shop, e.g. https://shop.example.com; the woocommerce channel is then told through its REST API (no WOOCOMMERCE_CALLBACK_URL). Needs the consumer key and secret and the webhook secret.')
+param woocommerceUrl string = ''
 
 // Sales channels and their callbacks.
 @description('CHANNELS: comma-separated sales channels that may create orders (lower-case names, e.g. woocommerce,pos,b2b). Empty = no channel.')
@@ -108,6 +119,7 @@ var appPlainSettings = {
   BTCPAY_URL: btcpayUrl
   BTCPAY_STORE_ID: btcpayStoreId
   BTCPAY_INVOICE_EXPIRY_MINUTES: btcpayInvoiceExpiryMinutes
+  WOOCOMMERCE_URL: woocommerceUrl
   CHANNELS: channels
   ORDER_CURRENCIES: orderCurrencies
   CALLBACK_TIMEOUT_MS: callbackTimeoutMs
@@ -157,8 +169,6 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: 'app-package-${resourceToken}'
-    // Required by TABLES_CONNECTION (account-key connection string) until the app uses identity.
-    allowSharedKeyAccess: true
   }
 }
 
@@ -169,8 +179,6 @@ module serviceBus 'modules/service-bus.bicep' = {
     name: 'sb-orderhub-${resourceToken}'
     location: location
     tags: tags
-    // Required by SERVICEBUS_CONNECTION (SAS connection string) until the app uses identity.
-    disableLocalAuth: false
   }
 }
 
@@ -181,9 +189,6 @@ module keyVault 'modules/key-vault.bicep' = {
     name: 'kv${resourceToken}'
     location: location
     tags: tags
-    storageAccountName: storage.outputs.name
-    serviceBusNamespaceName: serviceBus.outputs.name
-    serviceBusRuleName: serviceBus.outputs.appRuleName
     stripeSecretKey: stripeSecretKey
     stripeWebhookSecret: stripeWebhookSecret
     odooPassword: odooPassword
@@ -192,6 +197,9 @@ module keyVault 'modules/key-vault.bicep' = {
     smtpUrl: smtpUrl
     btcpayApiKey: btcpayApiKey
     btcpayWebhookSecret: btcpayWebhookSecret
+    woocommerceConsumerKey: woocommerceConsumerKey
+    woocommerceConsumerSecret: woocommerceConsumerSecret
+    woocommerceWebhookSecret: woocommerceWebhookSecret
     channelCallbackSecrets: channelCallbackSecrets
   }
 }
@@ -222,6 +230,7 @@ module functionApp 'modules/function-app.bicep' = {
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    tableServiceUri: storage.outputs.tableEndpoint
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultSettings: keyVault.outputs.appSettings
     plainSettings: union(appPlainSettings, channelCallbackUrlSettings)
@@ -256,6 +265,7 @@ output FUNCTION_APP_URL string = functionApp.outputs.url
 output STRIPE_WEBHOOK_URL string = '${functionApp.outputs.url}/api/v1/webhooks/stripe'
 output DRIVER_APP_WEBHOOK_ENDPOINT string = '${functionApp.outputs.url}/api/v1/webhooks/driver-app'
 output BTCPAY_WEBHOOK_URL string = '${functionApp.outputs.url}/api/v1/webhooks/btcpay'
+output WOOCOMMERCE_WEBHOOK_URL string = '${functionApp.outputs.url}/api/v1/webhooks/woocommerce'
 output SERVICEBUS_NAMESPACE string = serviceBus.outputs.name
 output SERVICEBUS_FULLY_QUALIFIED_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output KEY_VAULT_NAME string = keyVault.outputs.name

@@ -49,8 +49,11 @@ function azuriteClasses(): NonNullable<typeof classes> {
 }
 
 /** The connection string an app uses to reach an Azurite Table service at host:port. */
-export function azuriteConnectionString(host: string, port: number): string {
-  return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` + `TableEndpoint=http://${host}:${port}/${AZURITE_ACCOUNT};`;
+export function azuriteConnectionString(host: string, port: number, protocol: 'http' | 'https' = 'http'): string {
+  return (
+    `DefaultEndpointsProtocol=${protocol};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    `TableEndpoint=${protocol}://${host}:${port}/${AZURITE_ACCOUNT};`
+  );
 }
 
 /**
@@ -59,7 +62,17 @@ export function azuriteConnectionString(host: string, port: number): string {
  * the tables are loaded from it at start, saved every 5 s (Azurite's own LokiJS autosave) and on
  * stop, as `azurite --location` does. `port: 0` picks a free port.
  */
-export async function startAzurite(opts: { port?: number; host?: string; location?: string } = {}): Promise<AzuriteTables> {
+export async function startAzurite(
+  opts: {
+    port?: number;
+    host?: string;
+    location?: string;
+    /** Serve HTTPS with these PEM files (Azurite's `--cert` / `--key`); bearer tokens need it. */
+    https?: { cert: string; key: string };
+    /** Accept Entra ID bearer tokens (Azurite's `--oauth basic`, HTTPS only) besides shared keys. */
+    oauth?: 'basic';
+  } = {},
+): Promise<AzuriteTables> {
   const host = opts.host ?? '127.0.0.1';
   const { TableConfiguration, TableServer } = azuriteClasses();
   const location = opts.location === undefined ? undefined : resolve(opts.location);
@@ -78,10 +91,10 @@ export async function startAzurite(opts: { port?: number; host?: string; locatio
     undefined, // debug log file
     false, // loose: the Table service ignores it
     true, // skip API version check: the SDK may be newer than the emulator
-    '', // cert
-    '', // key
+    opts.https?.cert ?? '', // cert
+    opts.https?.key ?? '', // key
     '', // pwd
-    undefined, // oauth
+    opts.oauth, // oauth: `basic` checks a bearer token's issuer, audience and lifetime, not its signature
     false, // disableProductStyleUrl
     location === undefined, // in-memory persistence unless a location is given
   );
@@ -98,7 +111,7 @@ export async function startAzurite(opts: { port?: number; host?: string; locatio
   return {
     port: address.port,
     location,
-    connectionString: azuriteConnectionString(host, address.port),
+    connectionString: azuriteConnectionString(host, address.port, opts.https ? 'https' : 'http'),
     stop() {
       stopped ??= (async () => {
         // Azurite's close() asks the server to stop but does not wait for the sockets to go;

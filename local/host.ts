@@ -1,5 +1,7 @@
-import { ServiceBusClient, type ServiceBusReceiver } from '@azure/service-bus';
+import type { ServiceBusClient, ServiceBusReceiver } from '@azure/service-bus';
 import { Cron } from 'croner';
+import type { ServiceBusSettings } from '../shared/config';
+import { createServiceBusClient } from '../shared/adapters/service-bus/client';
 import { toReceivedMessage } from '../shared/adapters/service-bus/messages';
 import { ReceiverSettlement } from '../shared/adapters/service-bus/settlement';
 import { invokeQueueFunction } from '../shared/platform/invoke-queue-function';
@@ -14,7 +16,8 @@ export interface LocalHostOptions {
   pipeline: { handle(def: HttpFunctionDef, request: HttpRequestData): Promise<HttpResponseData> };
   /** The CORS list the Functions platform would be given (`CORS_ORIGINS`). */
   cors?: CorsOrigins;
-  serviceBusConnection: string;
+  /** The Service Bus whose queues are pumped, as the app's SERVICEBUS_CONNECTION settings name it. */
+  serviceBus: ServiceBusSettings;
   port: number;
   host?: string;
   /** Messages each queue function handles at once (host.json maxConcurrentCalls). */
@@ -50,7 +53,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     cors: options.cors,
   });
 
-  const client = new ServiceBusClient(options.serviceBusConnection);
+  const client = createServiceBusClient(options.serviceBus);
   const receivers: ServiceBusReceiver[] = [];
   for (const def of options.functions.filter((f): f is QueueFunctionDef => f.kind === 'queue')) {
     receivers.push(pumpQueue(client, def, options));

@@ -2,7 +2,7 @@ import { type CompositionOptions, compose, type Composition } from '../functions
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import type { Logger } from '../shared/platform/log';
 import { type Config, loadConfig } from '../functions/config';
-import { callbackVariable } from '../slices/orders/config';
+import { callbackVariable, WOOCOMMERCE_CHANNEL } from '../slices/orders/config';
 import type { Role } from '../shared/function-table';
 import { formatApiKeyEntry, generateApiKey } from '../shared/http/auth';
 import { CorsOrigins } from '../shared/http/cors';
@@ -15,6 +15,12 @@ import { DriverSandbox } from './driver-sandbox';
 import { OdooSandbox } from './odoo-sandbox';
 import { type ReceivedMail, SmtpSandbox } from './smtp-sandbox';
 import { StripeSandbox } from './stripe-sandbox';
+import {
+  DEFAULT_WOOCOMMERCE_CONSUMER_KEY,
+  DEFAULT_WOOCOMMERCE_CONSUMER_SECRET,
+  DEFAULT_WOOCOMMERCE_WEBHOOK_SECRET,
+  WooCommerceSandbox,
+} from './woocommerce-sandbox';
 
 /** Ports of the local runtime (README, "The local runtime"); 0 picks a free port (tests). */
 export interface LocalPorts {
@@ -27,6 +33,7 @@ export interface LocalPorts {
   odoo: number;
   channel: number;
   btcpay: number;
+  woocommerce: number;
 }
 
 export const DEFAULT_PORTS: LocalPorts = {
@@ -39,10 +46,11 @@ export const DEFAULT_PORTS: LocalPorts = {
   odoo: 8069,
   channel: 7073,
   btcpay: 14142,
+  woocommerce: 8088,
 };
 
 /** Every part on a free port: what tests and benchmarks use. */
-export const FREE_PORTS: LocalPorts = { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0, driver: 0, odoo: 0, channel: 0, btcpay: 0 };
+export const FREE_PORTS: LocalPorts = { http: 0, tables: 0, serviceBus: 0, stripe: 0, smtp: 0, driver: 0, odoo: 0, channel: 0, btcpay: 0, woocommerce: 0 };
 
 /** Secrets the sandboxes and the app share when the environment gives none (printed by npm start). */
 export const LOCAL_SECRETS = {
@@ -51,6 +59,9 @@ export const LOCAL_SECRETS = {
   driverAppSecret: 'driver_local_sandbox',
   btcpayApiKey: DEFAULT_BTCPAY_API_KEY,
   btcpayWebhookSecret: DEFAULT_BTCPAY_WEBHOOK_SECRET,
+  woocommerceConsumerKey: DEFAULT_WOOCOMMERCE_CONSUMER_KEY,
+  woocommerceConsumerSecret: DEFAULT_WOOCOMMERCE_CONSUMER_SECRET,
+  woocommerceWebhookSecret: DEFAULT_WOOCOMMERCE_WEBHOOK_SECRET,
 };
 
 export interface LocalRuntimeOptions extends CompositionOptions {
@@ -83,7 +94,7 @@ export interface LocalRuntime {
   /** The directory Azurite keeps the tables in; undefined when they live in memory (or elsewhere: TABLES_CONNECTION). */
   tablesLocation?: string;
   /** What runs where: a local part or the endpoint configured in the environment. */
-  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'btcpay' | 'smtp' | 'driverApp' | 'odoo' | 'channels', string>;
+  parts: Record<'http' | 'tables' | 'serviceBus' | 'stripe' | 'btcpay' | 'smtp' | 'driverApp' | 'odoo' | 'channels' | 'woocommerce', string>;
   broker?: ServiceBusBroker;
   stripe?: StripeSandbox;
   smtp?: SmtpSandbox;
@@ -91,6 +102,7 @@ export interface LocalRuntime {
   odoo?: OdooSandbox;
   channel?: ChannelSandbox;
   btcpay?: BTCPaySandbox;
+  woocommerce?: WooCommerceSandbox;
   stop(): Promise<void>;
 }
 
@@ -98,6 +110,18 @@ const LOCAL_ROLES: Role[] = ['admin', 'workshop', 'orders'];
 
 /** The sales channels `npm start` takes orders from unless `CHANNELS` says otherwise. */
 export const LOCAL_CHANNELS = 'woocommerce,pos,b2b';
+
+/**
+ * The connection strings of a runtime's Service Bus and tables, for tests and benchmarks that build
+ * their own clients; a runtime started with identity-based connections has none and is refused.
+ */
+export function connectionStrings(config: Config): { serviceBus: string; tables: string } {
+  const { serviceBus, tables } = config;
+  if (serviceBus.connectionString === undefined || tables.connectionString === undefined) {
+    throw new Error('this runtime connects with identities (SERVICEBUS_CONNECTION__* / TABLES_CONNECTION__*), not connection strings');
+  }
+  return { serviceBus: serviceBus.connectionString, tables: tables.connectionString };
+}
 
 function localApiKeys(): { entries: string; keys: Partial<Record<Role, string>> } {
   const keys: Partial<Record<Role, string>> = {};
@@ -144,13 +168,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       .split(',')
       .map((channel) => channel.trim())
       .filter(Boolean);
-    const sandboxedChannels = env.CHANNEL_SANDBOX === 'off' ? [] : channels.filter((channel) => !env[callbackVariable(channel, 'URL')]);
+    // WOOCOMMERCE_URL names a real shop; WOOCOMMERCE_SANDBOX=off runs without one. The shop's API then takes
+    // the woocommerce channel's updates, so that channel has no callback URL.
+    const woocommerceSandboxed = !env.WOOCOMMERCE_URL && env.WOOCOMMERCE_SANDBOX !== 'off' && channels.includes(WOOCOMMERCE_CHANNEL);
+    const shopChannel = woocommerceSandboxed || Boolean(env.WOOCOMMERCE_URL);
+    const woocommerce = {
+      consumerKey: env.WOOCOMMERCE_CONSUMER_KEY ?? LOCAL_SECRETS.woocommerceConsumerKey,
+      consumerSecret: env.WOOCOMMERCE_CONSUMER_SECRET ?? LOCAL_SECRETS.woocommerceConsumerSecret,
+      webhookSecret: env.WOOCOMMERCE_WEBHOOK_SECRET ?? LOCAL_SECRETS.woocommerceWebhookSecret,
+    };
+    const sandboxedChannels =
+      env.CHANNEL_SANDBOX === 'off'
+        ? []
+        : channels.filter((channel) => !env[callbackVariable(channel, 'URL')] && !(shopChannel && channel === WOOCOMMERCE_CHANNEL));
     const channelSecrets = Object.fromEntries(
       sandboxedChannels.map((channel) => [channel, (env[callbackVariable(channel, 'SECRET')] ?? generateChannelSecret()).split(',')[0]?.trim() as string]),
     );
-    const [azurite, broker, stripe, smtp, driver, odoo, channel, btcpaySandbox] = await Promise.all([
-      env.TABLES_CONNECTION ? undefined : startAzurite({ port: ports.tables, location: options.tablesLocation }),
-      env.SERVICEBUS_CONNECTION ? undefined : ServiceBusBroker.start({ port: ports.serviceBus, ...options.broker }),
+    const [azurite, broker, stripe, smtp, driver, odoo, channel, btcpaySandbox, shop] = await Promise.all([
+      // A connection in the environment, by connection string or identity, replaces its local part.
+      env.TABLES_CONNECTION || env.TABLES_CONNECTION__tableServiceUri ? undefined : startAzurite({ port: ports.tables, location: options.tablesLocation }),
+      env.SERVICEBUS_CONNECTION || env.SERVICEBUS_CONNECTION__fullyQualifiedNamespace
+        ? undefined
+        : ServiceBusBroker.start({ port: ports.serviceBus, ...options.broker }),
       stripeSandboxed
         ? StripeSandbox.start({ port: ports.stripe, webhookSecret, retry: options.stripeRetryDelaysMs ? { delaysMs: options.stripeRetryDelaysMs } : undefined })
         : undefined,
@@ -168,7 +207,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             ...(options.btcpayRetryDelaysMs ? { retry: { delaysMs: options.btcpayRetryDelaysMs } } : {}),
           })
         : undefined,
+      woocommerceSandboxed ? WooCommerceSandbox.start({ port: ports.woocommerce, ...woocommerce }) : undefined,
     ]);
+    if (shop) stops.push(() => shop.stop());
     if (btcpaySandbox) stops.push(() => btcpaySandbox.stop());
     if (channel) stops.push(() => channel.stop());
     if (azurite) stops.push(() => azurite.stop());
@@ -203,6 +244,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(btcpaySandbox
         ? { BTCPAY_URL: btcpaySandbox.url, BTCPAY_API_KEY: btcpay.apiKey, BTCPAY_STORE_ID: btcpay.storeId, BTCPAY_WEBHOOK_SECRET: btcpay.webhookSecret }
         : {}),
+      ...(shop
+        ? {
+            WOOCOMMERCE_URL: shop.url,
+            WOOCOMMERCE_CONSUMER_KEY: woocommerce.consumerKey,
+            WOOCOMMERCE_CONSUMER_SECRET: woocommerce.consumerSecret,
+            WOOCOMMERCE_WEBHOOK_SECRET: woocommerce.webhookSecret,
+          }
+        : {}),
     });
 
     const composition = compose(config, { ...options, log });
@@ -213,7 +262,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       functions: composition.functions,
       pipeline: composition.pipeline,
       cors: new CorsOrigins(config.cors.origins),
-      serviceBusConnection: config.serviceBus.connectionString,
+      serviceBus: config.serviceBus,
       port: ports.http,
       concurrency: config.serviceBus.concurrency,
       timers: options.timers,
@@ -227,6 +276,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     driver?.setStatusWebhookUrl(`${host.url}/v1/webhooks/driver-app`);
     // As a store's webhook in BTCPay's settings: every invoice event goes to our endpoint.
     btcpaySandbox?.setWebhookUrl(`${host.url}/v1/webhooks/btcpay`);
+    // As the shop's webhooks (order created / updated) in WooCommerce → Settings → Advanced → Webhooks.
+    shop?.setWebhookUrl(`${host.url}/v1/webhooks/woocommerce`);
 
     return {
       url: host.url,
@@ -245,6 +296,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         odoo: odoo ? `Odoo sandbox on ${odoo.url} (db sandbox, admin/admin; writes logged to logs/)` : env.ODOO_URL ? 'ODOO_URL' : 'none (sync jobs wait)',
         driverApp: driver ? `Driver-App sandbox on ${driver.url}` : env.DRIVER_APP_WEBHOOK_URL ? 'DRIVER_APP_WEBHOOK_URL' : 'none (manual jockey assignment)',
         channels: channel ? `channel sandbox on ${channel.url} (callbacks of ${sandboxedChannels.join(', ')})` : 'the <CHANNEL>_CALLBACK_URL of each channel',
+        woocommerce: shop ? `WooCommerce sandbox on ${shop.url}` : env.WOOCOMMERCE_URL ? 'WOOCOMMERCE_URL' : 'none',
       },
       broker,
       stripe,
@@ -253,6 +305,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       odoo,
       channel,
       btcpay: btcpaySandbox,
+      woocommerce: shop,
       stop: stopAll,
     };
   } catch (error) {

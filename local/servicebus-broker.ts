@@ -1,7 +1,7 @@
 /**
  * In-memory Azure Service Bus broker for local runs and tests, built on rhea's AMQP 1.0 server.
  * It speaks enough of the Service Bus dialect for the unmodified @azure/service-bus SDK: CBS
- * put-token, queues created on first use, peek-lock and receive-and-delete, settlement, lock
+ * put-token (SAS tokens unchecked; Entra ID tokens checked for audience and expiry), queues created on first use, peek-lock and receive-and-delete, settlement, lock
  * renewal and expiry, dead-lettering, deferral, scheduling and peeking.
  *
  * Not a Service Bus: no sessions, topics/subscriptions, transactions, duplicate detection or
@@ -52,7 +52,16 @@ export interface ServiceBusBrokerOptions {
   maxMessageSizeBytes?: number;
   /** Broker faults (bugs, undecodable input); default console.error. Clients get an AMQP error too. */
   onError?: (error: unknown) => void;
+  /**
+   * Serve AMQPS with this key and certificate (PEM) instead of plain AMQP: the SDK talks plain TCP
+   * only with `UseDevelopmentEmulator=true` in a connection string, so a client with a token
+   * credential (the identity-based form) needs TLS, as on the real service.
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
+
+/** The audience Entra ID puts in tokens for Service Bus; the SDK asks for `https://servicebus.azure.net//.default`. */
+export const SERVICE_BUS_AUDIENCE = 'https://servicebus.azure.net';
 
 /** How long stop() waits for clients to answer the AMQP close before cutting their sockets. */
 const STOP_GRACE_MS = 500;
@@ -88,6 +97,7 @@ export class ServiceBusBroker {
     private readonly maxMessageSize: number,
     pollIntervalMs: number,
     private readonly reportError: (error: unknown) => void,
+    private readonly tls: boolean,
   ) {
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -116,6 +126,7 @@ export class ServiceBusBroker {
       // Without it, Nagle's algorithm holds back small acknowledgements until the client's delayed
       // ACK: ~40 ms per send whenever a client talks to several queues at once (measured in bench/).
       tcp_no_delay: true,
+      ...(options.tls ? { transport: 'tls', key: options.tls.key, cert: options.tls.cert } : {}),
     } as Parameters<typeof container.listen>[0]);
     const broker = new ServiceBusBroker(
       server,
@@ -124,6 +135,7 @@ export class ServiceBusBroker {
       options.maxMessageSizeBytes ?? 256 * 1024,
       options.pollIntervalMs ?? 250,
       options.onError ?? ((error) => console.error('[servicebus-broker]', error)),
+      options.tls !== undefined,
     );
     broker.subscribe(container);
     try {
@@ -146,8 +158,18 @@ export class ServiceBusBroker {
    * SASL ANONYMOUS and CBS accept any key.
    */
   connectionString(): string {
+    if (this.tls) throw new Error('a TLS broker is reached through fullyQualifiedNamespace() with a token credential');
     const endpoint = `sb://${this.endpointHost}:${this.port}`;
     return `Endpoint=${endpoint};SharedAccessKeyName=local;SharedAccessKey=local;UseDevelopmentEmulator=true`;
+  }
+
+  /**
+   * For `new ServiceBusClient(namespace, credential)` (the identity-based form; a TLS broker only):
+   * the SDK takes a port after the host name and connects over TLS.
+   */
+  fullyQualifiedNamespace(): string {
+    if (!this.tls) throw new Error('the SDK reaches a plain-TCP broker only through connectionString()');
+    return `${this.endpointHost}:${this.port}`;
   }
 
   /** Closes every connection and the listener; resolves once the port is free. */
@@ -379,14 +401,37 @@ function confirmationOf(outcome: RemoteOutcome) {
   }
 }
 
-/** Any token is accepted: the broker does no authorization. */
+/**
+ * CBS put-token. A SAS token is accepted with any key (connection strings carry a local key). An
+ * Entra ID token (`jwt`) is checked as far as a broker without the tenant's keys can: its audience
+ * and expiry, not its signature; a wrong one is refused with 401, as the service does.
+ */
 function cbsReply(request: AmqpMessage): AmqpMessage {
-  const accepted = request.application_properties?.operation === 'put-token';
-  return {
-    application_properties: accepted
-      ? { 'status-code': 202, 'status-description': 'Accepted' }
-      : { 'status-code': 400, 'status-description': 'Only put-token is supported.' },
-  };
+  const status = (code: number, description: string) => ({ application_properties: { 'status-code': code, 'status-description': description } });
+  const properties = request.application_properties ?? {};
+  if (properties.operation !== 'put-token') return status(400, 'Only put-token is supported.');
+  if (properties.type === 'servicebus.windows.net:sastoken') return status(202, 'Accepted');
+  if (properties.type !== 'jwt') return status(400, `Unsupported token type ${String(properties.type)}.`);
+  const refusal = jwtRefusal(request.body, Date.now());
+  return refusal === undefined ? status(202, 'Accepted') : status(401, refusal);
+}
+
+/** Why a JWT is not one for Service Bus at `now` (audience, expiry), or undefined when it is. */
+function jwtRefusal(token: unknown, now: number): string | undefined {
+  const text = Buffer.isBuffer(token) ? token.toString('utf8') : token;
+  const payload = typeof text === 'string' ? text.split('.')[1] : undefined;
+  let claims: { aud?: unknown; exp?: unknown };
+  try {
+    claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'));
+  } catch {
+    return 'InvalidIssuer: the token is not a JWT.';
+  }
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!audiences.some((audience) => typeof audience === 'string' && audience.replace(/\/+$/, '') === SERVICE_BUS_AUDIENCE)) {
+    return `InvalidAudience: the token is not for ${SERVICE_BUS_AUDIENCE}.`;
+  }
+  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= now) return 'ExpiredToken: the token has expired.';
+  return undefined;
 }
 
 /** Management replies carry camelCase status properties (the SDK checks `statusCode === 204`). */

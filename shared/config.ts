@@ -62,6 +62,61 @@ export function requireThat(ctx: z.RefinementCtx, ok: boolean, variable: string,
   if (!ok) ctx.addIssue({ code: 'custom', path: [variable], message });
 }
 
+// ---- Connections: a connection string, or identity-based as the Functions host reads them.
+
+/**
+ * The credential of an identity-based connection (`<NAME>__credential`, `<NAME>__clientId`):
+ * `managedIdentity` is the app's managed identity in Azure (the user-assigned one `clientId` names,
+ * else the system-assigned one); `developer` is whoever is signed in locally (Azure CLI, VS Code, …).
+ */
+export type IdentityCredentialSettings = { kind: 'managedIdentity'; clientId?: string } | { kind: 'developer' };
+
+/** Service Bus settings: exactly one of a connection string or a namespace reached with a credential. */
+export type ServiceBusSettings =
+  | { connectionString: string; fullyQualifiedNamespace?: undefined; concurrency: number }
+  | { fullyQualifiedNamespace: string; credential: IdentityCredentialSettings; connectionString?: undefined; concurrency: number };
+
+/** Table Storage settings: exactly one of a connection string or a table endpoint reached with a credential. */
+export type TableSettings =
+  | { connectionString: string; tableServiceUri?: undefined; prefix: string }
+  | { tableServiceUri: string; credential: IdentityCredentialSettings; connectionString?: undefined; prefix: string };
+
+/** The settings of one connection, keyed as the environment names them. */
+type ConnectionVariables = Record<string, string | number | undefined>;
+
+/**
+ * One connection's rules: exactly one of `<name>` (a connection string) and `<name><endpoint>`; the
+ * identity settings only beside the endpoint; `__credential` is `managedidentity` (the only value the
+ * Functions host knows), and `__clientId` names a user-assigned identity, so it needs that credential.
+ */
+function checkConnection(ctx: z.RefinementCtx, name: string, endpoint: string, what: string, e: ConnectionVariables): void {
+  const connection = e[name];
+  const address = e[`${name}${endpoint}`];
+  const credential = e[`${name}__credential`];
+  const clientId = e[`${name}__clientId`];
+  requireThat(ctx, Boolean(connection || address), name, `${what} or ${name}${endpoint} (identity-based) is required`);
+  requireThat(ctx, !(connection && address), name, `set either ${name} or ${name}${endpoint}, not both`);
+  if (!address) {
+    requireThat(ctx, credential === undefined, `${name}__credential`, `is read only with ${name}${endpoint}`);
+    requireThat(ctx, clientId === undefined, `${name}__clientId`, `is read only with ${name}${endpoint}`);
+    return;
+  }
+  const managed = typeof credential === 'string' && credential.toLowerCase() === 'managedidentity';
+  requireThat(ctx, credential === undefined || managed, `${name}__credential`, 'expected managedidentity (or unset for a developer sign-in)');
+  requireThat(ctx, clientId === undefined || managed, `${name}__clientId`, `needs ${name}__credential=managedidentity`);
+  requireThat(ctx, clientId === undefined || GUID.test(String(clientId)), `${name}__clientId`, "expected the identity's client id (a GUID)");
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The credential settings of an identity-based connection that passed `checkConnection`. */
+function credentialOf(e: ConnectionVariables, name: string): IdentityCredentialSettings {
+  const credential = e[`${name}__credential`];
+  if (typeof credential !== 'string') return { kind: 'developer' };
+  const clientId = e[`${name}__clientId`];
+  return typeof clientId === 'string' ? { kind: 'managedIdentity', clientId } : { kind: 'managedIdentity' };
+}
+
 // ---- The platform's concerns.
 
 /** One API key entry: `name:role1|role2:sha256hex` (only the hash of the key is configured). */
@@ -87,18 +142,63 @@ const apiKeysSchema = z
 
 export const platformConcerns = {
   apiKeys: z.object({ API_KEYS: apiKeysSchema }).transform((e) => e.API_KEYS),
+  /** Service Bus: SERVICEBUS_CONNECTION (a connection string) or its identity form, as the Functions host reads them. */
   serviceBus: z
-    .object({ SERVICEBUS_CONNECTION: z.string().min(1, 'a Service Bus connection string is required'), QUEUE_CONCURRENCY: intFromEnv(16, 1) })
-    .transform((e) => ({ connectionString: e.SERVICEBUS_CONNECTION, concurrency: e.QUEUE_CONCURRENCY })),
+    .object({
+      SERVICEBUS_CONNECTION: optionalText,
+      SERVICEBUS_CONNECTION__fullyQualifiedNamespace: optionalText,
+      SERVICEBUS_CONNECTION__credential: optionalText,
+      SERVICEBUS_CONNECTION__clientId: optionalText,
+      QUEUE_CONCURRENCY: intFromEnv(16, 1),
+    })
+    .superRefine((e, ctx) => {
+      const namespace = e.SERVICEBUS_CONNECTION__fullyQualifiedNamespace;
+      checkConnection(ctx, 'SERVICEBUS_CONNECTION', '__fullyQualifiedNamespace', 'a Service Bus connection string', e);
+      // A host name (a port only for local brokers), never the connection string's `sb://…/` form.
+      if (namespace && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/.test(namespace)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SERVICEBUS_CONNECTION__fullyQualifiedNamespace'],
+          message: 'expected a host name such as <namespace>.servicebus.windows.net',
+        });
+      }
+    })
+    .transform((e): ServiceBusSettings => {
+      const concurrency = e.QUEUE_CONCURRENCY;
+      const namespace = e.SERVICEBUS_CONNECTION__fullyQualifiedNamespace;
+      if (namespace) return { fullyQualifiedNamespace: namespace, credential: credentialOf(e, 'SERVICEBUS_CONNECTION'), concurrency };
+      return { connectionString: e.SERVICEBUS_CONNECTION as string, concurrency }; // checkConnection required one of the two
+    }),
+  /** Table Storage: TABLES_CONNECTION (a connection string) or its identity form, as the Functions host reads them. */
   tables: z
     .object({
-      TABLES_CONNECTION: z.string().min(1, 'a Table Storage connection string is required'),
+      TABLES_CONNECTION: optionalText,
+      TABLES_CONNECTION__tableServiceUri: optionalText,
+      TABLES_CONNECTION__credential: optionalText,
+      TABLES_CONNECTION__clientId: optionalText,
       TABLE_PREFIX: z
         .string()
         .regex(/^[A-Za-z][A-Za-z0-9]{0,30}$/)
         .default('hub'),
     })
-    .transform((e) => ({ connectionString: e.TABLES_CONNECTION, prefix: e.TABLE_PREFIX })),
+    .superRefine((e, ctx) => {
+      const uri = e.TABLES_CONNECTION__tableServiceUri;
+      checkConnection(ctx, 'TABLES_CONNECTION', '__tableServiceUri', 'a Table Storage connection string', e);
+      // A bearer token is never sent over plain HTTP (the SDK refuses it too).
+      if (uri && !/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(uri)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TABLES_CONNECTION__tableServiceUri'],
+          message: 'expected an https URL such as https://<account>.table.core.windows.net',
+        });
+      }
+    })
+    .transform((e): TableSettings => {
+      const uri = e.TABLES_CONNECTION__tableServiceUri;
+      // The storage account's primaryEndpoints.table ends in `/`; table URLs are built on it.
+      if (uri) return { tableServiceUri: uri.replace(/\/+$/, ''), credential: credentialOf(e, 'TABLES_CONNECTION'), prefix: e.TABLE_PREFIX };
+      return { connectionString: e.TABLES_CONNECTION as string, prefix: e.TABLE_PREFIX }; // checkConnection required one of the two
+    }),
   jobs: z
     .object({ JOB_MAX_ATTEMPTS: intFromEnv(6, 1), JOB_RETRY_BASE_MS: intFromEnv(10_000, 1), JOB_RETRY_CAP_MS: intFromEnv(15 * 60_000, 1) })
     .superRefine((e, ctx) => requireThat(ctx, e.JOB_RETRY_CAP_MS >= e.JOB_RETRY_BASE_MS, 'JOB_RETRY_CAP_MS', 'must be at least JOB_RETRY_BASE_MS'))

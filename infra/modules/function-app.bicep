@@ -10,6 +10,8 @@ param storageAccountName string
 param storageBlobEndpoint string
 param deploymentContainerName string
 param serviceBusFullyQualifiedNamespace string
+@description('The storage account\'s table endpoint (https://<account>.table.core.windows.net/).')
+param tableServiceUri string
 param applicationInsightsConnectionString string
 
 @description('Secrets as Key Vault references (from key-vault.bicep).')
@@ -97,15 +99,18 @@ var hostSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   // The host sends its telemetry with Entra ID as the identity (Monitoring Metrics Publisher).
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-  // Identity-based connection for the Service Bus trigger (connection name SERVICEBUS_CONNECTION,
-  // functions/register.ts). While the plain SERVICEBUS_CONNECTION setting (a connection string,
-  // needed by the app's own clients) exists, the extension uses that and ignores these three;
-  // removing it is the whole switch once the app uses @azure/identity (infra/README.md).
+  // Identity-based connections, no keys: the Service Bus trigger (connection SERVICEBUS_CONNECTION,
+  // functions/register.ts) and the app's own clients (shared/config.ts) read the same settings, so
+  // both use the user-assigned identity. There is no SERVICEBUS_CONNECTION / TABLES_CONNECTION
+  // connection string: the app refuses to start with both forms of one connection.
   SERVICEBUS_CONNECTION__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
   SERVICEBUS_CONNECTION__credential: 'managedidentity'
   SERVICEBUS_CONNECTION__clientId: identityClientId
-  // No AZURE_CLIENT_ID: nothing in the app reads it until it uses @azure/identity (infra/README.md,
-  // "Known gaps"); every setting here is one the app or the host reads (tests/unit/infra.test.ts).
+  TABLES_CONNECTION__tableServiceUri: tableServiceUri
+  TABLES_CONNECTION__credential: 'managedidentity'
+  TABLES_CONNECTION__clientId: identityClientId
+  // No AZURE_CLIENT_ID: the app names its identity per connection (__clientId); every setting here
+  // is one the app or the host reads (tests/unit/infra.test.ts).
 }
 
 var presentPlainSettings = toObject(filter(items(plainSettings), entry => !empty(entry.value)), entry => entry.key, entry => entry.value)

@@ -1,14 +1,9 @@
 // Key Vault (RBAC mode) holding every secret the app reads. Secrets given as empty parameters are
 // not created, and their app settings are left out (the app treats them as "not configured").
-// The two connection strings are built here from the resources' keys, so no key ever leaves this
-// module as an output or a parameter.
+// Service Bus and storage are not here: the app reaches them with its identity, without keys.
 param name string
 param location string
 param tags object
-
-param storageAccountName string
-param serviceBusNamespaceName string
-param serviceBusRuleName string
 
 @secure()
 param stripeSecretKey string
@@ -26,6 +21,12 @@ param smtpUrl string
 param btcpayApiKey string
 @secure()
 param btcpayWebhookSecret string
+@secure()
+param woocommerceConsumerKey string
+@secure()
+param woocommerceConsumerSecret string
+@secure()
+param woocommerceWebhookSecret string
 @description('Channel name -> its Standard Webhooks secret(s) (<CHANNEL>_CALLBACK_SECRET).')
 @secure()
 param channelCallbackSecrets object
@@ -44,18 +45,6 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
     publicNetworkAccess: 'Enabled'
-  }
-}
-
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: storageAccountName
-}
-
-resource serviceBus 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
-  name: serviceBusNamespaceName
-
-  resource appRule 'AuthorizationRules' existing = {
-    name: serviceBusRuleName
   }
 }
 
@@ -101,6 +90,21 @@ var optionalSecrets = [
     name: 'btcpay-webhook-secret'
     value: btcpayWebhookSecret
   }
+  {
+    setting: 'WOOCOMMERCE_CONSUMER_KEY'
+    name: 'woocommerce-consumer-key'
+    value: woocommerceConsumerKey
+  }
+  {
+    setting: 'WOOCOMMERCE_CONSUMER_SECRET'
+    name: 'woocommerce-consumer-secret'
+    value: woocommerceConsumerSecret
+  }
+  {
+    setting: 'WOOCOMMERCE_WEBHOOK_SECRET'
+    name: 'woocommerce-webhook-secret'
+    value: woocommerceWebhookSecret
+  }
 ]
 // One secret per channel: the setting is named as the app derives it (callbackVariable in
 // slices/orders/config.ts: upper case, '-' -> '_'); secret names allow only letters, digits and '-',
@@ -121,32 +125,11 @@ resource optional 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for secret i
   }
 }]
 
-// Connection strings for the app's own SDK clients (shared/config.ts reads both as strings).
-resource serviceBusConnection 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: 'servicebus-connection'
-  properties: {
-    value: serviceBus::appRule.listKeys().primaryConnectionString
-  }
-}
-
-resource tablesConnection 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: 'tables-connection'
-  properties: {
-    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
-  }
-}
-
 // Versionless references: a rotated secret is picked up when the app's references refresh.
-var requiredSettings = {
-  SERVICEBUS_CONNECTION: '@Microsoft.KeyVault(SecretUri=${serviceBusConnection.properties.secretUri})'
-  TABLES_CONNECTION: '@Microsoft.KeyVault(SecretUri=${tablesConnection.properties.secretUri})'
-}
 var optionalSettings = toObject(presentSecrets, secret => secret.setting, secret => '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${secret.name})')
 
 output id string = vault.id
 output name string = vault.name
 output uri string = vault.properties.vaultUri
 @description('App settings (name -> Key Vault reference); references only, no secret values.')
-output appSettings object = union(requiredSettings, optionalSettings)
+output appSettings object = optionalSettings

@@ -9,21 +9,25 @@ param applicationInsightsName string
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
 // Blob Data Owner: the host's AzureWebJobsStorage (timer leases, host keys) and the Flex
-// deployment container; Table Data Contributor: the app's tables once it uses identity.
+// deployment container; Table Data Contributor: the app's tables (TABLES_CONNECTION__*), which it
+// also creates at start-up. Shared keys are off (storage.bicep), so these roles are the only way in.
 var storageRoles = [
   roles.storageBlobDataOwner
   roles.storageTableDataContributor
 ]
-// Data Owner covers Receiver + Sender (the trigger completes/dead-letters, retries are scheduled
-// copies, replay sends to the main queue); no narrower pair of built-in roles covers all three.
+// Receiver: the queue triggers (receive, complete, dead-letter, renew locks) and the admin's browse
+// and replay, which receive from the dead-letter sub-queues; Sender: jobs, their retries (scheduled
+// copies) and replays. Not Data Owner: the app never manages entities (service-bus.bicep declares them).
 var serviceBusRoles = [
-  roles.serviceBusDataOwner
+  roles.serviceBusDataSender
+  roles.serviceBusDataReceiver
 ]
 var keyVaultRoles = [
   roles.keyVaultSecretsUser

@@ -4,9 +4,6 @@ param name string
 param location string
 param tags object
 
-@description('SAS auth on the namespace. The app reads SERVICEBUS_CONNECTION as a SAS connection string today, so this must stay false until the app uses @azure/identity (infra/README.md, "Known gaps").')
-param disableLocalAuth bool = false
-
 var queueNames = [
   'odoo-sync'
   'driver-dispatch'
@@ -24,7 +21,9 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   }
   properties: {
     minimumTlsVersion: '1.2'
-    disableLocalAuth: disableLocalAuth
+    // Entra ID only: the trigger and the app connect with the app's identity (SERVICEBUS_CONNECTION__*),
+    // so no SAS key exists to leak.
+    disableLocalAuth: true
   }
 }
 
@@ -43,22 +42,8 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for queue
   }
 }]
 
-// The app's own clients (sender, dead-letter browsing/replay) need Listen + Send, not Manage:
-// it never creates entities (queues are declared above).
-resource appRule 'Microsoft.ServiceBus/namespaces/AuthorizationRules@2024-01-01' = {
-  parent: namespace
-  name: 'order-hub-app'
-  properties: {
-    rights: [
-      'Listen'
-      'Send'
-    ]
-  }
-}
-
 output id string = namespace.id
 output name string = namespace.name
 // serviceBusEndpoint is 'https://<name>.servicebus.windows.net:443/' (cloud-specific suffix).
 output fullyQualifiedNamespace string = split(replace(namespace.properties.serviceBusEndpoint, 'https://', ''), ':')[0]
-output appRuleName string = appRule.name
 output queueNames array = queueNames

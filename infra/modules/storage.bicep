@@ -1,12 +1,10 @@
-// The storage account: the host's AzureWebJobsStorage (identity-based), the Flex Consumption
-// deployment container, and the app's tables (the app creates its tables at start-up).
+// The storage account: the host's AzureWebJobsStorage, the Flex Consumption deployment container,
+// and the app's tables (the app creates its tables at start-up). Every one of them is reached with
+// the app's identity (role-assignments.bicep), so shared keys are off: no key can leak or need rotating.
 param name string
 param location string
 param tags object
 param deploymentContainerName string
-
-@description('Shared-key access. The app reads TABLES_CONNECTION as an account-key connection string today, so this must stay true until the app uses @azure/identity (infra/README.md, "Known gaps").')
-param allowSharedKeyAccess bool = true
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -18,7 +16,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     allowBlobPublicAccess: false
-    allowSharedKeyAccess: allowSharedKeyAccess
+    allowSharedKeyAccess: false
     defaultToOAuthAuthentication: true
     publicNetworkAccess: 'Enabled'
     networkAcls: {

@@ -3,7 +3,7 @@
  * the per-key limit and the per-address booking limit hold for both together, with 429 and Retry-After.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../local/runtime';
+import { connectionStrings, type LocalRuntime } from '../../local/runtime';
 import { RATE_LIMITS_TABLE } from '../../shared/adapters/table-storage/rate-limit-store';
 import { hashApiKey } from '../../shared/http/auth';
 import { bookingBody, startBookingRuntime } from '../support/bookings';
@@ -18,7 +18,7 @@ describe('rate limits across two app instances on one Table Storage', () => {
     const env = { API_KEYS: `shop:orders:${hashApiKey(SHOP_KEY)}`, RATE_LIMIT_PER_KEY: '10', BOOKING_RATE_LIMIT_PER_IP: '3' };
     first = await startBookingRuntime(env);
     // The second app uses the first one's Azurite: its own host, broker and sandboxes, the same tables.
-    second = await startBookingRuntime({ ...env, TABLES_CONNECTION: first.config.tables.connectionString });
+    second = await startBookingRuntime({ ...env, TABLES_CONNECTION: connectionStrings(first.config).tables });
   }, 60_000);
 
   afterAll(async () => {

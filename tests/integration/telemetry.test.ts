@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -7,24 +7,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrub, scrubText, toTraceId } from '../../shared/adapters/telemetry/app-insights';
+import { runNode } from '../support/run-node';
 import { waitFor } from '../support/wait';
 
-const root = resolve(__dirname, '../..');
+const _root = resolve(__dirname, '../..');
 const CHILD_TIMEOUT_MS = 15_000;
 
-/** Runs `node --import tsx <args>` in the repository; killed if it outlives the timeout. */
-async function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs `node --import tsx <args>` without the connection string of this process. */
+function runClean(args: string[], env: NodeJS.ProcessEnv = {}) {
   const baseEnv = { ...process.env };
   delete baseEnv.APPLICATIONINSIGHTS_CONNECTION_STRING;
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...baseEnv, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+  return runNode(args, { ...baseEnv, ...env }, CHILD_TIMEOUT_MS);
 }
 
 describe('Application Insights adapter against a local ingestion endpoint', () => {
@@ -82,7 +75,7 @@ describe('Application Insights adapter against a local ingestion endpoint', () =
   it('delivers event, dependency, request and metric (the metric with its dimensions), under one operation id, without secrets', async () => {
     const operationId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const connectionString = `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:${port}/`;
-    const result = await runNode(['tests/support/telemetry-client.ts', connectionString, operationId], {
+    const result = await runClean(['tests/support/telemetry-client.ts', connectionString, operationId], {
       NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
       APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true',
     });
@@ -132,7 +125,7 @@ describe('loading', () => {
       const before = loaded();
       import('applicationinsights').then(() =>
         console.log(JSON.stringify({ exported: typeof adapter.loadAppInsightsTelemetry, before, after: loaded() })));`;
-    const result = await runNode(['-e', script]);
+    const result = await runClean(['-e', script]);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ exported: 'function', before: false, after: true });
   });

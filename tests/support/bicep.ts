@@ -12,6 +12,7 @@ export interface InfraTexts {
   functionApp: string;
   keyVault: string;
   serviceBus: string;
+  storage: string;
   roleAssignments: string;
   alerts: string;
 }
@@ -23,6 +24,7 @@ export function readInfra(): InfraTexts {
     functionApp: read('modules/function-app.bicep'),
     keyVault: read('modules/key-vault.bicep'),
     serviceBus: read('modules/service-bus.bicep'),
+    storage: read('modules/storage.bicep'),
     roleAssignments: read('modules/role-assignments.bicep'),
     alerts: read('modules/alerts.bicep'),
   };

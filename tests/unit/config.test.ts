@@ -73,3 +73,84 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, DRIVER_APP_WEBHOOK_URL: 'https://drivers.example.com/trips' })).toThrow(/DRIVER_APP_SECRET/);
   });
 });
+
+describe('identity-based connections (the Functions host names)', () => {
+  const clientId = '6f1c3a52-58a4-4d8e-9f1e-0c7b2a9d4e11';
+  const identity = {
+    SERVICEBUS_CONNECTION__fullyQualifiedNamespace: 'sb-orderhub.servicebus.windows.net',
+    SERVICEBUS_CONNECTION__credential: 'managedidentity',
+    SERVICEBUS_CONNECTION__clientId: clientId,
+    TABLES_CONNECTION__tableServiceUri: 'https://storderhub.table.core.windows.net',
+    TABLES_CONNECTION__credential: 'managedidentity',
+    TABLES_CONNECTION__clientId: clientId,
+  };
+  /** The ConfigError's message for an environment (fails when it loads). */
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.message;
+      throw error;
+    }
+    throw new Error('the configuration loaded');
+  };
+
+  it('reads the namespace and table endpoint with the user-assigned identity', () => {
+    const config = loadConfig(identity);
+    expect(config.serviceBus).toEqual({
+      fullyQualifiedNamespace: 'sb-orderhub.servicebus.windows.net',
+      credential: { kind: 'managedIdentity', clientId },
+      concurrency: 16,
+    });
+    expect(config.tables).toEqual({
+      tableServiceUri: 'https://storderhub.table.core.windows.net',
+      credential: { kind: 'managedIdentity', clientId },
+      prefix: 'hub',
+    });
+  });
+
+  it('takes the system-assigned identity without a client id, and a developer sign-in without a credential', () => {
+    const config = loadConfig({
+      SERVICEBUS_CONNECTION__fullyQualifiedNamespace: 'sb-orderhub.servicebus.windows.net',
+      SERVICEBUS_CONNECTION__credential: 'ManagedIdentity', // the host compares without case
+      TABLES_CONNECTION__tableServiceUri: 'https://storderhub.table.core.windows.net',
+    });
+    expect(config.serviceBus).toMatchObject({ credential: { kind: 'managedIdentity' } });
+    expect(config.tables).toMatchObject({ credential: { kind: 'developer' } });
+  });
+
+  it('keeps the connection strings as they were', () => {
+    const config = loadConfig(base);
+    expect(config.serviceBus).toEqual({ connectionString: base.SERVICEBUS_CONNECTION, concurrency: 16 });
+    expect(config.tables).toEqual({ connectionString: base.TABLES_CONNECTION, prefix: 'hub' });
+  });
+
+  it('wants exactly one of the connection string and the identity form, and names the setting', () => {
+    expect(problems({ ...identity, SERVICEBUS_CONNECTION: base.SERVICEBUS_CONNECTION })).toMatch(
+      /SERVICEBUS_CONNECTION: set either SERVICEBUS_CONNECTION or SERVICEBUS_CONNECTION__fullyQualifiedNamespace, not both/,
+    );
+    expect(problems({ ...identity, TABLES_CONNECTION: base.TABLES_CONNECTION })).toMatch(/TABLES_CONNECTION: set either/);
+    const neither = problems({});
+    expect(neither).toMatch(/SERVICEBUS_CONNECTION: a Service Bus connection string or SERVICEBUS_CONNECTION__fullyQualifiedNamespace/);
+    expect(neither).toMatch(/TABLES_CONNECTION: a Table Storage connection string or TABLES_CONNECTION__tableServiceUri/);
+  });
+
+  it('refuses identity settings that would be ignored or are malformed, naming each', () => {
+    expect(problems({ ...base, SERVICEBUS_CONNECTION__credential: 'managedidentity' })).toMatch(
+      /SERVICEBUS_CONNECTION__credential: is read only with SERVICEBUS_CONNECTION__fullyQualifiedNamespace/,
+    );
+    expect(problems({ ...identity, TABLES_CONNECTION__credential: 'clientsecret' })).toMatch(/TABLES_CONNECTION__credential: expected managedidentity/);
+    expect(problems({ ...identity, SERVICEBUS_CONNECTION__credential: '' })).toMatch(
+      /SERVICEBUS_CONNECTION__clientId: needs SERVICEBUS_CONNECTION__credential=managedidentity/,
+    );
+    expect(problems({ ...identity, TABLES_CONNECTION__clientId: 'my-identity' })).toMatch(/TABLES_CONNECTION__clientId: expected the identity's client id/);
+    expect(problems({ ...identity, SERVICEBUS_CONNECTION__fullyQualifiedNamespace: 'sb://sb-orderhub.servicebus.windows.net/' })).toMatch(
+      /SERVICEBUS_CONNECTION__fullyQualifiedNamespace: expected a host name/,
+    );
+    // A bearer token never travels over plain HTTP.
+    expect(problems({ ...identity, TABLES_CONNECTION__tableServiceUri: 'http://127.0.0.1:10002/devstoreaccount1' })).toMatch(
+      /TABLES_CONNECTION__tableServiceUri: expected an https URL/,
+    );
+    expect(problems({ ...identity, SERVICEBUS_CONNECTION__clientId: 'my-identity' })).not.toContain('my-identity');
+  });
+});

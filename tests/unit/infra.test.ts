@@ -1,6 +1,6 @@
 // infra/ checked against the code without Azure: the app settings the Bicep sets against the
-// configuration the app reads, the queues, the identity's roles, CORS, and what the function table
-// registers (trigger connections, timer schedules). Each rule is also shown failing on a copy of the
+// configuration the app reads, the queues, the identity's roles, keys (none: identity-based
+// connections only), CORS, and what the function table registers (trigger connections, timer schedules). Each rule is also shown failing on a copy of the
 // templates with one mismatch planted.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -33,6 +33,8 @@ interface AppFacts {
   reads: ReadonlySet<string>;
   /** The variables that must be set in Azure: no default in their schema, plus what Azure needs besides. */
   required: ReadonlySet<string>;
+  /** The app's connections (`SERVICEBUS_CONNECTION`, …) and the setting naming their endpoint in the identity form. */
+  connections: ReadonlyArray<{ name: string; endpoint: string }>;
   /** The name of a channel's setting (`<CHANNEL>_CALLBACK_URL`). */
   channelVariable: (channel: string, what: 'URL' | 'SECRET') => string;
   queues: readonly string[];
@@ -65,6 +67,17 @@ function configurationNames(): { reads: Set<string>; required: Set<string> } {
 }
 
 /**
+ * The app's connections, from the identity settings it reads (`<NAME>__fullyQualifiedNamespace`,
+ * `<NAME>__tableServiceUri`, as the Functions host names them): each is a connection string or that form.
+ */
+function connectionsOf(reads: ReadonlySet<string>): Array<{ name: string; endpoint: string }> {
+  return [...reads].flatMap((read) => {
+    const match = /^(\w+?)__(fullyQualifiedNamespace|tableServiceUri)$/.exec(read);
+    return match ? [{ name: match[1] as string, endpoint: read }] : [];
+  });
+}
+
+/**
  * Needed in Azure though the schemas have a default: without a connection string the app sends no
  * telemetry, and every log alert (infra/modules/alerts.bicep) reads what it sends.
  */
@@ -93,7 +106,7 @@ const squash = (text: string) => stripComments(text).replace(/\s+/g, ' ');
 function infraSettings(texts: InfraTexts): InfraSettings {
   const secretSettings = [...varBody(texts.keyVault, 'optionalSecrets').matchAll(/setting:\s*'([^']+)'/g)].map((match) => match[1] as string);
   return {
-    always: [...varKeys(texts.functionApp, 'hostSettings'), ...varKeys(texts.keyVault, 'requiredSettings')],
+    always: varKeys(texts.functionApp, 'hostSettings'),
     optional: [...varKeys(texts.main, 'appPlainSettings'), ...secretSettings],
     channelNaming: { URL: channelNaming(texts.main, 'URL'), SECRET: channelNaming(texts.keyVault, 'SECRET') },
   };
@@ -106,7 +119,6 @@ const HOST_SETTING = [/^AzureWebJobsStorage(__\w+)?$/, /^FUNCTIONS_\w+$/, /^APPL
 const ROLES = {
   storageBlobDataOwner: { id: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', name: 'Storage Blob Data Owner' },
   storageTableDataContributor: { id: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', name: 'Storage Table Data Contributor' },
-  serviceBusDataOwner: { id: '090c5cfd-751d-490a-894a-3ce6f1109419', name: 'Azure Service Bus Data Owner' },
   serviceBusDataReceiver: { id: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0', name: 'Azure Service Bus Data Receiver' },
   serviceBusDataSender: { id: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39', name: 'Azure Service Bus Data Sender' },
   keyVaultSecretsUser: { id: '4633458b-17de-408a-b874-0445c86b69e6', name: 'Key Vault Secrets User' },
@@ -124,8 +136,8 @@ const ROLE_NEEDS: ReadonlyArray<{ on: string; anyOf: Role[][]; why: string }> = 
   { on: 'Microsoft.Storage/storageAccounts', anyOf: [[ROLES.storageTableDataContributor]], why: "the app's tables" },
   {
     on: 'Microsoft.ServiceBus/namespaces',
-    anyOf: [[ROLES.serviceBusDataOwner], [ROLES.serviceBusDataReceiver, ROLES.serviceBusDataSender]],
-    why: 'the queue triggers (receive, settle) and the app (send, schedule retries, replay dead letters)',
+    anyOf: [[ROLES.serviceBusDataReceiver, ROLES.serviceBusDataSender]],
+    why: 'the queue triggers (receive, settle), the app (send, schedule retries) and the admin replay (receive from dead-letter sub-queues)',
   },
   { on: 'Microsoft.KeyVault/vaults', anyOf: [[ROLES.keyVaultSecretsUser]], why: 'the Key Vault references of the app settings' },
   {
@@ -200,11 +212,7 @@ function checkInfra(texts: InfraTexts, app: AppFacts): string[] {
       'properties: union(hostSettings, presentPlainSettings, keyVaultSettings)',
       'function-app.bicep merges host, plain and Key Vault settings',
     ],
-    [
-      texts.keyVault,
-      'output appSettings object = union(requiredSettings, optionalSettings)',
-      'key-vault.bicep outputs the required and optional secret settings',
-    ],
+    [texts.keyVault, 'output appSettings object = optionalSettings', 'key-vault.bicep outputs the secret settings'],
     [texts.main, 'keyVaultSettings: keyVault.outputs.appSettings', 'main.bicep hands the Key Vault settings to the Function App'],
     [texts.main, 'plainSettings: union(appPlainSettings, channelCallbackUrlSettings)', 'main.bicep hands the plain settings to the Function App'],
   ];
@@ -245,13 +253,40 @@ function checkInfra(texts: InfraTexts, app: AppFacts): string[] {
     problems.push('the Function App does not use the identity for itself and its Key Vault references');
   }
 
-  // 5. CORS: the platform's list is the corsOrigins parameter, the same value as the app's CORS_ORIGINS.
+  // 5. No keys: every connection of the app and the host's storage is identity-based, with the
+  // identity the app runs as, and the resources refuse keys altogether.
+  const hostSettings = varBody(texts.functionApp, 'hostSettings');
+  const identityForm = [...app.connections, { name: 'AzureWebJobsStorage', endpoint: 'AzureWebJobsStorage__accountName' }];
+  for (const { name, endpoint } of identityForm) {
+    if (all.has(name)) problems.push(`the Bicep sets ${name} (a connection string with a key); set ${endpoint} with the identity instead`);
+    if (!always.has(endpoint)) problems.push(`the Bicep does not set ${endpoint} (${name} in its identity form)`);
+    if (property(hostSettings, `${name}__credential`) !== "'managedidentity'") problems.push(`${name}__credential is not managedidentity`);
+    if (property(hostSettings, `${name}__clientId`) !== 'identityClientId')
+      problems.push(`${name}__clientId is not the client id of the identity the app runs as`);
+  }
+  for (const [file, text] of Object.entries(texts)) {
+    if (/\blist(Keys|ConnectionStrings)\(/.test(stripComments(text))) problems.push(`${file} reads keys (listKeys): nothing may need them`);
+    if ([...resourceTypes(text).values()].some((type) => type.endsWith('/AuthorizationRules'))) problems.push(`${file} creates a SAS authorization rule`);
+  }
+  if (property(resourceBody(texts.storage, 'storage'), 'allowSharedKeyAccess') !== 'false') problems.push('the storage account allows shared-key access');
+  if (property(resourceBody(texts.serviceBus, 'namespace'), 'disableLocalAuth') !== 'true') problems.push('the Service Bus namespace allows SAS (local) auth');
+  const appModule = moduleBody(texts.main, 'functionApp');
+  const wired: Array<[string, string]> = [
+    ['identityClientId', 'identity.outputs.clientId'],
+    ['serviceBusFullyQualifiedNamespace', 'serviceBus.outputs.fullyQualifiedNamespace'],
+    ['tableServiceUri', 'storage.outputs.tableEndpoint'],
+  ];
+  for (const [param, value] of wired) {
+    if (property(appModule, param) !== value) problems.push(`main.bicep does not hand ${value} to the Function App as ${param}`);
+  }
+
+  // 6. CORS: the platform's list is the corsOrigins parameter, the same value as the app's CORS_ORIGINS.
   if (!/cors: \{ allowedOrigins: corsAllowedOrigins\b/.test(app_)) problems.push("the Function App's CORS does not take corsAllowedOrigins");
   if (!/corsAllowedOrigins: [^\n]*split\(corsOrigins, ','\)/.test(main))
     problems.push('main.bicep does not hand corsOrigins to the Function App as its CORS list');
   if (property(varBody(texts.main, 'appPlainSettings'), 'CORS_ORIGINS') !== 'corsOrigins') problems.push('CORS_ORIGINS is not the corsOrigins parameter');
 
-  // 6. Timers: NCRONTAB with seconds as the Functions host takes it, or a %SETTING% the Bicep sets.
+  // 7. Timers: NCRONTAB with seconds as the Functions host takes it, or a %SETTING% the Bicep sets.
   for (const timer of app.timers) {
     const setting = /^%(\w+)%$/.exec(timer.schedule)?.[1];
     if (setting) {
@@ -275,6 +310,7 @@ beforeAll(async () => {
   facts = {
     reads: names.reads,
     required: new Set([...names.required, ...AZURE_REQUIRED]),
+    connections: connectionsOf(names.reads),
     channelVariable: callbackVariable,
     queues: QUEUE_NAMES,
     triggers: registered.triggers,
@@ -286,21 +322,44 @@ describe('infra/ against the code', () => {
   it('collects the facts it compares (so the rules cannot pass empty)', () => {
     expect(facts.reads).toContain('ODOO_URL');
     expect(facts.reads).toContain('CORS_ORIGINS');
-    expect([...facts.required].sort()).toEqual(expect.arrayContaining(['APPLICATIONINSIGHTS_CONNECTION_STRING', 'SERVICEBUS_CONNECTION', 'TABLES_CONNECTION']));
+    expect([...facts.required]).toContain('APPLICATIONINSIGHTS_CONNECTION_STRING');
+    expect(facts.connections).toEqual([
+      { name: 'SERVICEBUS_CONNECTION', endpoint: 'SERVICEBUS_CONNECTION__fullyQualifiedNamespace' },
+      { name: 'TABLES_CONNECTION', endpoint: 'TABLES_CONNECTION__tableServiceUri' },
+    ]);
     expect(facts.triggers.map((trigger) => trigger.queue).sort()).toEqual([...QUEUE_NAMES].sort());
     expect(facts.timers.map((timer) => timer.function)).toEqual(expect.arrayContaining(['outbox-relay', 'payments-reconcile']));
     const settings = infraSettings(texts);
-    expect(settings.always).toEqual(expect.arrayContaining(['SERVICEBUS_CONNECTION', 'TABLES_CONNECTION', 'AzureWebJobsStorage__accountName']));
+    expect(settings.always).toEqual(
+      expect.arrayContaining(['SERVICEBUS_CONNECTION__fullyQualifiedNamespace', 'TABLES_CONNECTION__tableServiceUri', 'AzureWebJobsStorage__accountName']),
+    );
     expect(settings.optional).toEqual(expect.arrayContaining(['STRIPE_SECRET_KEY', 'ODOO_URL', 'CORS_ORIGINS']));
   });
 
-  it('agree: settings, queues, roles, CORS, trigger connections and timer schedules', () => {
+  it('agree: settings, queues, roles, keys, CORS, trigger connections and timer schedules', () => {
     expect(checkInfra(texts, facts)).toEqual([]);
   });
 
-  it('the queue triggers connect through SERVICEBUS_CONNECTION, whose identity-based form the Bicep sets too', () => {
+  it('the queue triggers and the app connect through SERVICEBUS_CONNECTION, set only in its identity-based form', () => {
     expect(new Set(facts.triggers.map((trigger) => trigger.connection))).toEqual(new Set(['SERVICEBUS_CONNECTION']));
-    expect(infraSettings(texts).always).toEqual(expect.arrayContaining(['SERVICEBUS_CONNECTION__fullyQualifiedNamespace', 'SERVICEBUS_CONNECTION__clientId']));
+    const settings = infraSettings(texts);
+    expect(settings.always).toEqual(expect.arrayContaining(['SERVICEBUS_CONNECTION__fullyQualifiedNamespace', 'SERVICEBUS_CONNECTION__clientId']));
+    expect([...settings.always, ...settings.optional]).not.toEqual(expect.arrayContaining(['SERVICEBUS_CONNECTION']));
+    expect([...settings.always, ...settings.optional]).not.toEqual(expect.arrayContaining(['TABLES_CONNECTION']));
+  });
+
+  it('no keys: shared keys and SAS off, no connection-string secrets, the identity settings with the identity the app runs as', () => {
+    const hostSettings = varBody(texts.functionApp, 'hostSettings');
+    for (const connection of ['SERVICEBUS_CONNECTION', 'TABLES_CONNECTION', 'AzureWebJobsStorage']) {
+      expect(property(hostSettings, `${connection}__credential`)).toBe("'managedidentity'");
+      expect(property(hostSettings, `${connection}__clientId`)).toBe('identityClientId');
+    }
+    expect(property(hostSettings, 'TABLES_CONNECTION__tableServiceUri')).toBe('tableServiceUri');
+    expect(property(hostSettings, 'SERVICEBUS_CONNECTION__fullyQualifiedNamespace')).toBe('serviceBusFullyQualifiedNamespace');
+    expect(property(resourceBody(texts.storage, 'storage'), 'allowSharedKeyAccess')).toBe('false');
+    expect(property(resourceBody(texts.serviceBus, 'namespace'), 'disableLocalAuth')).toBe('true');
+    for (const text of Object.values(texts)) expect(stripComments(text)).not.toMatch(/listKeys\(|connectionString\(|AccountKey=/);
+    expect(varBody(texts.keyVault, 'optionalSecrets')).not.toMatch(/CONNECTION/);
   });
 
   it('the payments-reconcile timer follows PAYMENT_RECONCILE_EVERY, a setting the Bicep sets from its parameter', () => {
@@ -332,7 +391,9 @@ describe('a planted mismatch fails the check', () => {
   });
 
   it('a required setting missing, and one the app newly requires', () => {
-    expect(planted('keyVault', /^\s*TABLES_CONNECTION: .*$/m, '')).toEqual(['the app needs TABLES_CONNECTION in Azure, but the Bicep does not always set it']);
+    expect(planted('functionApp', /^\s*TABLES_CONNECTION__tableServiceUri: .*$/m, '')).toEqual([
+      'the Bicep does not set TABLES_CONNECTION__tableServiceUri (TABLES_CONNECTION in its identity form)',
+    ]);
     expect(checkInfra(texts, { ...facts, required: new Set([...facts.required, 'NEW_REQUIRED']) })).toEqual([
       'the app needs NEW_REQUIRED in Azure, but the Bicep does not always set it',
     ]);
@@ -366,9 +427,10 @@ describe('a planted mismatch fails the check', () => {
     expect(planted('roleAssignments', 'roles.storageTableDataContributor\n]', 'roles.storageBlobDataContributor\n]')).toEqual([
       "the identity lacks Storage Table Data Contributor on Microsoft.Storage/storageAccounts (the app's tables)",
     ]);
-    expect(
-      planted('roleAssignments', "serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'", "serviceBusDataOwner: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'"),
-    ).toEqual([expect.stringContaining('the identity lacks Azure Service Bus Data Owner or Azure Service Bus Data Receiver + Azure Service Bus Data Sender')]);
+    // Receiving from the dead-letter sub-queues (the admin replay) needs Receiver, not only Sender.
+    expect(planted('roleAssignments', /\n\s*roles\.serviceBusDataReceiver\n/, '\n')).toEqual([
+      expect.stringContaining('the identity lacks Azure Service Bus Data Receiver + Azure Service Bus Data Sender on Microsoft.ServiceBus/namespaces'),
+    ]);
     expect(planted('roleAssignments', /(resource appInsightsAssignments[\s\S]*?)scope: appInsights/, '$1scope: vault')).toEqual([
       'the identity lacks Monitoring Metrics Publisher on Microsoft.Insights/components (telemetry with Entra ID (APPLICATIONINSIGHTS_AUTHENTICATION_STRING))',
     ]);
@@ -387,19 +449,58 @@ describe('a planted mismatch fails the check', () => {
   });
 
   it('the trigger connection unset, or a timer on a setting nobody sets', () => {
-    const withoutConnection = {
-      ...texts,
-      keyVault: texts.keyVault.replace(/^\s*SERVICEBUS_CONNECTION: .*$/m, ''),
-      functionApp: texts.functionApp.replace(/^\s*SERVICEBUS_CONNECTION__fullyQualifiedNamespace: .*$/m, ''),
-    };
-    expect(checkInfra(withoutConnection, facts)).toEqual([
-      'the app needs SERVICEBUS_CONNECTION in Azure, but the Bicep does not always set it',
+    expect(planted('functionApp', /^\s*SERVICEBUS_CONNECTION__fullyQualifiedNamespace: .*$/m, '')).toEqual([
       "the queue triggers' connection SERVICEBUS_CONNECTION is set neither as SERVICEBUS_CONNECTION nor as SERVICEBUS_CONNECTION__fullyQualifiedNamespace",
+      'the Bicep does not set SERVICEBUS_CONNECTION__fullyQualifiedNamespace (SERVICEBUS_CONNECTION in its identity form)',
     ]);
     const timers = [...facts.timers, { function: 'nightly', schedule: '%NIGHTLY_SCHEDULE%' }, { function: 'hourly', schedule: '0 * * * *' }];
     expect(checkInfra(texts, { ...facts, timers })).toEqual([
       'timer nightly reads its schedule from NIGHTLY_SCHEDULE, which the Bicep does not set',
       'timer hourly has schedule "0 * * * *", not six NCRONTAB fields',
+    ]);
+  });
+});
+
+describe('a key brought back fails the check', () => {
+  const planted = (file: keyof InfraTexts, from: string | RegExp, to: string) => {
+    const changed = texts[file].replace(from, to);
+    expect(changed, `the plant ${String(from)} did not change ${file}`).not.toBe(texts[file]);
+    return checkInfra({ ...texts, [file]: changed }, facts);
+  };
+
+  it('shared-key access or SAS auth on again', () => {
+    expect(planted('storage', 'allowSharedKeyAccess: false', 'allowSharedKeyAccess: true')).toEqual(['the storage account allows shared-key access']);
+    expect(planted('serviceBus', 'disableLocalAuth: true', 'disableLocalAuth: false')).toEqual(['the Service Bus namespace allows SAS (local) auth']);
+  });
+
+  it('a connection string built from listKeys into a Key Vault secret and an app setting', () => {
+    const secret = `resource tablesConnection 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'tables-connection'
+  properties: {
+    value: 'AccountKey=\${storage.listKeys().keys[0].value}'
+  }
+}
+`;
+    expect(planted('keyVault', /^var optionalSettings/m, `${secret}var optionalSettings`)).toEqual(['keyVault reads keys (listKeys): nothing may need them']);
+    expect(planted('keyVault', "setting: 'SMTP_URL'", "setting: 'TABLES_CONNECTION'")).toEqual([
+      'the Bicep sets TABLES_CONNECTION (a connection string with a key); set TABLES_CONNECTION__tableServiceUri with the identity instead',
+    ]);
+  });
+
+  it('a SAS rule, the host storage by key, another identity or no managed identity for a connection', () => {
+    const rule = "resource appRule 'Microsoft.ServiceBus/namespaces/AuthorizationRules@2024-01-01' = {\n  parent: namespace\n  name: 'app'\n}\n";
+    expect(planted('serviceBus', /^output id /m, `${rule}output id `)).toEqual(['serviceBus creates a SAS authorization rule']);
+    expect(planted('functionApp', 'AzureWebJobsStorage__accountName: storageAccountName', 'AzureWebJobsStorage: storageAccountName')).toEqual([
+      'the Bicep sets AzureWebJobsStorage (a connection string with a key); set AzureWebJobsStorage__accountName with the identity instead',
+      'the Bicep does not set AzureWebJobsStorage__accountName (AzureWebJobsStorage in its identity form)',
+    ]);
+    expect(
+      planted('functionApp', 'TABLES_CONNECTION__clientId: identityClientId', "TABLES_CONNECTION__clientId: '00000000-0000-0000-0000-000000000000'"),
+    ).toEqual(['TABLES_CONNECTION__clientId is not the client id of the identity the app runs as']);
+    expect(planted('functionApp', /^\s*SERVICEBUS_CONNECTION__credential: .*$/m, '')).toEqual(['SERVICEBUS_CONNECTION__credential is not managedidentity']);
+    expect(planted('main', 'tableServiceUri: storage.outputs.tableEndpoint', 'tableServiceUri: storage.outputs.blobEndpoint')).toEqual([
+      'main.bicep does not hand storage.outputs.tableEndpoint to the Function App as tableServiceUri',
     ]);
   });
 });

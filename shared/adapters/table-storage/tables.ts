@@ -1,5 +1,7 @@
 import { RestError, TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
-import type { PlatformConfig as Config } from '../../config';
+import type { TokenCredential } from '@azure/identity';
+import type { TableSettings } from '../../config';
+import { identityCredential } from '../identity/token-credential';
 
 /** The closed set of storage outcomes callers act on; anything else is unexpected and thrown as is. */
 export type TableErrorCode = 'duplicate' | 'conflict' | 'notFound';
@@ -93,17 +95,25 @@ export function gatherText(row: Record<string, unknown>, name: string): string {
 
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
 
-/** Builds and caches the TableClients of one storage account, named `<prefix><Name>`. */
+/**
+ * Builds and caches the TableClients of one storage account, named `<prefix><Name>`: from
+ * TABLES_CONNECTION, or from the table endpoint and a token credential (TABLES_CONNECTION__tableServiceUri).
+ */
 export class TableStore {
   private readonly clients = new Map<string, TableClient>();
   private readonly options: TableServiceClientOptions;
+  /** The account's table endpoint and, for an identity-based connection, its credential. */
+  private readonly account: { url: string; connectionString: string } | { url: string; credential: TokenCredential };
   private probeClient?: TableServiceClient;
 
-  constructor(private readonly config: Config['tables']) {
+  constructor(private readonly config: TableSettings) {
+    this.account =
+      config.connectionString !== undefined
+        ? { url: TableServiceClient.fromConnectionString(config.connectionString).url, connectionString: config.connectionString }
+        : { url: config.tableServiceUri, credential: identityCredential(config.credential) };
     // The SDK refuses plain http unless told; only Azurite (or another local emulator) serves http,
-    // so the flag follows the endpoint instead of being on everywhere.
-    const endpoint = TableServiceClient.fromConnectionString(config.connectionString).url;
-    this.options = { allowInsecureConnection: endpoint.startsWith('http:') };
+    // so the flag follows the endpoint instead of being on everywhere. Tokens need https (config).
+    this.options = { allowInsecureConnection: this.account.url.startsWith('http:') };
   }
 
   /** The full table name for a logical name (`Bookings` -> `hubBookings`). */
@@ -118,7 +128,11 @@ export class TableStore {
     const full = this.tableName(name);
     let client = this.clients.get(full);
     if (!client) {
-      client = TableClient.fromConnectionString(this.config.connectionString, full, this.options);
+      const account = this.account;
+      client =
+        'credential' in account
+          ? new TableClient(account.url, full, account.credential, this.options)
+          : TableClient.fromConnectionString(account.connectionString, full, this.options);
       this.clients.set(full, client);
     }
     return client;
@@ -140,10 +154,13 @@ export class TableStore {
 
   /** Health check: true when the account answers a cheap call within `timeoutMs`. */
   async probe(timeoutMs: number): Promise<boolean> {
-    this.probeClient ??= TableServiceClient.fromConnectionString(this.config.connectionString, {
-      ...this.options,
-      retryOptions: { maxRetries: 0 }, // a health check reports, it does not wait out retries
-    });
+    // A health check reports, it does not wait out retries.
+    const options = { ...this.options, retryOptions: { maxRetries: 0 } };
+    const account = this.account;
+    this.probeClient ??=
+      'credential' in account
+        ? new TableServiceClient(account.url, account.credential, options)
+        : TableServiceClient.fromConnectionString(account.connectionString, options);
     try {
       await this.probeClient.getProperties({ abortSignal: AbortSignal.timeout(timeoutMs) });
       return true;
