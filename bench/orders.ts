@@ -40,7 +40,7 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import Stripe from 'stripe';
 import { startHttpHost } from '../local/http-host';
-import { FREE_PORTS, LOCAL_SECRETS, startLocalRuntime } from '../local/runtime';
+import { connectionStrings, FREE_PORTS, LOCAL_SECRETS, startLocalRuntime } from '../local/runtime';
 import { IDEMPOTENCY_TABLE } from '../shared/adapters/table-storage/idempotency';
 import { safeKey } from '../shared/adapters/table-storage/tables';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
@@ -359,18 +359,19 @@ export async function benchOrders(options: BenchOrdersOptions = {}): Promise<Fig
   const prefix = 'benchor';
   const runtime = await startLocalRuntime({
     ports: FREE_PORTS,
-    // CHANNELS stays unset: the local runtime sets it (woocommerce,pos,b2b).
-    env: { RATE_LIMIT_PER_KEY: '1000000000', TABLE_PREFIX: prefix },
+    // CHANNELS stays unset: the local runtime sets it (woocommerce,pos,b2b). Without the WooCommerce
+    // sandbox the woocommerce channel keeps its Standard Webhooks callbacks, which the figures count.
+    env: { RATE_LIMIT_PER_KEY: '1000000000', TABLE_PREFIX: prefix, WOOCOMMERCE_SANDBOX: 'off' },
     timers: false,
     log: consoleLogger({ silent: true }),
     queueConsumers: false,
   });
   const worker = new LoadWorker();
   const hosts: Array<{ stop(): Promise<void> }> = [];
-  const connection = runtime.config.tables.connectionString;
+  const connection = connectionStrings(runtime.config).tables;
   const azuritePort = Number(/TableEndpoint=https?:\/\/[^:/]+:(\d+)/.exec(connection)?.[1]);
   const counter = tableCallCounter(azuritePort);
-  const serviceBus = new ServiceBusClient(runtime.config.serviceBus.connectionString);
+  const serviceBus = new ServiceBusClient(connectionStrings(runtime.config).serviceBus);
   try {
     if (!runtime.stripe) throw new Error('the bench needs the Stripe sandbox (unset STRIPE_SECRET_KEY / STRIPE_API_BASE)');
     const apiKey = runtime.apiKeys.orders;

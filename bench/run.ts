@@ -1,11 +1,13 @@
 // `npm run bench`: prints the platform's figures (see README, "Figures"). Not a test.
 import { benchBookings } from './bookings';
 import { benchCallbacks } from './callbacks';
+import { benchColdStart } from './cold-start';
 import { benchDriver } from './driver';
 import { benchOdoo } from './odoo';
 import { benchOrders } from './orders';
 import { benchPipeline } from './pipeline';
 import { benchImport, benchStartToHealthy } from './startup';
+import { benchWooCommerce } from './woocommerce';
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -32,9 +34,19 @@ async function main(): Promise<void> {
   if (!only || only === 'callbacks') {
     await benchCallbacks({ orders: Number(process.env.BENCH_CALLBACK_ORDERS ?? 100), onFigure: (figure) => console.log('callbacks', JSON.stringify(figure)) });
   }
+  if (!only || only === 'woocommerce') {
+    await benchWooCommerce({
+      orders: Number(process.env.BENCH_WOOCOMMERCE_ORDERS ?? 100),
+      onFigure: (figure) => console.log('woocommerce', JSON.stringify(figure)),
+    });
+  }
   if (!only || only === 'odoo') await benchOdoo({ onFigure: (figure) => console.log('odoo', JSON.stringify(figure)) });
   if (!only || only === 'driver') {
     console.log('driver-app', JSON.stringify(await benchDriver(Number(process.env.BENCH_DRIVER_BOOKINGS ?? 100))));
+  }
+  if (!only || only === 'cold-start') {
+    const runs = Number(process.env.BENCH_COLD_RUNS ?? 7);
+    for (const figure of await benchColdStart(runs, { app: process.env.BENCH_COLD_APP })) console.log('cold-start', JSON.stringify(figure));
   }
   if (!only || only === 'startup') {
     console.log('npm start -> healthy', JSON.stringify(await benchStartToHealthy(3)));

@@ -1,9 +1,9 @@
 import { type ConfigOf, parseConcerns, platformConcerns } from '../shared/config';
 import { bookingsConcerns } from '../slices/bookings/config';
-import { ordersConcerns, paymentConcerns } from '../slices/orders/config';
+import { ordersConcerns, paymentConcerns, shopConcerns } from '../slices/orders/config';
 
 /** Every configuration concern: the platform's and each slice's. */
-export const concerns = { ...platformConcerns, ...bookingsConcerns, ...ordersConcerns, ...paymentConcerns };
+export const concerns = { ...platformConcerns, ...bookingsConcerns, ...ordersConcerns, ...paymentConcerns, ...shopConcerns };
 
 /** The whole configuration, as the composition root hands it out. */
 export type Config = ConfigOf<typeof concerns>;

@@ -62,8 +62,24 @@ export const OPENAPI_OPTIONS: OpenApiOptions = {
         header('BTCPay-Sig', "`sha256=<hex HMAC-SHA256 of the raw body>` with the store webhook's secret.", { type: 'string', pattern: '^sha256=' }),
       ],
     },
+    'webhooks-woocommerce': {
+      parameters: [
+        // Not required: the ping WooCommerce sends when a webhook is saved (`webhook_id=<n>`, form-encoded) carries none of them.
+        header(
+          'X-WC-Webhook-Signature',
+          "Base64 HMAC-SHA256 of the raw body with the webhook's secret (`WOOCOMMERCE_WEBHOOK_SECRET`).",
+          { type: 'string' },
+          false,
+        ),
+        header('X-WC-Webhook-Topic', '`order.created` or `order.updated` (other topics are acknowledged and ignored).', { type: 'string' }, false),
+        header('X-WC-Webhook-Delivery-ID', 'The delivery; recorded with the change it causes, so a redelivery applies once.', { type: 'string' }, false),
+      ],
+    },
   },
 };
+
+/** Functions that exist only while their integration is configured: their notes are left out without them. */
+const OPTIONAL_OPERATIONS = new Set(['webhooks-btcpay', 'webhooks-woocommerce']);
 
 /** `GET /api/v1/openapi.json`: generated from the table's zod schemas on first request, then cached. */
 export function openApiFunction(table: () => FunctionDef[]): HttpFunctionDef {
@@ -86,7 +102,14 @@ export function openApiFunction(table: () => FunctionDef[]): HttpFunctionDef {
       },
     },
     handler: async () => {
-      document ??= buildOpenApi(table(), { title: 'Order Hub', version: '0.1.0' }, OPENAPI_OPTIONS);
+      if (!document) {
+        const defs = table();
+        const served = new Set(defs.map((def) => def.name));
+        const operations = Object.fromEntries(
+          Object.entries(OPENAPI_OPTIONS.operations ?? {}).filter(([name]) => served.has(name) || !OPTIONAL_OPERATIONS.has(name)),
+        );
+        document = buildOpenApi(defs, { title: 'Order Hub', version: '0.1.0' }, { ...OPENAPI_OPTIONS, operations });
+      }
       return { status: 200, body: document };
     },
   });

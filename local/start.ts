@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       odoo: portFrom('ODOO_SANDBOX_PORT', DEFAULT_PORTS.odoo),
       channel: portFrom('CHANNEL_SANDBOX_PORT', DEFAULT_PORTS.channel),
       btcpay: portFrom('BTCPAY_SANDBOX_PORT', DEFAULT_PORTS.btcpay),
+      woocommerce: portFrom('WOOCOMMERCE_SANDBOX_PORT', DEFAULT_PORTS.woocommerce),
     },
     tablesLocation,
     onMail: (mail) =>
@@ -72,6 +73,16 @@ async function main(): Promise<void> {
   const webhookSecretLine = secretLine('Stripe', runtime.config.stripe?.webhookSecret, LOCAL_SECRETS.stripeWebhookSecret, 'STRIPE_WEBHOOK_SECRET');
   const btcpaySecretLine = secretLine('BTCPay', runtime.config.btcpay?.webhookSecret, LOCAL_SECRETS.btcpayWebhookSecret, 'BTCPAY_WEBHOOK_SECRET');
   const btcpayKeyLine = runtime.config.btcpay?.apiKey === LOCAL_SECRETS.btcpayApiKey ? `, API key ${LOCAL_SECRETS.btcpayApiKey}` : '';
+  const shopSecretLine = secretLine(
+    'WooCommerce',
+    runtime.config.woocommerce?.webhookSecret,
+    LOCAL_SECRETS.woocommerceWebhookSecret,
+    'WOOCOMMERCE_WEBHOOK_SECRET',
+  );
+  const shopKeyLine =
+    runtime.config.woocommerce?.consumerKey === LOCAL_SECRETS.woocommerceConsumerKey
+      ? `, REST key ${LOCAL_SECRETS.woocommerceConsumerKey} / ${LOCAL_SECRETS.woocommerceConsumerSecret}`
+      : '';
   console.log(`
 Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops everything.
 
@@ -84,12 +95,14 @@ Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops
   Odoo             ${runtime.parts.odoo}
   BTCPay           ${runtime.parts.btcpay}
   channels         ${runtime.parts.channels}
+  WooCommerce      ${runtime.parts.woocommerce}
 
 API keys for this run (Authorization: Bearer <key>):
 ${keys || '  from API_KEYS in the environment'}
 
 Stripe webhook secret: ${webhookSecretLine}
 BTCPay webhook secret: ${btcpaySecretLine}${btcpayKeyLine}
+WooCommerce webhook secret: ${shopSecretLine}${shopKeyLine}
 
 ${dataLines(runtime.tablesLocation, tablesLocation !== undefined)}
 ${faultLines(runtime)}

@@ -17,6 +17,8 @@ export interface WalkthroughTargets {
   odoo?: string;
   btcpay?: string;
   channel?: string;
+  /** The WooCommerce sandbox with its REST API key, when it runs. */
+  woocommerce?: { url: string; consumerKey: string; consumerSecret: string };
   /** Whether `npm start` prints every e-mail (the SMTP sandbox runs). */
   mailPrinted: boolean;
   /** The pick-up slot of the bookings (ISO 8601). */
@@ -55,6 +57,9 @@ export function walkthroughTargets(runtime: LocalRuntime, localStripeKey: string
     odoo: runtime.odoo?.url,
     btcpay: runtime.btcpay?.url,
     channel: runtime.channel?.url,
+    woocommerce: runtime.woocommerce
+      ? { url: runtime.woocommerce.url, consumerKey: runtime.woocommerce.consumerKey, consumerSecret: runtime.woocommerce.consumerSecret }
+      : undefined,
     mailPrinted: runtime.smtp !== undefined,
     slot: nextSlot(),
     xmlrpcModule: createRequire(import.meta.url).resolve('xmlrpc'),
@@ -222,6 +227,31 @@ export function walkthroughSteps(t: WalkthroughTargets): WalkthroughStep[] {
         `poll 'any(.items[]; .type == "order.paid" and .signatureValid and .body.data.id == env.ORDER)' curl -sS '${t.channel}/callbacks?source=pos'`,
         `${curl} '${t.channel}/callbacks?source=pos' | jq -c '.items[] | select(.body.data.id == env.ORDER or .body.data.orderId == env.ORDER) | {type, signatureValid}'`,
         `${curl} ${bearer(t.keys.admin)} "${api}/v1/admin/callbacks?source=pos&subject=$ORDER" | jq -c '.items[] | {type, status, attempts: .attemptCount}'`,
+      ],
+    },
+    {
+      title:
+        'a customer checks out in the WooCommerce shop (sandbox) choosing Order Hub: its signed order.created webhook makes a hub order of the woocommerce channel; the hub opens a card payment',
+      leftOut: t.woocommerce ? undefined : 'no WooCommerce sandbox runs (WOOCOMMERCE_URL names your shop, or WOOCOMMERCE_SANDBOX=off)',
+      lines: [
+        `SHOP_ORDER=$(${curl} -X POST ${t.woocommerce?.url}/sandbox/orders ${json} -d '{"currency": "EUR", "payment_method": "order_hub",
+  "billing": {"first_name": "Wanda", "last_name": "Webshop", "email": "wanda@example.com", "address_1": "Hauptstr. 1", "postcode": "10115", "city": "Berlin", "country": "DE"},
+  "line_items": [{"sku": "WIPER-01", "name": "Wiper blades", "quantity": 2, "price": "19.95"}],
+  "shipping_lines": [{"method_id": "flat_rate", "method_title": "Flat rate", "total": "4.95"}]}' | jq -r .id); export SHOP_ORDER; echo "shop order $SHOP_ORDER"`,
+        `poll '.status == "pending"' curl -sS ${bearer(t.keys.orders)} ${api}/v1/orders/by-source/woocommerce/$SHOP_ORDER`,
+        `SHOP_HUB=$(${curl} ${bearer(t.keys.orders)} ${api}/v1/orders/by-source/woocommerce/$SHOP_ORDER | jq -r .id); export SHOP_HUB`,
+        `${curl} ${bearer(t.keys.orders)} ${api}/v1/orders/$SHOP_HUB | jq -c '{id, source, externalId, status, totalAmount, items: [.items[] | {sku, quantity, unitAmount}]}'`,
+        `SHOP_PI=$(${curl} -X POST ${api}/v1/payments ${bearer(t.keys.orders)} -H "Idempotency-Key: walk-shop-$SHOP_ORDER" ${json} -d '{"orderId": "'"$SHOP_HUB"'", "provider": "stripe"}' | jq -r .providerRef)`,
+      ],
+    },
+    {
+      title: 'the customer pays by card; the hub writes it to the shop through its REST API: the shop order is processing, with a note naming the payment',
+      leftOut: t.woocommerce ? undefined : 'no WooCommerce sandbox runs',
+      lines: [
+        `${curl} -u ${stripeKey}: ${t.stripe.url}/v1/payment_intents/$SHOP_PI/confirm -d payment_method=pm_card_visa | jq -ce 'select(.status == "succeeded") | {id, status}'`,
+        `poll '.status == "processing"' curl -sS -u ${t.woocommerce?.consumerKey}:${t.woocommerce?.consumerSecret} ${t.woocommerce?.url}/wp-json/wc/v3/orders/$SHOP_ORDER`,
+        `poll 'any(.[]; .author == "Order Hub")' curl -sS -u ${t.woocommerce?.consumerKey}:${t.woocommerce?.consumerSecret} ${t.woocommerce?.url}/wp-json/wc/v3/orders/$SHOP_ORDER/notes`,
+        `${curl} -u ${t.woocommerce?.consumerKey}:${t.woocommerce?.consumerSecret} ${t.woocommerce?.url}/wp-json/wc/v3/orders/$SHOP_ORDER/notes | jq -c '.[] | {author, note}'`,
       ],
     },
     {

@@ -72,3 +72,27 @@ export function formatMinor(amount: number, currency: CurrencyCode): string {
   const digits = minorUnitDigits(currency);
   return `${(amount / 10 ** digits).toFixed(digits)} ${currency}`;
 }
+
+/**
+ * A decimal amount as shops write it (`"12.50"`, `"500"`, `12.5`) in the currency's minor unit, or
+ * undefined when it is not a non-negative amount with at most the currency's decimals (never through
+ * binary floating point: the digits are read as text).
+ */
+export function decimalToMinor(amount: string | number, currency: CurrencyCode): number | undefined {
+  const text = typeof amount === 'number' ? (Number.isFinite(amount) ? String(amount) : '') : amount.trim();
+  const match = /^(\d{1,12})(?:\.(\d+))?$/.exec(text);
+  if (!match) return undefined;
+  const digits = minorUnitDigits(currency);
+  const fraction = (match[2] ?? '').replace(/0+$/, '');
+  if (fraction.length > digits) return undefined;
+  const minor = Number(match[1]) * 10 ** digits + Number(fraction.padEnd(digits, '0') || '0');
+  return Number.isSafeInteger(minor) ? minor : undefined;
+}
+
+/** An amount in the minor unit as a decimal string with the currency's decimals: `1250` EUR → `"12.50"`. */
+export function minorToDecimal(amount: number, currency: CurrencyCode): string {
+  const digits = minorUnitDigits(currency);
+  if (digits === 0) return String(amount);
+  const text = String(Math.abs(amount)).padStart(digits + 1, '0');
+  return `${amount < 0 ? '-' : ''}${text.slice(0, -digits)}.${text.slice(-digits)}`;
+}

@@ -4,13 +4,13 @@ import { z } from 'zod';
  * Who or what caused a change, kept in the history: a provider's webhook event (Stripe, BTCPay), a Driver-App update,
  * an API key (by its name, never the key), the customer, or the hub itself (timers, reconciliation).
  */
-export type Cause = `stripe:${string}` | `btcpay:${string}` | `driver:${string}` | `api:${string}` | `system:${string}` | 'customer';
+export type Cause = `stripe:${string}` | `btcpay:${string}` | `woocommerce:${string}` | `driver:${string}` | `api:${string}` | `system:${string}` | 'customer';
 
 /** Validates a cause string. */
 export const causeSchema = z
   .string()
   .max(200)
-  .regex(/^(?:customer|(?:stripe|btcpay|driver|api|system):\S.*)$/, 'Expected customer or stripe:/btcpay:/driver:/api:/system:<id>')
+  .regex(/^(?:customer|(?:stripe|btcpay|woocommerce|driver|api|system):\S.*)$/, 'Expected customer or stripe:/btcpay:/woocommerce:/driver:/api:/system:<id>')
   .transform((value) => value as Cause);
 
 /** Builds causes, so call sites cannot misspell a prefix. */
@@ -19,6 +19,8 @@ export const causes = {
   stripe: (eventId: string): Cause => `stripe:${eventId}`,
   /** A BTCPay webhook delivery (the first delivery's id, so a redelivery is traceable to it). */
   btcpay: (deliveryId: string): Cause => `btcpay:${deliveryId}`,
+  /** A WooCommerce webhook delivery (its `X-WC-Webhook-Delivery-ID`). */
+  woocommerce: (deliveryId: string): Cause => `woocommerce:${deliveryId}`,
   /** A Driver-App status update (its event or trip id). */
   driver: (id: string): Cause => `driver:${id}`,
   /** A staff or channel call, by the API key's configured name. */

@@ -17,3 +17,20 @@ export function verifyHexHmacSha256(rawBody: Buffer, hex: string | undefined, se
   const expected = createHmac('sha256', secret).update(rawBody).digest();
   return timingSafeEqual(expected, Buffer.from(hex, 'hex'));
 }
+
+/** Base64 HMAC-SHA256 of the bytes with the secret (the form WooCommerce signs its webhooks with). */
+export function base64HmacSha256(body: string | Buffer, secret: string): string {
+  return createHmac('sha256', secret).update(body).digest('base64');
+}
+
+const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
+
+/**
+ * Whether `base64` is the HMAC-SHA256 of exactly these bytes, as `verifyHexHmacSha256` for hex: a
+ * malformed value or an empty secret is refused before any comparison, which takes constant time.
+ */
+export function verifyBase64HmacSha256(rawBody: Buffer, base64: string | undefined, secret: string): boolean {
+  if (base64 === undefined || !BASE64_SHA256.test(base64.trim()) || secret === '') return false;
+  const expected = createHmac('sha256', secret).update(rawBody).digest();
+  return timingSafeEqual(expected, Buffer.from(base64.trim(), 'base64'));
+}

@@ -86,6 +86,8 @@ const permanent = (status: number) => status >= 400 && status < 500 && status !=
 export interface CallbackDeps {
   endpoints: (channel: string) => ChannelEndpoint | undefined;
   transport: CallbackTransport;
+  /** Channels told through a transport of their own (a shop's API) instead of `transport`. */
+  transports?: Readonly<Record<string, CallbackTransport>>;
   log: DeliveryLog;
   /** Attempts the queue's policy allows, so the last one is logged as failed. */
   maxAttempts: number;
@@ -107,7 +109,8 @@ export function callbackHandlers(deps: CallbackDeps): Record<string, JobHandler>
       const endpoint = deps.endpoints(channel);
       if (!endpoint) throw JobError.permanent('CALLBACK_NOT_CONFIGURED', `no callback URL is configured for channel ${channel}`);
       const delivery = { channel, subject: job.subject, event };
-      const attempt = await deps.transport.post(endpoint, event, JSON.stringify(event));
+      const transport = deps.transports && Object.hasOwn(deps.transports, channel) ? (deps.transports[channel] as CallbackTransport) : deps.transport;
+      const attempt = await transport.post(endpoint, event, JSON.stringify(event));
       const delivered = attempt.statusCode !== undefined && attempt.statusCode >= 200 && attempt.statusCode < 300;
       const refused = attempt.statusCode !== undefined && permanent(attempt.statusCode);
       const last = refused || job.attempt >= deps.maxAttempts;

@@ -11,7 +11,7 @@ const OPEN = null;
 type Dimensions = Readonly<Record<string, readonly string[] | null>>;
 
 /** Who calls the webhooks; the last segment of their route (`v1/webhooks/<provider>`). */
-export const WEBHOOK_PROVIDERS = ['stripe', 'btcpay', 'driver-app'] as const;
+export const WEBHOOK_PROVIDERS = ['stripe', 'btcpay', 'driver-app', 'woocommerce'] as const;
 /** How a webhook call ended: answered 2xx, refused 4xx (e.g. a bad signature), or failed 5xx / threw. */
 export const WEBHOOK_OUTCOMES = ['accepted', 'rejected', 'failed'] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
@@ -81,7 +81,7 @@ export type TelemetryEventName = keyof typeof TELEMETRY_EVENTS;
 export type TelemetryMetricName = keyof typeof TELEMETRY_METRICS;
 
 /** The external systems whose calls are timed as dependencies. */
-export type DependencyTarget = 'stripe' | 'btcpay' | 'odoo' | 'driverApp' | 'serviceBus' | 'tables' | 'smtp';
+export type DependencyTarget = 'stripe' | 'btcpay' | 'odoo' | 'driverApp' | 'serviceBus' | 'tables' | 'smtp' | 'woocommerce';
 
 /** One finished HTTP request, as the pipeline saw it. */
 export interface RequestInfo {

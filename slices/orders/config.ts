@@ -161,5 +161,62 @@ export const paymentConcerns = {
     })),
 };
 
+/** The WooCommerce channel's name: the shop's orders become hub orders with this `source`. */
+export const WOOCOMMERCE_CHANNEL = 'woocommerce';
+
+/** The orders slice's configuration of the WooCommerce shop it talks to through the shop's own API. */
+export const shopConcerns = {
+  /**
+   * A WooCommerce shop: its orders come in by webhook (signed with WOOCOMMERCE_WEBHOOK_SECRET) and
+   * what the hub does with them goes back through its REST API v3 (consumer key and secret). All four
+   * or none; the `woocommerce` channel must be in CHANNELS, and its Standard Webhooks callback URL is
+   * not set as well (the shop's API takes its updates). Outside local runs the URL must be https and public.
+   */
+  woocommerce: z
+    .looseObject({
+      WOOCOMMERCE_URL: optionalText,
+      WOOCOMMERCE_CONSUMER_KEY: optionalText,
+      WOOCOMMERCE_CONSUMER_SECRET: optionalText,
+      WOOCOMMERCE_WEBHOOK_SECRET: optionalText,
+      CHANNELS: list(sourceSchema, ''),
+      CALLBACK_ALLOW_PRIVATE: boolFromEnv(false),
+    })
+    .superRefine((e, ctx) => {
+      const names = ['WOOCOMMERCE_URL', 'WOOCOMMERCE_CONSUMER_KEY', 'WOOCOMMERCE_CONSUMER_SECRET', 'WOOCOMMERCE_WEBHOOK_SECRET'] as const;
+      if (!names.some((name) => e[name])) return;
+      // Each missing one by its own name.
+      for (const name of names) requireThat(ctx, Boolean(e[name]), name, 'required with the other WOOCOMMERCE_* settings (the shop needs all four)');
+      requireThat(ctx, e.CHANNELS.includes(WOOCOMMERCE_CHANNEL), 'CHANNELS', 'must include woocommerce when a WooCommerce shop is configured');
+      const callbackUrl = e[callbackVariable(WOOCOMMERCE_CHANNEL, 'URL')];
+      requireThat(
+        ctx,
+        !e.WOOCOMMERCE_URL || callbackUrl === undefined || callbackUrl === '',
+        callbackVariable(WOOCOMMERCE_CHANNEL, 'URL'),
+        "not with WOOCOMMERCE_URL: the shop's own API takes the woocommerce channel's updates",
+      );
+      if (!e.WOOCOMMERCE_URL) return;
+      let url: URL | undefined;
+      try {
+        url = new URL(e.WOOCOMMERCE_URL);
+      } catch {
+        requireThat(ctx, false, 'WOOCOMMERCE_URL', 'must be a URL (the shop, e.g. https://shop.example.com)');
+        return;
+      }
+      requireThat(ctx, e.CALLBACK_ALLOW_PRIVATE || url.protocol === 'https:', 'WOOCOMMERCE_URL', 'must be https');
+      requireThat(ctx, e.CALLBACK_ALLOW_PRIVATE || !isPrivateHost(url.hostname), 'WOOCOMMERCE_URL', 'may not point at a private or loopback address');
+    })
+    .transform((e) =>
+      e.WOOCOMMERCE_URL && e.WOOCOMMERCE_CONSUMER_KEY && e.WOOCOMMERCE_CONSUMER_SECRET && e.WOOCOMMERCE_WEBHOOK_SECRET
+        ? {
+            url: e.WOOCOMMERCE_URL.replace(/\/+$/, ''),
+            consumerKey: e.WOOCOMMERCE_CONSUMER_KEY,
+            consumerSecret: e.WOOCOMMERCE_CONSUMER_SECRET,
+            webhookSecret: e.WOOCOMMERCE_WEBHOOK_SECRET,
+            allowPrivate: e.CALLBACK_ALLOW_PRIVATE,
+          }
+        : undefined,
+    ),
+};
+
 /** The configuration the orders slice reads. */
-export type OrdersConfig = ConfigOf<typeof ordersConcerns> & ConfigOf<typeof paymentConcerns>;
+export type OrdersConfig = ConfigOf<typeof ordersConcerns> & ConfigOf<typeof paymentConcerns> & ConfigOf<typeof shopConcerns>;

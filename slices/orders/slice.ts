@@ -14,18 +14,22 @@ import { openPaymentColumns, TableOpenPayments } from './adapters/table-open-pay
 import { ORDER_INDEX_TABLE, TableOrderIndex } from './adapters/table-order-index';
 import { btcpayProvider } from './app/btcpay-provider';
 import { withChannelCallbacks } from './app/channel-callbacks';
+import { shopUpdates } from './app/shop-updates';
+import { WooCommerceClient } from './adapters/woocommerce-client';
+import { WooCommerceTransport } from './adapters/woocommerce-transport';
 import { handleOrderStripeEvent } from './app/handle-stripe-event';
 import type { PaymentProviders } from './app/ports';
 import { type ReconcileDeps, reconcilePayments } from './app/reconcile-payments';
 import { stripeProvider } from './app/stripe-provider';
 import { orderSyncHandlers } from './app/sync-to-erp';
-import type { OrdersConfig } from './config';
+import { type OrdersConfig, WOOCOMMERCE_CHANNEL } from './config';
 import { type Customer, customerSchema } from './domain/customer';
 import { type Order, orderSchema } from './domain/order';
 import { orderMachine } from './domain/status';
 import { btcpayWebhookFunction } from './http/btcpay-webhook';
 import { orderFunctions } from './http/orders';
 import { paymentFunctions } from './http/payments';
+import { woocommerceWebhookFunction } from './http/woocommerce-webhook';
 
 /** The tables of the slice (the store adds the prefix). */
 export const ORDERS_TABLE = 'Orders';
@@ -81,9 +85,12 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
   otherTables: [ORDER_INDEX_TABLE],
   build(deps) {
     const { config, clock, telemetry } = deps;
-    // Every change of an order or its payments is called back to its channel (when it has a URL).
+    const shop = config.woocommerce;
+    // Every change of an order or its payments is called back to its channel (when it has a URL);
+    // a WooCommerce shop is told in its own terms, through its own API.
     const orders = withChannelCallbacks(deps.aggregateStore(ORDERS_TABLE, orderCodec), {
-      hasEndpoint: (channel) => Object.hasOwn(config.channelCallbacks, channel),
+      hasEndpoint: (channel) => Object.hasOwn(config.channelCallbacks, channel) || (shop !== undefined && channel === WOOCOMMERCE_CHANNEL),
+      eventsFor: (channel) => (shop && channel === WOOCOMMERCE_CHANNEL ? shopUpdates : undefined),
       clock,
     });
     const customers = deps.aggregateStore(CUSTOMERS_TABLE, customerCodec);
@@ -95,15 +102,13 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
     };
     const payments = { orders, clock, index, providers };
     const queries = { orders, customers, index };
+    const create = { orders, customers, index, clock, channels: config.orders.channels, currencies: config.orders.currencies };
     return {
       functions: [
-        ...orderFunctions({
-          create: { orders, customers, index, clock, channels: config.orders.channels, currencies: config.orders.currencies },
-          queries,
-          payments,
-        }),
+        ...orderFunctions({ create, queries, payments }),
         ...paymentFunctions({ payments, queries }),
         ...(invoices ? [btcpayWebhookFunction({ orders, clock, invoices, telemetry })] : []),
+        ...(shop ? [woocommerceWebhookFunction({ ...create, providers, webhookSecret: shop.webhookSecret })] : []),
         ...(deps.stripeConfigured || invoices
           ? [
               reconcileTimer(
@@ -124,6 +129,16 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
       // A queue without a handler here keeps its jobs until a worker for them is configured.
       jobHandlers: deps.erp ? { [QUEUES.odooSync]: orderSyncHandlers({ orders, erp: deps.erp, clock, log: deps.log, telemetry }) } : {},
       paymentEvents: [{ metadataKey: 'orderId', handle: (event) => handleOrderStripeEvent({ orders, clock, telemetry }, event) }],
+      ...(shop
+        ? {
+            channelTransports: {
+              [WOOCOMMERCE_CHANNEL]: {
+                endpoint: { url: shop.url, secrets: [] },
+                transport: deps.timed(new WooCommerceTransport(new WooCommerceClient(shop)), 'woocommerce'),
+              },
+            },
+          }
+        : {}),
     };
   },
 };

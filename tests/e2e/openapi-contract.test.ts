@@ -4,14 +4,14 @@
 // client would pick, its content type and body matching the schema, its required headers present, and
 // a 2xx only for a credential the operation's security admits. The flows run here, not in the other
 // e2e files, so those stay as fast as they were and nothing is shared between parallel files.
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
 import type { OpenApiDocument } from '../../shared/http/openapi';
 import { api, bookingBody, startBookingRuntime, stripeClient } from '../support/bookings';
 import { type Exchange, OpenApiContract, type RecordingProxy, startRecordingProxy } from '../support/openapi-contract';
-import { hub, orderBody } from '../support/orders';
+import { hub, orderBody, shopOrderBody } from '../support/orders';
 import { waitFor } from '../support/wait';
 
 interface TripView {
@@ -36,6 +36,7 @@ describe('the OpenAPI document describes every answer of the server', () => {
     runtime.stripe?.setWebhookUrl(`${proxy.url}/v1/webhooks/stripe`);
     runtime.btcpay?.setWebhookUrl(`${proxy.url}/v1/webhooks/btcpay`);
     runtime.driver?.setStatusWebhookUrl(`${proxy.url}/v1/webhooks/driver-app`);
+    runtime.woocommerce?.setWebhookUrl(`${proxy.url}/v1/webhooks/woocommerce`);
     client = { ...runtime, url: proxy.url };
     const served = await api(client, 'GET', '/v1/openapi.json');
     expect(served.status).toBe(200);
@@ -227,6 +228,38 @@ describe('the OpenAPI document describes every answer of the server', () => {
     expect(findings).toEqual([]);
     expect(exchanges.filter((exchange) => exchange.url.endsWith('/v1/webhooks/btcpay') && exchange.status === 200).length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('the WooCommerce webhook: a checkout, a redelivery, the ping, other payment methods — and its refusals', async () => {
+    const shop = runtime.woocommerce;
+    if (!shop) throw new Error('the runtime runs no WooCommerce sandbox');
+    const webhook = (body: string, headers: Record<string, string>) =>
+      fetch(`${proxy.url}/v1/webhooks/woocommerce`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const signedHeaders = (body: string) => ({
+      'x-wc-webhook-topic': 'order.created',
+      'x-wc-webhook-delivery-id': randomUUID().replaceAll('-', ''),
+      'x-wc-webhook-signature': createHmac('sha256', shop.webhookSecret).update(body).digest('base64'),
+    });
+    const { findings, exchanges } = await undescribed(async () => {
+      const order = shop.checkout(shopOrderBody()) as { id: number };
+      shop.checkout(shopOrderBody({ payment_method: 'cod' }));
+      await shop.idle();
+      const created = shop.webhookDeliveries().find((delivery) => delivery.orderId === order.id);
+      expect(created?.status).toBe(200);
+      expect((await shop.redeliver(created?.deliveryId as string)).status).toBe(200);
+      expect((await shop.ping()).status).toBe(200);
+      const body = JSON.stringify({ ...JSON.parse(created?.body as string), id: order.id + 100_000, currency: 'XYZ' });
+      expect((await webhook(body, signedHeaders(body))).status).toBe(422);
+      expect((await webhook('{"id":', signedHeaders('{"id":'))).status).toBe(400);
+      expect((await webhook(body, { ...signedHeaders(body), 'x-wc-webhook-signature': 'forged' })).status).toBe(401);
+    });
+    expect(findings).toEqual([]);
+    expect(
+      exchanges
+        .filter((exchange) => exchange.url.endsWith('/v1/webhooks/woocommerce'))
+        .map((exchange) => exchange.status)
+        .sort(),
+    ).toEqual([200, 200, 200, 200, 400, 401, 422]);
+  });
 
   it('admin, operations and the answers of the host itself', async () => {
     const admin = runtime.apiKeys.admin;

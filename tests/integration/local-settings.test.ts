@@ -6,7 +6,7 @@ import { compose } from '../../functions/composition';
 import { type Config, ConfigError, loadConfig } from '../../functions/config';
 import { type FunctionsApp, registerFunctions } from '../../functions/register';
 import { consoleLogger } from '../../shared/adapters/telemetry/log';
-import { DEFAULT_PORTS, FREE_PORTS, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { connectionStrings, DEFAULT_PORTS, FREE_PORTS, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 
 /** `func start` reads local.settings.json: a copy of this file (README, "Build and deploy"). */
 const example = JSON.parse(readFileSync(join(resolve(__dirname, '../..'), 'local.settings.example.json'), 'utf8')) as {
@@ -18,6 +18,16 @@ const values = example.Values;
 
 /** The local API keys README documents; local.settings.example.json configures their hashes. */
 const LOCAL_API_KEYS = { admin: 'ohk_local_admin', workshop: 'ohk_local_workshop', orders: 'ohk_local_orders' } as const;
+
+/**
+ * How the Functions host resolves a Service Bus trigger's `connection` name: a connection string under
+ * the name itself, else the identity-based form `<name>__fullyQualifiedNamespace`.
+ */
+function resolveConnection(settings: Record<string, string>, name: string): 'connectionString' | 'identity' | undefined {
+  if (/^Endpoint=sb:\/\//.test(settings[name] ?? '')) return 'connectionString';
+  if (/^[A-Za-z0-9.-]+(:\d+)?$/.test(settings[`${name}__fullyQualifiedNamespace`] ?? '')) return 'identity';
+  return undefined;
+}
 
 /** Every `connection` setting name the registered triggers refer to. */
 function triggerConnections(config: Config): string[] {
@@ -55,7 +65,9 @@ describe('local.settings.example.json (func start next to npm start)', () => {
     expect(config.odoo).toBeDefined();
     expect(config.mail).toBeDefined();
     expect(config.driverApp.webhookUrl).toBeDefined();
-    expect(Object.keys(config.channelCallbacks).sort()).toEqual([...config.orders.channels].sort());
+    expect(config.woocommerce).toBeDefined();
+    // Every channel is told about its orders: the shop through its own API, the others by signed callbacks.
+    expect([...Object.keys(config.channelCallbacks), 'woocommerce'].sort()).toEqual([...config.orders.channels].sort());
     expect(config.orders.channels.length).toBeGreaterThan(0);
   });
 
@@ -69,7 +81,21 @@ describe('local.settings.example.json (func start next to npm start)', () => {
   it('names every connection setting the triggers refer to', () => {
     const connections = triggerConnections(loadConfig(values));
     expect(connections).toEqual(['SERVICEBUS_CONNECTION']);
-    for (const name of connections) expect(values[name], name).toMatch(/^Endpoint=sb:\/\//);
+    for (const name of connections) expect(resolveConnection(values, name), name).toBe('connectionString');
+  });
+
+  it('resolves the identity-based form of the connection too, which the app accepts instead of the string', () => {
+    const { SERVICEBUS_CONNECTION: _string, ...rest } = values;
+    const identity = {
+      ...rest,
+      SERVICEBUS_CONNECTION__fullyQualifiedNamespace: 'sb-orderhub.servicebus.windows.net',
+      SERVICEBUS_CONNECTION__credential: 'managedidentity',
+      SERVICEBUS_CONNECTION__clientId: '6f1c3a52-58a4-4d8e-9f1e-0c7b2a9d4e11',
+    };
+    const connections = triggerConnections(loadConfig(identity));
+    expect(connections).toEqual(['SERVICEBUS_CONNECTION']);
+    for (const name of connections) expect(resolveConnection(identity, name), name).toBe('identity');
+    expect(resolveConnection(rest, 'SERVICEBUS_CONNECTION')).toBeUndefined();
   });
 
   describe('points the app where npm start runs its parts on their default ports', () => {
@@ -88,7 +114,7 @@ describe('local.settings.example.json (func start next to npm start)', () => {
     it('the configuration npm start hands its host, on the default ports, is the example’s', () => {
       const portOf = (url: string | undefined) => Number(new URL(url ?? 'http://x').port);
       const actual: Record<string, number> = {
-        tables: Number(/:(\d+)\/devstoreaccount1/.exec(runtime.config.tables.connectionString)?.[1]),
+        tables: Number(/:(\d+)\/devstoreaccount1/.exec(connectionStrings(runtime.config).tables)?.[1]),
         serviceBus: runtime.broker?.port ?? 0,
         stripe: portOf(runtime.stripe?.url),
         smtp: portOf(runtime.smtp?.url),
@@ -96,6 +122,7 @@ describe('local.settings.example.json (func start next to npm start)', () => {
         odoo: portOf(runtime.odoo?.url),
         channel: portOf(runtime.channel?.url),
         btcpay: portOf(runtime.btcpay?.url),
+        woocommerce: portOf(runtime.woocommerce?.url),
       };
       let text = JSON.stringify(runtime.config);
       for (const [part, port] of Object.entries(actual)) {
@@ -120,7 +147,8 @@ describe('local.settings.example.json (func start next to npm start)', () => {
     ['BTCPAY_STORE_ID', '', 'BTCPAY_STORE_ID'],
     ['CHANNELS', 'woocommerce,Point Of Sale', 'CHANNELS'],
     ['POS_CALLBACK_SECRET', 'plain-text-secret', 'POS_CALLBACK_SECRET'],
-    ['CALLBACK_ALLOW_PRIVATE', 'false', 'WOOCOMMERCE_CALLBACK_URL'],
+    ['CALLBACK_ALLOW_PRIVATE', 'false', 'WOOCOMMERCE_URL'],
+    ['WOOCOMMERCE_CONSUMER_SECRET', '', 'WOOCOMMERCE_CONSUMER_SECRET'],
   ])('a bad %s (%j) stops start-up naming %s', (variable, value, named) => {
     let error: unknown;
     try {

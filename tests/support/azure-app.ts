@@ -28,9 +28,13 @@ export const AZURE_ENV = {
   BTCPAY_API_KEY: 'sample',
   BTCPAY_STORE_ID: 'store',
   BTCPAY_WEBHOOK_SECRET: 'sample',
-  CHANNELS: 'woocommerce',
-  WOOCOMMERCE_CALLBACK_URL: 'https://shop.example.com/hub-callback',
-  WOOCOMMERCE_CALLBACK_SECRET: 'whsec_c2FtcGxl',
+  CHANNELS: 'woocommerce,b2b',
+  B2B_CALLBACK_URL: 'https://erp.partner.example/hub-callback',
+  B2B_CALLBACK_SECRET: 'whsec_c2FtcGxl',
+  WOOCOMMERCE_URL: 'https://shop.example.com',
+  WOOCOMMERCE_CONSUMER_KEY: 'ck_sample',
+  WOOCOMMERCE_CONSUMER_SECRET: 'cs_sample',
+  WOOCOMMERCE_WEBHOOK_SECRET: 'sample',
   PAYMENT_RECONCILE_EVERY: '10m',
 };
 

@@ -50,7 +50,13 @@ export class MemoryAggregateStore<T extends AggregateState> implements Aggregate
 
   async create(change: Change<T>, attributes: Record<string, string> = {}): Promise<'created' | 'exists'> {
     if (this.rows.has(change.state.id)) return 'exists';
-    this.rows.set(change.state.id, { state: change.state, etag: ++this.etags, attributes, history: this.records(change), events: new Set() });
+    this.rows.set(change.state.id, {
+      state: change.state,
+      etag: ++this.etags,
+      attributes,
+      history: this.records(change),
+      events: new Set(change.eventId ? [change.eventId] : []),
+    });
     this.changes.push(change);
     return 'created';
   }

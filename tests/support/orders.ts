@@ -83,3 +83,46 @@ export async function getOrder(runtime: LocalRuntime, id: string) {
   expect(response.status).toBe(200);
   return response;
 }
+
+/** A WooCommerce checkout body (`POST /sandbox/orders`): two products and shipping, paid through the hub unless told otherwise. */
+export function shopOrderBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    currency: 'EUR',
+    payment_method: 'order_hub',
+    payment_method_title: 'Pay with Order Hub',
+    billing: {
+      first_name: 'Ada',
+      last_name: 'Lovelace',
+      address_1: 'Hauptstraße 1',
+      city: 'Berlin',
+      postcode: '10115',
+      country: 'DE',
+      email: `ada.${randomUUID().slice(0, 8)}@example.com`,
+      phone: '+49 171 1234567',
+    },
+    line_items: [
+      { sku: 'WIPER-1', name: 'Wiper blades', quantity: 2, price: '12.50' },
+      { sku: 'OIL-5W30', name: 'Engine oil 5W-30', quantity: 1, price: '34.90' },
+    ],
+    shipping_lines: [{ method_id: 'flat_rate', method_title: 'Flat rate', total: '4.95' }],
+    ...overrides,
+  };
+}
+
+/** A customer checks out in the WooCommerce sandbox; resolves with the shop order once its webhook was answered. */
+export async function shopCheckout(runtime: LocalRuntime, body: Record<string, unknown> = shopOrderBody()): Promise<{ id: number; [key: string]: unknown }> {
+  const shop = runtime.woocommerce;
+  if (!shop) throw new Error('the runtime runs no WooCommerce sandbox');
+  const response = await fetch(`${shop.url}/sandbox/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(response.status).toBe(201);
+  const order = (await response.json()) as { id: number };
+  await shop.idle();
+  return order;
+}
+
+/** The hub order of a shop order (200 expected). */
+export async function hubOrderOfShop(runtime: LocalRuntime, shopOrderId: number) {
+  const response = await hub(runtime, 'GET', `/v1/orders/by-source/woocommerce/${shopOrderId}`);
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return response.body;
+}

@@ -36,6 +36,7 @@ export async function npmStartEnv(): Promise<{ env: NodeJS.ProcessEnv; httpPort:
     'ODOO_SANDBOX_PORT',
     'CHANNEL_SANDBOX_PORT',
     'BTCPAY_SANDBOX_PORT',
+    'WOOCOMMERCE_SANDBOX_PORT',
   ];
   const ports: number[] = [];
   for (let i = 0; i < names.length; i++) ports.push(await freePort());
@@ -49,6 +50,7 @@ export async function npmStartEnv(): Promise<{ env: NodeJS.ProcessEnv; httpPort:
     'SMTP_URL',
     'DRIVER_APP_WEBHOOK_URL',
     'ODOO_URL',
+    'WOOCOMMERCE_URL',
   ]) {
     delete env[name];
   }

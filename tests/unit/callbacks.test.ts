@@ -156,6 +156,30 @@ describe('callbackHandlers', () => {
     }
   });
 
+  it('tells a channel with a transport of its own (a shop’s API) through that one, the others through the default', async () => {
+    const shopEndpoint: ChannelEndpoint = { url: 'https://shop.example.com', secrets: [] };
+    const standard = new FakeTransport([{ statusCode: 204 }]);
+    const shop = new FakeTransport([{ statusCode: 200, response: 'note' }]);
+    const log = new MemoryDeliveryLog();
+    const endpoints: Record<string, ChannelEndpoint> = { pos: ENDPOINT, woocommerce: shopEndpoint };
+    const handle = callbackHandlers({
+      endpoints: (channel) => endpoints[channel],
+      transport: standard,
+      transports: { woocommerce: shop },
+      log,
+      maxAttempts: 8,
+    })[CALLBACK_JOB];
+    const event = anEvent('shop_ord_1_v4_processing', { type: 'shop.processing' });
+    await handle?.(aJob(event, 1, 'woocommerce'));
+    await handle?.(aJob(anEvent(), 1, 'pos'));
+    expect(shop.posts).toEqual([{ endpoint: shopEndpoint, event, body: JSON.stringify(event) }]);
+    expect(standard.posts.map((post) => post.endpoint)).toEqual([ENDPOINT]);
+    expect(log.records.map((record) => [record.channel, record.status])).toEqual([
+      ['woocommerce', 'delivered'],
+      ['pos', 'delivered'],
+    ]);
+  });
+
   it('sends the same bytes on every attempt of a job', async () => {
     const { transport, handle } = worker([{ statusCode: 500 }, { statusCode: 500 }, { statusCode: 200 }]);
     const event = anEvent();

@@ -220,7 +220,7 @@ describe('the alert queries name what the app emits', () => {
       'odoo-sync-latency: customMetrics SyncLatencyMs carries no dimension milestone',
     ]);
     expect(planted('customDimensions.provider) == "btcpay"', 'customDimensions.provider) == "btc-pay"')).toEqual([
-      'btcpay-webhook-server-errors: provider is never "btc-pay" (it is one of stripe, btcpay, driver-app)',
+      'btcpay-webhook-server-errors: provider is never "btc-pay" (it is one of stripe, btcpay, driver-app, woocommerce)',
     ]);
     expect(planted('in ("rejected", "failed")', 'in ("rejected", "error")')).toEqual([
       'webhook-failure-rate: outcome is never "error" (it is one of accepted, rejected, failed)',

@@ -9,6 +9,7 @@ const everything: WalkthroughTargets = {
   odoo: 'http://127.0.0.1:8069',
   btcpay: 'http://127.0.0.1:14142',
   channel: 'http://127.0.0.1:7073',
+  woocommerce: { url: 'http://127.0.0.1:8088', consumerKey: 'ck_local', consumerSecret: 'cs_local' },
   mailPrinted: true,
   slot: { start: '2030-01-07T09:00:00+01:00', end: '2030-01-07T11:00:00+01:00' },
   xmlrpcModule: '/repo/node_modules/xmlrpc/lib/xmlrpc.js',
@@ -24,11 +25,22 @@ describe('the walk-through text', () => {
     );
     expect(script).toContain('-H "Authorization: Bearer ohk_workshop"');
     expect(script).toContain('"http://127.0.0.1:7072/trips?bookingId=$BOOKING2&type=b2c_pickup"');
-    expect(script.match(/^# \d+\. /gm)).toHaveLength(14);
+    expect(script).toContain('-u ck_local:cs_local http://127.0.0.1:8088/wp-json/wc/v3/orders/$SHOP_ORDER/notes');
+    expect(script.match(/^# \d+\. /gm)).toHaveLength(16);
   });
 
-  it('without the Driver-App, Odoo, BTCPay and channel sandboxes: says which steps are left out and why, and uses nothing it did not define', () => {
-    const script = walkthroughScript({ ...everything, driver: undefined, odoo: undefined, btcpay: undefined, channel: undefined, mailPrinted: false });
+  it('without the Driver-App, Odoo, BTCPay, channel and WooCommerce sandboxes: says which steps are left out and why, and uses nothing it did not define', () => {
+    const script = walkthroughScript({
+      ...everything,
+      driver: undefined,
+      odoo: undefined,
+      btcpay: undefined,
+      channel: undefined,
+      woocommerce: undefined,
+      mailPrinted: false,
+    });
+    expect(script).toContain('left out, no WooCommerce sandbox runs (WOOCOMMERCE_URL names your shop, or WOOCOMMERCE_SANDBOX=off)');
+    expect(script).not.toContain('SHOP_ORDER');
     expect(script).not.toContain('undefined');
     expect(script).not.toContain('odoo_moves');
     expect(script).not.toContain('/trips');

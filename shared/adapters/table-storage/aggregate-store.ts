@@ -88,6 +88,9 @@ export class TableAggregateStore<T extends AggregateState> implements AggregateS
   async create(change: Change<T>, attributes: Record<string, string> = {}): Promise<'created' | 'exists'> {
     const state = change.state;
     const actions: TransactionAction[] = [['create', this.stateRow(state, attributes)], ...this.historyRows(state, change.history)];
+    // A webhook that creates its aggregate is marked applied with it, as a change is.
+    if (change.eventId)
+      actions.push(['create', { partitionKey: safeKey(state.id), rowKey: `${EVENT_PREFIX}${safeKey(change.eventId)}`, appliedAt: new Date().toISOString() }]);
     try {
       await this.outbox.commit(this.client, safeKey(state.id), actions, change.jobs);
       return 'created';

@@ -32,6 +32,7 @@ const DEPENDENCY_TYPE: Record<DependencyTarget, string> = {
   serviceBus: 'Azure Service Bus',
   tables: 'Azure table',
   smtp: 'SMTP',
+  woocommerce: 'HTTP',
 };
 
 /**

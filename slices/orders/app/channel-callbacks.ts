@@ -33,10 +33,20 @@ export function channelEvents(before: Order | undefined, after: Order): Callback
  * ride in the same transaction as the change (outbox), so no change is told twice or never. Channels
  * without a callback URL get none.
  */
-export function withChannelCallbacks(store: OrderStore, options: { hasEndpoint: (channel: string) => boolean; clock: Clock }): OrderStore {
+export function withChannelCallbacks(
+  store: OrderStore,
+  options: {
+    hasEndpoint: (channel: string) => boolean;
+    clock: Clock;
+    /** A channel told in its own terms (a shop's API) instead of the standard events. */
+    eventsFor?: (channel: string) => ((before: Order | undefined, after: Order) => CallbackEvent[]) | undefined;
+  },
+): OrderStore {
   const jobsFor = (before: Order | undefined, after: Order, existing: OutgoingJob[]): OutgoingJob[] => {
     if (!options.hasEndpoint(after.source)) return [];
-    const requests = channelEvents(before, after).map((event) => callbackJob(after.source, after.id, event));
+    const events = options.eventsFor?.(after.source) ?? channelEvents;
+    const requests = events(before, after).map((event) => callbackJob(after.source, after.id, event));
+    if (requests.length === 0) return [];
     // The change's own operation id, when it has one, follows the callbacks too.
     const correlation: JobEnvelope['correlation'] | undefined = existing[0]?.envelope.correlation;
     return toOutgoing(

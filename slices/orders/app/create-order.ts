@@ -30,7 +30,11 @@ const ABANDONED_CLAIM_MS = 120_000;
  * never misses an order that exists. A request that carries an idempotency token derives the order
  * id from it: a retry after a failure converges on the same order instead of a second one.
  */
-export async function createOrder(deps: CreateOrderDeps, request: CreateOrderRequest, context: { cause: Cause; token?: string }): Promise<CreateOrderOutcome> {
+export async function createOrder(
+  deps: CreateOrderDeps,
+  request: CreateOrderRequest,
+  context: { cause: Cause; token?: string; eventId?: string },
+): Promise<CreateOrderOutcome> {
   const now = deps.clock.now();
   const id = `ord_${context.token ? context.token.slice(0, 32) : deps.clock.newId().replaceAll('-', '')}`;
   const built = createInDomain(request, {
@@ -54,7 +58,8 @@ export async function createOrder(deps: CreateOrderDeps, request: CreateOrderReq
   }
 
   await rememberOnCustomer(deps.customers, deps.clock, order.customerId, order.customer, { id: order.id, createdAt: order.createdAt });
-  const created = await deps.orders.create({ state: order, history: [built.history], jobs: [] });
+  // A webhook that creates the order (a shop's) is recorded with it, so its redelivery is seen.
+  const created = await deps.orders.create({ state: order, history: [built.history], jobs: [], ...(context.eventId ? { eventId: context.eventId } : {}) });
   if (created === 'exists') {
     // Our own earlier attempt stored it (same token): answer with the order as it is.
     const stored = await deps.orders.get(order.id);

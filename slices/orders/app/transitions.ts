@@ -51,7 +51,7 @@ export async function transitionOrder(
 export async function cancelOrder(
   deps: PaymentDeps,
   orderId: string,
-  context: { cause: Cause; ifMatch?: readonly number[]; reason?: string; operationId?: string },
+  context: { cause: Cause; ifMatch?: readonly number[]; reason?: string; operationId?: string; eventId?: string },
 ): Promise<TransitionOutcome> {
   const now = () => deps.clock.now();
   const cancelled = await mutate<Order, TransitionOutcome>(
@@ -79,8 +79,13 @@ export async function cancelOrder(
       }
       return save(next, { ok: true, order: next }, { history });
     },
-    { clock: deps.clock, operationId: context.operationId },
+    // A webhook asking for the cancellation (a shop's) is recorded with it and applied once.
+    { clock: deps.clock, operationId: context.operationId, ...(context.eventId ? { eventId: context.eventId } : {}) },
   );
+  if (cancelled.kind === 'duplicate-event') {
+    const current = await deps.orders.get(orderId);
+    return current ? { ok: true, order: current.state } : { ok: false, error: { code: 'ORDER_NOT_FOUND' } };
+  }
   if (cancelled.kind !== 'done') return { ok: false, error: { code: 'ORDER_NOT_FOUND' } };
   if (!cancelled.result.ok) return cancelled.result;
 
