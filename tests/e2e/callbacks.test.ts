@@ -84,9 +84,17 @@ describe('channel callbacks (local host, Stripe and channel sandboxes)', () => {
     const gaps = at.slice(1).map((time, index) => time - (at[index] as number));
     for (const [index, gap] of gaps.entries()) expect(gap).toBeGreaterThanOrEqual((SCHEDULE_MS[index] as number) / 2);
     expect(callbacksOf(order.id)).toHaveLength(1);
-    const delivery = (await admin('GET', `/v1/admin/callbacks?subject=${order.id}`)).body.items[0];
+    // The log records an attempt once the channel has answered it: wait for the last one.
+    let delivery: { status: string; attemptCount: number; attempts: Array<{ statusCode: number }> } | undefined;
+    await waitFor(
+      async () => {
+        delivery = (await admin('GET', `/v1/admin/callbacks?subject=${order.id}`)).body.items[0];
+        return delivery?.status !== 'retrying';
+      },
+      { message: 'the delivery log never recorded the last attempt' },
+    );
     expect(delivery).toMatchObject({ status: 'delivered', attemptCount: 4 });
-    expect(delivery.attempts.map((attempt: { statusCode: number }) => attempt.statusCode)).toEqual([500, 500, 500, 200]);
+    expect(delivery?.attempts.map((attempt) => attempt.statusCode)).toEqual([500, 500, 500, 200]);
   });
 
   it('waits as long as a 429 asks, and dead-letters a 410 at once; after the fix a replay delivers it once', async () => {
