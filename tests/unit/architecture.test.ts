@@ -50,6 +50,30 @@ describe('dependency rules', () => {
     ).toEqual([]);
   });
 
+  // The SDKs a cold instance may not need are required where used (scripts/build.mjs LAZY_SDKS bundles
+  // them apart and fails on a static import); production code imports only their types.
+  it('imports only the types of the lazily loaded SDKs in production code', () => {
+    const list = /export const LAZY_SDKS = \[([^\]]*)\]/.exec(readFileSync(join(root, 'scripts/build.mjs'), 'utf8'))?.[1] ?? '';
+    const LAZY_SDKS = [...list.matchAll(/'([^']+)'/g)].map((match) => match[1] as string);
+    const valueImports = (text: string) =>
+      [...text.matchAll(/^\s*(import|export)\s+(?!type\b)([^;]*?)\sfrom\s+['"]([^'"]+)['"]/gms)]
+        .filter(([, , clause]) => !/^\{\s*(type\s+[\w$]+\s*,?\s*)+\}$/.test((clause as string).trim()))
+        .map(([, , , spec]) => spec as string);
+    const offenders = files
+      .filter((file) => !file.startsWith('local/'))
+      .flatMap((file) =>
+        valueImports(readFileSync(join(root, file), 'utf8'))
+          .filter((spec) => LAZY_SDKS.includes(spec))
+          .map((spec) => `${file} -> ${spec}`),
+      );
+    expect(LAZY_SDKS).toContain('stripe');
+    expect(offenders).toEqual([]);
+    // The check itself sees a value import and passes a type-only one.
+    expect(valueImports("import Stripe from 'stripe';\nimport type { Stripe as S } from 'stripe';\nimport { type A, type B } from 'rhea';")).toEqual([
+      'stripe',
+    ]);
+  });
+
   it("reads process.env only in the composition root's configuration", () => {
     const readers = files.filter(
       (file) => !file.startsWith('local/') && file !== 'functions/config.ts' && /process\.env\b/.test(readFileSync(join(root, file), 'utf8')),
