@@ -30,7 +30,7 @@ const ODOO = { db: 'drill', user: 'drill' };
 export interface DrillContext {
   runtime: LocalRuntime;
   api: ApiClient;
-  keys: { admin: string; workshop: string; orders: string };
+  keys: { admin: string; workshop: string; orders: string; support: string };
   /** The unmodified stripe SDK on the Stripe sandbox: the customer's side and the drills' reads. */
   stripe: Stripe;
   stripeSandbox: StripeSandbox;
@@ -106,8 +106,8 @@ export async function startDrillRuntime(options: { quick: boolean; seed: number;
     stops.push(() => runtime.stop());
     driver.setStatusWebhookUrl(`${runtime.url}/v1/webhooks/driver-app`);
     const { stripe: stripeSandbox, smtp, broker } = runtime;
-    const { admin, workshop, orders } = runtime.apiKeys;
-    if (!stripeSandbox || !smtp || !broker || !jobs || !admin || !workshop || !orders)
+    const { admin, workshop, orders, support } = runtime.apiKeys;
+    if (!stripeSandbox || !smtp || !broker || !jobs || !admin || !workshop || !orders || !support)
       throw new Error('the drills need the local Stripe, SMTP and Service Bus parts and generated API keys');
     const recorder = jobs;
 
@@ -154,7 +154,7 @@ export async function startDrillRuntime(options: { quick: boolean; seed: number;
     const ctx: DrillContext = {
       runtime,
       api: new ApiClient(runtime.url),
-      keys: { admin, workshop, orders },
+      keys: { admin, workshop, orders, support },
       stripe: new Stripe(LOCAL_SECRETS.stripeSecretKey, { host: '127.0.0.1', port: stripeSandbox.port, protocol: 'http', maxNetworkRetries: 0 }),
       stripeSandbox,
       stripeWebhookSecret,

@@ -209,7 +209,7 @@ function tokenFor(def: HttpFunctionDef, targets: FuzzTargets): fc.Arbitrary<stri
   if (def.route.startsWith('v1/bookings/{id}')) allowed.push(targets.bookingToken);
   return fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...allowed) },
-    { weight: 1, arbitrary: fc.constantFrom(targets.keys.admin, targets.keys.workshop, targets.keys.orders, targets.bookingToken) },
+    { weight: 1, arbitrary: fc.constantFrom(targets.keys.admin, targets.keys.workshop, targets.keys.orders, targets.keys.support, targets.bookingToken) },
     { weight: 1, arbitrary: fc.constant(undefined) },
     { weight: 1, arbitrary: fc.oneof(headerText, fc.string({ unit: 'grapheme', maxLength: 40 }).map(asHeaderBytes)) },
   );

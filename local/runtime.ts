@@ -106,7 +106,7 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-const LOCAL_ROLES: Role[] = ['admin', 'workshop', 'orders'];
+const LOCAL_ROLES: Role[] = ['admin', 'workshop', 'orders', 'support'];
 
 /** The sales channels `npm start` takes orders from unless `CHANNELS` says otherwise. */
 export const LOCAL_CHANNELS = 'woocommerce,pos,b2b';

@@ -127,7 +127,7 @@ const apiKeyEntrySchema = z
     const [name, roles, hash] = entry.split(':') as [string, string, string];
     return { name, roles: roles.split('|').filter(Boolean), sha256: hash.toLowerCase() };
   })
-  .pipe(z.object({ name: z.string(), roles: z.array(z.enum(['admin', 'workshop', 'orders'])).min(1), sha256: z.string() }));
+  .pipe(z.object({ name: z.string(), roles: z.array(z.enum(['admin', 'workshop', 'orders', 'support'])).min(1), sha256: z.string() }));
 
 const apiKeysSchema = z
   .string()

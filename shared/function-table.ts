@@ -9,7 +9,7 @@ import type { Settlement } from './platform/jobs';
 export type FunctionDef = HttpFunctionDef | QueueFunctionDef | TimerFunctionDef;
 
 /** API key roles; `support` reads what `admin` reads and changes nothing. */
-export type Role = 'admin' | 'workshop' | 'orders';
+export type Role = 'admin' | 'workshop' | 'orders' | 'support';
 
 /** A request as both hosts deliver it: the raw body is kept because webhook signatures need it. */
 export interface HttpRequestData {

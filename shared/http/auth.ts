@@ -25,10 +25,22 @@ export function formatApiKeyEntry(name: string, roles: readonly Role[], key: str
 /** Outcome of an authorisation check: go on, or answer with the problem response. */
 export type AuthDecision = { ok: true } | { ok: false; response: HttpResponseData };
 
-/** Checks that the caller holds at least one of `roles`: 401 when anonymous, 403 when no role fits. */
-export function authorize(caller: Caller, roles: readonly Role[]): AuthDecision {
+/** Methods that change nothing: what the read-only `support` role may call. */
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * The roles an operation accepts: its own, and `support` wherever `admin` may read (a safe method).
+ * The one place that rule lives: the pipeline, the booking reads and the OpenAPI document use it.
+ */
+export function acceptedRoles(roles: readonly Role[], method: string): readonly Role[] {
+  return SAFE_METHODS.has(method.toUpperCase()) && roles.includes('admin') && !roles.includes('support') ? [...roles, 'support'] : roles;
+}
+
+/** Checks that the caller holds at least one of `roles` (for `method`): 401 when anonymous, 403 when no role fits. */
+export function authorize(caller: Caller, roles: readonly Role[], method = 'POST'): AuthDecision {
   if (caller.kind !== 'apiKey') return { ok: false, response: unauthorized() };
-  if (!caller.roles.some((role) => roles.includes(role))) return { ok: false, response: forbidden() };
+  const accepted = acceptedRoles(roles, method);
+  if (!caller.roles.some((role) => accepted.includes(role))) return { ok: false, response: forbidden() };
   return { ok: true };
 }
 

@@ -1,6 +1,7 @@
 import { z, type ZodType } from 'zod';
 import type { FunctionDef, HttpFunctionDef, Role } from '../function-table';
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../platform/idempotency';
+import { acceptedRoles } from './auth';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, MAX_BODY_BYTES } from './pipeline';
 import { PROBLEM_CONTENT_TYPE, problemSchema } from './problem';
 
@@ -197,10 +198,12 @@ export function buildOpenApi(defs: readonly FunctionDef[], info: OpenApiInfo, op
     for (const method of def.methods) {
       const name = camelCase(def.name);
       const operationId = def.methods.length > 1 ? `${name}${capitalise(method)}` : name;
-      item[method.toLowerCase()] = operation(def, note, operationId, schemas);
+      item[method.toLowerCase()] = operation(def, method, note, operationId, schemas);
     }
   }
-  const roles = [...new Set(http.flatMap((def) => [...(def.roles ?? []), ...(notes[def.name]?.access?.roles ?? [])]))].sort();
+  const roles = [
+    ...new Set(http.flatMap((def) => def.methods.flatMap((method) => acceptedRoles(def.roles ?? notes[def.name]?.access?.roles ?? [], method)))),
+  ].sort();
   const securitySchemes: Record<string, Json> = {
     [API_KEY_SCHEME]: {
       type: 'http',
@@ -218,10 +221,10 @@ export function buildOpenApi(defs: readonly FunctionDef[], info: OpenApiInfo, op
   };
 }
 
-function operation(def: HttpFunctionDef, note: OperationNotes, operationId: string, schemas: Record<string, Json>): Json {
+function operation(def: HttpFunctionDef, method: string, note: OperationNotes, operationId: string, schemas: Record<string, Json>): Json {
   const op: Json = { operationId, summary: def.summary };
   if (def.tags?.length) op.tags = def.tags;
-  const security = securityOf(def, note);
+  const security = securityOf(def, method, note);
   if (security) {
     op.security = security.requirements;
     op.description = security.description;
@@ -250,8 +253,8 @@ function operation(def: HttpFunctionDef, note: OperationNotes, operationId: stri
 }
 
 /** Security alternatives: one per role (`roles` of the def, checked by the pipeline), or what the handler checks itself. */
-function securityOf(def: HttpFunctionDef, note: OperationNotes): { requirements: Json[]; description: string } | undefined {
-  const roles = def.roles ?? note.access?.roles ?? [];
+function securityOf(def: HttpFunctionDef, method: string, note: OperationNotes): { requirements: Json[]; description: string } | undefined {
+  const roles = acceptedRoles(def.roles ?? note.access?.roles ?? [], method);
   const schemes = note.access?.schemes ?? [];
   if (roles.length === 0 && schemes.length === 0) return undefined;
   const requirements = [...schemes.map((scheme) => ({ [scheme]: [] })), ...roles.map((role) => ({ [API_KEY_SCHEME]: [role] }))];

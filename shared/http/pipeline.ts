@@ -89,7 +89,7 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
     try {
       if (request.rawBody.length > MAX_BODY_BYTES) return payloadTooLarge(MAX_BODY_BYTES);
       const caller = deps.auth.authenticate(request.headers);
-      const gate = await admit(def, caller, deps.rateLimiter);
+      const gate = await admit(def, caller, request.method, deps.rateLimiter);
       if (!gate.ok) return gate.response;
       if (!isIdentityEncoding(request.headers['content-encoding'])) return unsupportedContentEncoding();
       const verified = def.verify ? await def.verify(request) : { ok: true as const, event: undefined };
@@ -131,9 +131,9 @@ export function createHttpPipeline(deps: HttpPipelineDeps): HttpPipeline {
 }
 
 /** Roles and rate limit, only for defs that require an API key. */
-async function admit(def: HttpFunctionDef, caller: Caller, limiter: RateLimiter): Promise<Step<void>> {
+async function admit(def: HttpFunctionDef, caller: Caller, method: string, limiter: RateLimiter): Promise<Step<void>> {
   if (!def.roles) return { ok: true, value: undefined };
-  const decision = authorize(caller, def.roles);
+  const decision = authorize(caller, def.roles, method);
   if (!decision.ok) return decision;
   // authorize() passed, so the caller holds an API key: count per key name, never per key value.
   const take = await limiter.take(`apiKey:${caller.kind === 'apiKey' ? caller.name : ''}`);

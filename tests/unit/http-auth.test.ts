@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Caller } from '../../shared/function-table';
-import { ApiKeyAuthenticator, authorize, formatApiKeyEntry, generateApiKey, hashApiKey } from '../../shared/http/auth';
+import { acceptedRoles, ApiKeyAuthenticator, authorize, formatApiKeyEntry, generateApiKey, hashApiKey } from '../../shared/http/auth';
 import { loadConfig } from '../../functions/config';
 
 const entry = (name: string, roles: Array<'admin' | 'workshop' | 'orders'>, key: string) => ({
@@ -103,5 +103,19 @@ describe('authorize', () => {
   it('answers 403 for a known caller without the role', () => {
     const decision = authorize(shop, ['admin']);
     expect(decision.ok ? 200 : decision.response.status).toBe(403);
+  });
+
+  it('lets support read what an admin reads, and nothing else', () => {
+    const support: Caller = { kind: 'apiKey', name: 'desk', roles: ['support'] };
+    const status = (roles: Parameters<typeof authorize>[1], method: string) => {
+      const decision = authorize(support, roles, method);
+      return decision.ok ? 200 : decision.response.status;
+    };
+    expect([status(['admin'], 'GET'), status(['orders', 'admin'], 'HEAD'), status(['admin'], 'get')]).toEqual([200, 200, 200]);
+    expect([status(['admin'], 'POST'), status(['admin'], 'DELETE'), status(['admin'], 'PATCH'), status(['admin'], 'PUT')]).toEqual([403, 403, 403, 403]);
+    // Where an admin may not read, neither may support.
+    expect(status(['workshop'], 'GET')).toBe(403);
+    expect(acceptedRoles(['workshop', 'admin'], 'GET')).toEqual(['workshop', 'admin', 'support']);
+    expect(acceptedRoles(['workshop', 'admin'], 'POST')).toEqual(['workshop', 'admin']);
   });
 });

@@ -308,7 +308,8 @@ describe('buildOpenApi: what the pipeline answers, derived from the def', () => 
   });
 
   it('gives an operation whose handler checks its caller the schemes of its notes, and no pipeline 403 or 429', () => {
-    expect(read.security).toEqual([{ thingToken: [] }, { apiKey: ['admin'] }]);
+    // A read an admin may make, support may make too.
+    expect(read.security).toEqual([{ thingToken: [] }, { apiKey: ['admin'] }, { apiKey: ['support'] }]);
     expect(built.components.securitySchemes.thingToken).toEqual({ type: 'http', scheme: 'bearer', description: 'The token of a thing.' });
     expect(Object.keys(read.responses)).toEqual(['200', '401', '415', '500']);
     // The handler's 401 may come without WWW-Authenticate: documented, not promised.
@@ -434,7 +435,15 @@ describe('the served document (GET /api/v1/openapi.json)', () => {
       const signed = (op.parameters ?? []).some((parameter: any) => parameter.in === 'header' && parameter.required && /sig/i.test(parameter.name));
       expect(Boolean(op.security) || signed, `${method} ${path}`).toBe(true);
     }
-    expect(served.paths['/v1/bookings/{id}']!.get!.security).toEqual([{ bookingToken: [] }, { apiKey: ['workshop'] }, { apiKey: ['admin'] }]);
+    expect(served.paths['/v1/bookings/{id}']!.get!.security).toEqual([
+      { bookingToken: [] },
+      { apiKey: ['workshop'] },
+      { apiKey: ['admin'] },
+      { apiKey: ['support'] },
+    ]);
+    // Support reads what an admin reads and changes nothing.
+    expect(served.paths['/v1/admin/dead-letters/{queue}']!.get!.security).toEqual([{ apiKey: ['admin'] }, { apiKey: ['support'] }]);
+    expect(served.paths['/v1/admin/dead-letters/{queue}/replay']!.post!.security).toEqual([{ apiKey: ['admin'] }]);
   });
 
   it('documents 415 and 500 on every operation, and every error as problem+json (health’s 503 is its report)', () => {

@@ -11,8 +11,8 @@ export type BookingActor = { kind: 'staff'; name: string; roles: readonly string
 /** Why a booking was not handed out: unknown, no credential, or a credential that does not fit. */
 export type AccessError = { code: 'NOT_FOUND' } | { code: 'UNAUTHENTICATED' } | { code: 'FORBIDDEN' };
 
-/** Staff roles that may act on any booking in a use case (besides the booking's own token). */
-export type StaffRoles = readonly ('admin' | 'workshop')[];
+/** Staff roles that may act on any booking in a use case (besides the booking's own token); `support` only reads. */
+export type StaffRoles = readonly ('admin' | 'workshop' | 'support')[];
 
 /** The hex SHA-256 of an access token: what is stored instead of the token. */
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineHttp, type HttpCall, type HttpFunctionDef, type HttpResponseData } from '../../../shared/function-table';
-import { bearerToken, callerCause } from '../../../shared/http/auth';
+import { acceptedRoles, bearerToken, callerCause } from '../../../shared/http/auth';
 import { conflict, forbidden, notFound, problem, tooManyRequests, unauthorized } from '../../../shared/http/problem';
 import type { RateLimiter } from '../../../shared/http/rate-limit';
 import type { PaymentFailure } from '../../../shared/platform/payments';
@@ -27,6 +27,8 @@ export interface BookingFunctionDeps {
 
 // Ids are ids: text that cannot be one of ours (a control character, a lone surrogate) is 422, never a key.
 const idParams = z.object({ id: idSchema });
+/** Staff who may read any booking: the workshop, admins, and support (which reads what admins read). */
+const READERS = acceptedRoles(['admin', 'workshop'], 'GET') as readonly ('admin' | 'workshop' | 'support')[];
 const findingParams = idParams.extend({ findingId: idSchema });
 
 const findingView = z.object({ id: z.string(), description: z.string(), priceCents: z.number().int(), status: findingStatusSchema });
@@ -258,7 +260,7 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
         404: { description: 'Unknown booking' },
       },
       handler: async (call) => {
-        const read = await readBooking(deps.bookings, call.params.id, actorOf(call), ['admin', 'workshop']);
+        const read = await readBooking(deps.bookings, call.params.id, actorOf(call), READERS);
         return read.ok ? { status: 200, body: toView(read.stored.state) } : accessProblem(read.error);
       },
     }),
@@ -277,7 +279,7 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
         404: { description: 'Unknown booking' },
       },
       handler: async (call) => {
-        const read = await readBooking(deps.bookings, call.params.id, actorOf(call), ['admin', 'workshop']);
+        const read = await readBooking(deps.bookings, call.params.id, actorOf(call), READERS);
         return read.ok ? { status: 200, body: { items: await bookingTimeline(deps.bookings, call.params.id) } } : accessProblem(read.error);
       },
     }),
