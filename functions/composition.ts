@@ -30,6 +30,7 @@ import { rateLimiterFactory } from '../shared/http/rate-limit';
 import type { AggregateState } from '../shared/platform/aggregate';
 import { CALLBACK_JOB, CallbackAdmin, callbackHandlers } from '../shared/platform/callbacks';
 import { systemClock } from '../shared/platform/clock';
+import { AttentionList } from '../shared/platform/attention';
 import { DeadLetterAdmin } from '../shared/platform/dead-letters';
 import { cachedCredentialCheck } from '../shared/platform/health';
 import { afterEach, type JobHandlers, mergeJobHandlers } from '../shared/platform/job-handlers';
@@ -44,6 +45,7 @@ import { bookingsSlice } from '../slices/bookings/slice';
 import { ordersSlice } from '../slices/orders/slice';
 import { callbackAdminFunctions } from './admin-callbacks';
 import { deadLetterFunctions } from './admin-dead-letters';
+import { attentionFunctions } from './admin-attention';
 import type { Config } from './config';
 import { healthFunctions } from './health';
 import { idempotencySweepFunction } from './idempotency-sweep';
@@ -232,6 +234,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
       timeoutMs: config.health.probeTimeoutMs,
     }),
     ...deadLetterFunctions(deadLetters),
+    ...attentionFunctions(new AttentionList(slices.flatMap((slice) => (slice.attention ? [slice.attention] : [])))),
     ...callbackAdminFunctions(callbackAdmin),
     ...slices.flatMap((slice) => slice.functions),
     stripeWebhookFunction({ payments, routes: slices.flatMap((slice) => slice.paymentEvents ?? []) }),

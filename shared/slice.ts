@@ -1,4 +1,5 @@
 import type { FunctionDef } from './function-table';
+import type { AttentionSource } from './platform/attention';
 import type { CallbackTransport, ChannelEndpoint } from './platform/callbacks';
 import type { JobHandlers } from './platform/job-handlers';
 import type { PaymentEventRoute } from './platform/payments';
@@ -23,6 +24,8 @@ export interface Slice {
   jobHandlers: JobHandlers;
   /** Stripe events about the slice's aggregates, by the metadata key their PaymentIntents carry. */
   paymentEvents?: PaymentEventRoute[];
+  /** The slice's aggregates that need a person, for the admin's attention list. */
+  attention?: AttentionSource;
   /** Channels the slice's callbacks reach through an API of their own (a shop's) instead of Standard Webhooks. */
   channelTransports?: Record<string, { endpoint: ChannelEndpoint; transport: CallbackTransport }>;
 }

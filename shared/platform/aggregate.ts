@@ -52,6 +52,11 @@ export interface AggregateStore<T extends AggregateState> {
   create(change: Change<T>, attributes?: Record<string, string>): Promise<'created' | 'exists'>;
   /** Saves if nobody changed the aggregate since `current` was read; jobs are relayed after the commit. */
   update(current: Stored<T>, change: Change<T>): Promise<SaveResult>;
+  /**
+   * The aggregates whose query column `column` (see the codec's `columns`) holds a non-empty value, at
+   * most `limit`: a scan of the table, for short lists such as those needing attention.
+   */
+  whereSet(column: string, limit: number): Promise<Array<Stored<T>>>;
 }
 
 /** What a mutation decides after reading the current state: save a change, or leave it as it is. */

@@ -12,6 +12,7 @@ import type { DependencyTarget, Telemetry } from '../../shared/platform/telemetr
 import type { SliceDefinition } from '../../shared/slice';
 import { isAuthenticDriverRequest } from './adapters/driver-app-signature';
 import { HttpTripDispatcher } from './adapters/driver-app-dispatcher';
+import { attentionColumns, bookingAttention } from './app/attention';
 import { dispatchHandlers } from './app/dispatch-trip';
 import { handleStripeEvent } from './app/handle-stripe-event';
 import { notificationHandlers } from './app/notifications';
@@ -32,7 +33,7 @@ export const bookingCodec: AggregateCodec<Booking> = {
   rowKey: 'booking',
   machine: bookingMachine.name,
   schema: bookingSchema,
-  columns: (booking) => ({ status: booking.status }),
+  columns: (booking) => ({ status: booking.status, ...attentionColumns(booking) }),
   attributes: [ACCESS_TOKEN_HASH],
 };
 
@@ -112,6 +113,7 @@ export const bookingsSlice: SliceDefinition<BookingsSliceDeps> = {
           : {}),
       },
       paymentEvents: [{ metadataKey: 'bookingId', handle: (event) => handleStripeEvent({ ...context, telemetry }, event) }],
+      attention: bookingAttention(context),
     };
   },
 };

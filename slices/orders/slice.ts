@@ -12,6 +12,7 @@ import type { TimerFunctionDef } from '../../shared/function-table';
 import type { SliceDefinition } from '../../shared/slice';
 import { openPaymentColumns, TableOpenPayments } from './adapters/table-open-payments';
 import { ORDER_INDEX_TABLE, TableOrderIndex } from './adapters/table-order-index';
+import { attentionColumns, orderAttention } from './app/attention';
 import { btcpayProvider } from './app/btcpay-provider';
 import { withChannelCallbacks } from './app/channel-callbacks';
 import { shopUpdates } from './app/shop-updates';
@@ -44,7 +45,14 @@ export const orderCodec: AggregateCodec<Order> = {
   rowKey: 'order',
   machine: orderMachine.name,
   schema: orderSchema,
-  columns: (order) => ({ orderId: order.id, status: order.status, source: order.source, externalId: order.externalId, ...openPaymentColumns(order) }),
+  columns: (order) => ({
+    orderId: order.id,
+    status: order.status,
+    source: order.source,
+    externalId: order.externalId,
+    ...attentionColumns(order),
+    ...openPaymentColumns(order),
+  }),
 };
 
 /** A customer's row. */
@@ -129,6 +137,7 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
       // A queue without a handler here keeps its jobs until a worker for them is configured.
       jobHandlers: deps.erp ? { [QUEUES.odooSync]: orderSyncHandlers({ orders, erp: deps.erp, clock, log: deps.log, telemetry }) } : {},
       paymentEvents: [{ metadataKey: 'orderId', handle: (event) => handleOrderStripeEvent({ orders, clock, telemetry }, event) }],
+      attention: orderAttention({ orders, clock }),
       ...(shop
         ? {
             channelTransports: {

@@ -328,6 +328,7 @@ describe('bookings over HTTP (local host, Stripe and SMTP sandboxes)', () => {
       get: (id) => tables.get(id),
       history: (id, filter) => tables.history(id, filter),
       hasEvent: (id, eventId) => tables.hasEvent(id, eventId),
+      whereSet: (column, limit) => tables.whereSet(column, limit),
       create: (change, attributes) => tables.create(change, attributes),
       update: async (current, change) => {
         saves += 1;

@@ -368,6 +368,7 @@ describe('the booking journey with the Driver-App', () => {
     expect(after.flags).toEqual({
       needsAttention: true,
       attentionReason: `pickup trip ${pickup.tripId} reported pickup_completed after the booking was cancelled`,
+      attentionSince: expect.any(String),
     });
     expect(await historyOf(booking.id, booking.accessToken)).toEqual(historyBefore);
     // Delivered twice, it is the same report.

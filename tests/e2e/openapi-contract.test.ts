@@ -276,6 +276,10 @@ describe('the OpenAPI document describes every answer of the server', () => {
       expect((await api(client, 'GET', '/v1/admin/audit?queue=odoo-sync&limit=5', { token: admin })).status).toBe(200);
       expect((await api(client, 'GET', '/v1/admin/audit?queue=no-such-queue', { token: admin })).status).toBe(404);
       expect((await api(client, 'GET', '/v1/admin/audit?limit=0', { token: admin })).status).toBe(422);
+      expect((await api(client, 'GET', '/v1/admin/attention', { token: admin })).status).toBe(200);
+      expect((await api(client, 'GET', '/v1/admin/attention?limit=0', { token: admin })).status).toBe(422);
+      expect((await api(client, 'POST', '/v1/admin/attention/booking:none/resolve', { token: admin, body: { note: 'nothing to do' } })).status).toBe(404);
+      expect((await api(client, 'POST', '/v1/admin/attention/booking:none/resolve', { token: admin, body: {} })).status).toBe(422);
       const discard = '/v1/admin/dead-letters/odoo-sync/m-1';
       expect((await api(client, 'DELETE', discard, { token: admin, body: { reason: 'test data' } })).status).toBe(404);
       expect((await api(client, 'DELETE', discard, { token: admin })).status).toBe(415);

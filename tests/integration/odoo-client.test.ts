@@ -254,6 +254,10 @@ class MemoryBookings implements BookingStore {
       ? [{ machine: 'booking', subject: id, from: 'PENDING_PAYMENT', to: 'CONFIRMED', at: booking.updatedAt, cause: 'stripe:evt_1' as const }]
       : [];
   }
+  async whereSet(): Promise<StoredBooking[]> {
+    return [];
+  }
+
   async hasEvent(): Promise<boolean> {
     throw new Error('not used');
   }

@@ -11,6 +11,7 @@ import type { B2CTrip, TripDispatcher } from '../../slices/bookings/app/driver-a
 import { ACCESS_TOKEN_HASH } from '../../slices/bookings/app/ports';
 import { type Booking, type BookingPayment, bookingSchema } from '../../slices/bookings/domain/booking';
 import { bookingMachine, type BookingStatus } from '../../slices/bookings/domain/booking-status';
+import { attentionColumns } from '../../slices/bookings/app/attention';
 import { type Finding, findingSchema } from '../../slices/bookings/domain/finding';
 import { MemoryAggregateStore } from './memory-store';
 
@@ -101,7 +102,7 @@ export function aFinding(overrides: Partial<Finding> = {}): Finding {
 
 /** A booking store as the slice has it (history rows written by the booking machine). */
 export function bookingStore(): MemoryAggregateStore<Booking> {
-  return new MemoryAggregateStore<Booking>(bookingMachine.name);
+  return new MemoryAggregateStore<Booking>(bookingMachine.name, attentionColumns);
 }
 
 /** A store holding `booking` with the hash of `TOKEN` as its access-token attribute. */

@@ -15,7 +15,19 @@ export class MemoryAggregateStore<T extends AggregateState> implements Aggregate
   private readonly rows = new Map<string, { state: T; etag: number; attributes: Record<string, string>; history: HistoryRecord[]; events: Set<string> }>();
   private etags = 0;
 
-  constructor(private readonly machine: string) {}
+  /** `columns`: the codec's query columns, for `whereSet`. */
+  constructor(
+    private readonly machine: string,
+    private readonly columns: (state: T) => Record<string, string | number> = () => ({}),
+  ) {}
+
+  async whereSet(column: string, limit: number): Promise<Array<Stored<T>>> {
+    const found = [...this.rows.values()].filter((row) => {
+      const value = this.columns(row.state)[column];
+      return value !== undefined && value !== '';
+    });
+    return found.slice(0, limit).map((row) => ({ state: structuredClone(row.state), etag: String(row.etag), attributes: { ...row.attributes } }));
+  }
 
   /** Puts a state as if created earlier (no history, no change recorded). */
   seed(state: T, attributes: Record<string, string> = {}): void {

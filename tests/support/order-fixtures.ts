@@ -24,6 +24,7 @@ import {
   refundSchema,
 } from '../../slices/orders/domain/order';
 import { orderMachine } from '../../slices/orders/domain/status';
+import { attentionColumns } from '../../slices/orders/app/attention';
 import { MemoryAggregateStore } from './memory-store';
 
 // ---- clock
@@ -140,7 +141,7 @@ export function aPaidOrder(overrides: Partial<Order> = {}, payment: Partial<Paym
 // ---- stores
 
 export function orderStore(): MemoryAggregateStore<Order> {
-  return new MemoryAggregateStore<Order>(orderMachine.name);
+  return new MemoryAggregateStore<Order>(orderMachine.name, attentionColumns);
 }
 
 export function customerStore(): MemoryAggregateStore<Customer> {

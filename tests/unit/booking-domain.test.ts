@@ -1,3 +1,4 @@
+import { flaggedFor } from '../../slices/bookings/domain/attention-flags';
 import { describe, expect, it } from 'vitest';
 import {
   bookingSchema,
@@ -606,7 +607,11 @@ describe('cancellation refunds', () => {
   it('records a refund that went through: the payment is refunded, and a refund flag of its own is cleared', () => {
     const failed = recordRefund(reservedOn(paid()), { status: 'failed', failureReason: 'unavailable: Stripe down' }, at);
     if (!failed.ok) throw new Error('expected the failure recorded');
-    expect(failed.booking.flags).toEqual({ needsAttention: true, attentionReason: 'refund failed: unavailable: Stripe down' });
+    expect(failed.booking.flags).toEqual({
+      needsAttention: true,
+      attentionReason: 'refund failed: unavailable: Stripe down',
+      attentionSince: at.toISOString(),
+    });
     expect(failed.booking.payment).toMatchObject({ status: 'succeeded', refund: { status: 'failed', failureReason: 'unavailable: Stripe down' } });
     expect(isRefunded(failed.booking.payment)).toBe(false);
 
@@ -854,10 +859,25 @@ describe('trips in the history, and their withdrawal', () => {
     expect(isNewer({ tripId: 'trp_1', status: 'cancelled', sequence: 1 }, update)).toBe(false);
   });
 
-  it('adds an attention reason after one already there, once', () => {
-    expect(withAttention({}, 'late report')).toEqual({ needsAttention: true, attentionReason: 'late report' });
-    const flagged = withAttention({ needsAttention: true, attentionReason: 'refund failed: x' }, 'late report');
-    expect(flagged).toEqual({ needsAttention: true, attentionReason: 'refund failed: x; late report' });
-    expect(withAttention(flagged, 'late report')).toBe(flagged);
+  it('adds an attention reason after one already there, once, keeping when the booking went on the list', () => {
+    const t1 = '2026-11-24T09:00:00.000Z';
+    const t2 = '2026-11-25T09:00:00.000Z';
+    expect(withAttention({}, 'late report', t1)).toEqual({ needsAttention: true, attentionReason: 'late report', attentionSince: t1 });
+    const flagged = withAttention({ needsAttention: true, attentionReason: 'refund failed: x', attentionSince: t1 }, 'late report', t2);
+    expect(flagged).toEqual({ needsAttention: true, attentionReason: 'refund failed: x; late report', attentionSince: t1 });
+    expect(withAttention(flagged, 'late report', t2)).toBe(flagged);
+  });
+
+  it('replaces the attention reason, keeping when the booking went on the list', () => {
+    const t1 = '2026-11-24T09:00:00.000Z';
+    const t2 = '2026-11-25T09:00:00.000Z';
+    expect(flaggedFor({}, 'pickup trip failed', t2)).toEqual({ needsAttention: true, attentionReason: 'pickup trip failed', attentionSince: t2 });
+    expect(flaggedFor({ needsAttention: true, attentionReason: 'x', attentionSince: t1 }, 'y', t2)).toEqual({
+      needsAttention: true,
+      attentionReason: 'y',
+      attentionSince: t1,
+    });
+    // A resolved booking (flags cleared) starts a new stay on the list.
+    expect(flaggedFor({}, 'y', t2).attentionSince).toBe(t2);
   });
 });

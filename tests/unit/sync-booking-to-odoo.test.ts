@@ -64,6 +64,10 @@ class MemoryBookings implements BookingStore {
   async history() {
     return this.rows.map((row) => ({ machine: 'booking', subject: this.current?.id ?? '', ...row }));
   }
+  async whereSet(): Promise<StoredBooking[]> {
+    return [];
+  }
+
   async hasEvent(): Promise<boolean> {
     throw new Error('not used');
   }

@@ -50,9 +50,7 @@ export class TableAggregateStore<T extends AggregateState> implements AggregateS
   async get(id: string): Promise<Stored<T> | undefined> {
     try {
       const row = await tableCall(`read ${this.codec.rowKey} ${id}`, () => this.client.getEntity<Record<string, unknown>>(safeKey(id), this.codec.rowKey));
-      const attributes: Record<string, string> = {};
-      for (const name of this.codec.attributes ?? []) if (typeof row[name] === 'string') attributes[name] = row[name] as string;
-      return { state: this.codec.schema.parse(JSON.parse(gatherText(row, 'data'))), etag: row.etag, attributes };
+      return this.readState(row);
     } catch (error) {
       if (isTableError(error, 'notFound')) return undefined;
       throw error;
@@ -71,6 +69,20 @@ export class TableAggregateStore<T extends AggregateState> implements AggregateS
       }
     }
     return records; // row keys sort by version, then by position in the change: oldest first
+  }
+
+  async whereSet(column: string, limit: number): Promise<Array<Stored<T>>> {
+    // A column name cannot be an odata value: only a plain identifier is put into the filter.
+    if (!/^[A-Za-z][A-Za-z0-9]{0,254}$/.test(column)) throw new Error(`whereSet: ${column} is not a column name`);
+    const rows = this.client.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: `${odata`RowKey eq ${this.codec.rowKey}`} and ${column} gt ''` },
+    });
+    const found: Array<Stored<T>> = [];
+    for await (const row of rows) {
+      if (found.length >= limit) break;
+      found.push(this.readState(row));
+    }
+    return found;
   }
 
   async hasEvent(id: string, eventId: string): Promise<boolean> {
@@ -121,6 +133,12 @@ export class TableAggregateStore<T extends AggregateState> implements AggregateS
       if (isTableError(error, 'duplicate')) return change.eventId ? 'duplicate-event' : 'conflict';
       throw error;
     }
+  }
+
+  private readState(row: Record<string, unknown> & { etag?: string }): Stored<T> {
+    const attributes: Record<string, string> = {};
+    for (const name of this.codec.attributes ?? []) if (typeof row[name] === 'string') attributes[name] = row[name] as string;
+    return { state: this.codec.schema.parse(JSON.parse(gatherText(row, 'data'))), etag: String(row.etag ?? ''), attributes };
   }
 
   private stateRow(state: T, attributes: Readonly<Record<string, string>>) {

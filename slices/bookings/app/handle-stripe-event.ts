@@ -2,6 +2,7 @@ import { type HistoryInput, mutate, save, skip } from '../../../shared/platform/
 import type { JobRequest } from '../../../shared/platform/jobs';
 import type { PaymentEvent } from '../../../shared/platform/payments';
 import type { Telemetry } from '../../../shared/platform/telemetry';
+import { flaggedFor } from '../domain/attention-flags';
 import { type Booking, isId, type PaymentStatus } from '../domain/booking';
 import { causes, transition } from '../domain/booking-status';
 import { findingHistory, recordFindingPayment } from '../domain/finding';
@@ -93,7 +94,7 @@ function decideBooking(booking: Booking, event: PaymentEvent, at: Date): EventEf
       // Paid after a cancellation raced it: keep the money visible to an admin rather than guess.
       // The ERP still has to show the money that came in.
       return {
-        booking: { ...paid, flags: { needsAttention: true, attentionReason: `payment succeeded while ${booking.status}` } },
+        booking: { ...paid, flags: flaggedFor(booking.flags, `payment succeeded while ${booking.status}`, at.toISOString()) },
         history: [],
         jobs: [odooSyncJob(booking, 'payment succeeded after cancellation')],
       };
@@ -118,7 +119,7 @@ function decideBooking(booking: Booking, event: PaymentEvent, at: Date): EventEf
     // A refund made outside our cancellation (e.g. in the Stripe dashboard) still needs its credit note,
     // and before pick-up a person must decide about the booking: its trip would go out for money that went back.
     const flags = PICKUP_AHEAD.includes(booking.status)
-      ? { needsAttention: true, attentionReason: `payment refunded outside the hub while ${booking.status}` }
+      ? flaggedFor(booking.flags, `payment refunded outside the hub while ${booking.status}`, at.toISOString())
       : booking.flags;
     return {
       booking: { ...booking, payment: { ...payment, status: 'refunded' }, flags, updatedAt: at.toISOString() },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AggregateStore, Stored } from '../../../shared/platform/aggregate';
+import { ATTENTION_MACHINE } from '../../../shared/platform/attention';
 import type { Clock } from '../../../shared/platform/clock';
 import type { Booking } from '../domain/booking';
 import { bookingMachine, bookingStatusSchema, type HistoryEntry, historyEntrySchema } from '../domain/booking-status';
@@ -56,12 +57,22 @@ const findingRowSchema = z.object({
   cause: causeText,
 });
 
+/** A resolution of the booking's attention flag: who resolved it, when, and their note. */
+const attentionRowSchema = z.object({
+  kind: z.literal('attention'),
+  from: z.literal('open'),
+  to: z.literal('resolved'),
+  at: instant,
+  cause: causeText,
+  note: z.string(),
+});
+
 /**
  * One row of a booking's whole history, as `GET /bookings/{id}/history` shows it. Status rows keep the
  * shape they always had (`{from, to, at, cause}`, no `kind`), so clients that read them keep working;
  * the trip and finding rows beside them say what they are (`kind`) and what they are about (`subject`).
  */
-export const bookingHistoryRowSchema = z.union([statusRowSchema, tripRowSchema, findingRowSchema]);
+export const bookingHistoryRowSchema = z.union([statusRowSchema, tripRowSchema, findingRowSchema, attentionRowSchema]);
 
 /** One row of a booking's whole history. */
 export type BookingHistoryRow = z.infer<typeof bookingHistoryRowSchema>;
@@ -69,8 +80,9 @@ export type BookingHistoryRow = z.infer<typeof bookingHistoryRowSchema>;
 /** A booking's whole history, oldest first: its status changes, its trips' progress and its findings'. */
 export async function bookingTimeline(bookings: Pick<BookingStore, 'history'>, id: string): Promise<BookingHistoryRow[]> {
   const records = await bookings.history(id);
-  return records.flatMap(({ machine, subject, from, to, at, cause }): BookingHistoryRow[] => {
+  return records.flatMap(({ machine, subject, from, to, at, cause, reason }): BookingHistoryRow[] => {
     if (machine === bookingMachine.name) return [statusRowSchema.parse({ from, to, at, cause })];
+    if (machine === ATTENTION_MACHINE) return [attentionRowSchema.parse({ kind: 'attention', from, to, at, cause, note: reason ?? '' })];
     if (machine === findingMachine.name) return [findingRowSchema.parse({ kind: 'finding', subject, from, to, at, cause })];
     const trip = machine === TRIP_HISTORY ? parseTripSubject(subject) : undefined;
     if (trip) return [tripRowSchema.parse({ kind: 'trip', subject: trip.tripId ?? trip.leg, leg: trip.leg, from, to, at, cause })];

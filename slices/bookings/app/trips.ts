@@ -1,6 +1,7 @@
 import type { Cause } from '../../../shared/kernel/history';
 import { type HistoryInput, mutate, save, skip } from '../../../shared/platform/aggregate';
 import type { JobRequest } from '../../../shared/platform/jobs';
+import { flaggedFor } from '../domain/attention-flags';
 import { type Booking, withAttention } from '../domain/booking';
 import { type BookingStatus, transition } from '../domain/booking-status';
 import { applyTripUpdate, isNewer, type TripLeg, type TripUpdate, tripHistory } from '../domain/trip';
@@ -78,7 +79,7 @@ async function applyReport(
       const at = deps.clock.now();
       if (flagLate && booking.status === 'CANCELLED') {
         const trip = update.tripId ? `${update.leg} trip ${update.tripId}` : `${update.leg} trip`;
-        const flags = withAttention(booking.flags, `${trip} reported ${update.status} after the booking was cancelled`);
+        const flags = withAttention(booking.flags, `${trip} reported ${update.status} after the booking was cancelled`, at.toISOString());
         if (flags.attentionReason === booking.flags.attentionReason && booking.flags.needsAttention) return skip('late');
         return save({ ...booking, flags, updatedAt: at.toISOString() }, 'late');
       }
@@ -98,7 +99,7 @@ async function applyReport(
         }
       }
       if (update.status === 'failed') {
-        next = { ...next, flags: { needsAttention: true, attentionReason: `${update.leg} trip failed: ${update.reason ?? 'no reason given'}`.slice(0, 500) } };
+        next = { ...next, flags: flaggedFor(booking.flags, `${update.leg} trip failed: ${update.reason ?? 'no reason given'}`, at.toISOString()) };
       }
       return save(next, 'applied', { history, jobs: noticesFor(booking, update) });
     },

@@ -138,7 +138,12 @@ export const bookingSchema = z.object({
     })
     .optional(),
   /** needsAttention: a human must look (e.g. a failed jockey trip); the status alone does not say so. */
-  flags: z.object({ needsAttention: z.boolean().optional(), attentionReason: z.string().max(500).optional() }),
+  flags: z.object({
+    needsAttention: z.boolean().optional(),
+    attentionReason: z.string().max(500).optional(),
+    /** When the booking went on the attention list (absent on bookings flagged before it was kept). */
+    attentionSince: instantSchema.optional(),
+  }),
   createdAt: instantSchema,
   updatedAt: instantSchema,
   /** Counts changes; bumped by every domain operation so a stale copy is recognisable. */
@@ -162,9 +167,9 @@ export type Booking = z.infer<typeof bookingSchema>;
  * The flags with the booking on the attention list for `reason`. A reason already there stays (a
  * failed refund must not be hidden by a later note): the new one is added after it, once.
  */
-export function withAttention(flags: Booking['flags'], reason: string): Booking['flags'] {
+export function withAttention(flags: Booking['flags'], reason: string, at: string): Booking['flags'] {
   const current = flags.needsAttention ? flags.attentionReason : undefined;
-  if (!current) return { ...flags, needsAttention: true, attentionReason: reason.slice(0, 500) };
+  if (!current) return { ...flags, needsAttention: true, attentionReason: reason.slice(0, 500), attentionSince: at };
   if (current.includes(reason)) return flags;
   return { ...flags, needsAttention: true, attentionReason: `${current}; ${reason}`.slice(0, 500) };
 }

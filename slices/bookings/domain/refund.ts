@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flaggedFor } from './attention-flags';
 import type { Booking, BookingPayment } from './booking';
 import { type Cause, type TransitionResult, transition } from './booking-status';
 
@@ -125,11 +126,7 @@ export function recordRefund(booking: Booking, outcome: RefundOutcome, at: Date)
 
   const ownFlag = booking.flags.attentionReason?.startsWith(ATTENTION_PREFIX) ?? false;
   const flags =
-    outcome.status === 'failed'
-      ? { needsAttention: true, attentionReason: `${ATTENTION_PREFIX}${outcome.failureReason}`.slice(0, 500) }
-      : ownFlag
-        ? {}
-        : booking.flags;
+    outcome.status === 'failed' ? flaggedFor(booking.flags, `${ATTENTION_PREFIX}${outcome.failureReason}`, timestamp) : ownFlag ? {} : booking.flags;
   const payment: BookingPayment = { ...booking.payment, refund: next, ...(outcome.status === 'succeeded' ? { status: 'refunded' as const } : {}) };
   return { ok: true, booking: { ...booking, payment, flags, updatedAt: timestamp, version: booking.version + 1 }, refund: next };
 }

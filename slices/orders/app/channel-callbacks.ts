@@ -58,6 +58,7 @@ export function withChannelCallbacks(
     get: (id) => store.get(id),
     history: (id, filter) => store.history(id, filter),
     hasEvent: (id, eventId) => store.hasEvent(id, eventId),
+    whereSet: (column, limit) => store.whereSet(column, limit),
     create: (change, attributes) => store.create({ ...change, jobs: [...change.jobs, ...jobsFor(undefined, change.state, change.jobs)] }, attributes),
     update: (current, change) => {
       // The store moves the version on by one: the events show the order as it will be read.

@@ -150,7 +150,7 @@ describe('recordTripUpdate', () => {
 
     await recordTripUpdate(deps, BOOKING_ID, pickup('failed', 3), DRIVER);
 
-    expect(currentOf(bookings).flags).toEqual({ needsAttention: true, attentionReason: 'pickup trip failed: no reason given' });
+    expect(currentOf(bookings).flags).toEqual({ needsAttention: true, attentionReason: 'pickup trip failed: no reason given', attentionSince: NOW });
   });
 
   it.each<[string, BookingStatus, TripUpdate]>([
@@ -302,7 +302,11 @@ describe('recordDriverReport', () => {
     expect(await recordDriverReport(deps, BOOKING_ID, pickup('pickup_completed', 4), DRIVER, 'driver:trip-1:4:pickup_completed')).toBe('late');
 
     expect(currentOf(bookings)).toEqual({
-      ...cancelled({ needsAttention: true, attentionReason: 'pickup trip trip-1 reported pickup_completed after the booking was cancelled' }),
+      ...cancelled({
+        needsAttention: true,
+        attentionReason: 'pickup trip trip-1 reported pickup_completed after the booking was cancelled',
+        attentionSince: NOW,
+      }),
       updatedAt: NOW,
       version: 4,
     });
