@@ -1,5 +1,7 @@
 import type { Cause } from '../kernel/history';
-import type { HistoryInput } from './aggregate';
+import type { AggregateState, AggregateStore, HistoryInput } from './aggregate';
+import type { Logger } from './log';
+import type { Telemetry } from './telemetry';
 
 /**
  * The attention list: bookings and orders that need a person (a failed trip, money that came in after
@@ -36,6 +38,38 @@ export const ATTENTION_MACHINE = 'attention';
 /** The history row of a resolution. */
 export function attentionResolved(note: string, cause: Cause, at: string): HistoryInput {
   return { machine: ATTENTION_MACHINE, subject: ATTENTION_MACHINE, from: 'open', to: 'resolved', at, cause, reason: note };
+}
+
+/**
+ * The store, reporting every aggregate that goes on the attention list (a warning in the log and an
+ * `AttentionRaised` event, for an alert) once its change is saved; `reasonOf` reads the flag.
+ */
+export function withAttentionReport<T extends AggregateState>(
+  store: AggregateStore<T>,
+  options: { kind: string; reasonOf: (state: T) => string | undefined; log: Pick<Logger, 'warn'>; telemetry: Pick<Telemetry, 'event'> },
+): AggregateStore<T> {
+  const report = (before: T | undefined, after: T) => {
+    const reason = options.reasonOf(after);
+    if (reason === undefined || (before !== undefined && options.reasonOf(before) !== undefined)) return;
+    options.log.warn('needs attention', { kind: options.kind, subject: after.id, reason });
+    options.telemetry.event('AttentionRaised', { kind: options.kind, subject: after.id, reason });
+  };
+  return {
+    get: (id) => store.get(id),
+    history: (id, filter) => store.history(id, filter),
+    hasEvent: (id, eventId) => store.hasEvent(id, eventId),
+    whereSet: (column, limit) => store.whereSet(column, limit),
+    async create(change, attributes) {
+      const created = await store.create(change, attributes);
+      if (created === 'created') report(undefined, change.state);
+      return created;
+    },
+    async update(current, change) {
+      const saved = await store.update(current, change);
+      if (saved === 'saved') report(current.state, change.state);
+      return saved;
+    },
+  };
 }
 
 /** Every source's items, oldest first; resolution by item id. */

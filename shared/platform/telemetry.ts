@@ -30,6 +30,8 @@ export const TELEMETRY_EVENTS = {
   PaymentFailed: { bookingId: OPEN, orderId: OPEN, paymentId: OPEN, code: OPEN },
   /** The payments-reconcile timer moved a payment whose webhook never came. */
   PaymentReconciled: { orderId: OPEN, paymentId: OPEN, provider: ['stripe', 'btcpay'] },
+  /** A booking or an order went on the attention list (`GET /api/v1/admin/attention`). */
+  AttentionRaised: { kind: ['booking', 'order'], subject: OPEN, reason: OPEN },
   /** A BTCPay invoice with our ids but another amount: left alone. */
   BTCPayInvoiceMismatch: { orderId: OPEN, paymentId: OPEN, invoiceId: OPEN },
   /** A job's attempt failed (retried or dead-lettered); on `odoo-sync` this is "sync failed". */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AggregateCodec } from '../../shared/adapters/table-storage/aggregate-store';
 import type { RateLimiterFactory } from '../../shared/http/rate-limit';
 import type { AggregateStore } from '../../shared/platform/aggregate';
+import { withAttentionReport } from '../../shared/platform/attention';
 import type { Clock } from '../../shared/platform/clock';
 import type { Erp } from '../../shared/platform/erp';
 import type { Logger } from '../../shared/platform/log';
@@ -67,7 +68,12 @@ export const bookingsSlice: SliceDefinition<BookingsSliceDeps> = {
   aggregateTables: [BOOKINGS_TABLE],
   build(deps) {
     const { config, clock, log, telemetry, payments } = deps;
-    const bookings = deps.aggregateStore(BOOKINGS_TABLE, bookingCodec);
+    const bookings = withAttentionReport(deps.aggregateStore(BOOKINGS_TABLE, bookingCodec), {
+      kind: 'booking',
+      reasonOf: (booking) => (booking.flags.needsAttention ? (booking.flags.attentionReason ?? 'needs attention') : undefined),
+      log,
+      telemetry,
+    });
     const context = { bookings, clock };
     const driverApp = config.driverApp;
     const dispatcher =

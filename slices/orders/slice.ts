@@ -1,6 +1,7 @@
 import type { AggregateCodec } from '../../shared/adapters/table-storage/aggregate-store';
 import type { TableStore } from '../../shared/adapters/table-storage/tables';
 import type { AggregateState, AggregateStore } from '../../shared/platform/aggregate';
+import { withAttentionReport } from '../../shared/platform/attention';
 import type { Clock } from '../../shared/platform/clock';
 import type { Erp } from '../../shared/platform/erp';
 import type { Logger } from '../../shared/platform/log';
@@ -96,7 +97,13 @@ export const ordersSlice: SliceDefinition<OrdersSliceDeps> = {
     const shop = config.woocommerce;
     // Every change of an order or its payments is called back to its channel (when it has a URL);
     // a WooCommerce shop is told in its own terms, through its own API.
-    const orders = withChannelCallbacks(deps.aggregateStore(ORDERS_TABLE, orderCodec), {
+    const reported = withAttentionReport(deps.aggregateStore(ORDERS_TABLE, orderCodec), {
+      kind: 'order',
+      reasonOf: (order) => order.attention?.reason,
+      log: deps.log,
+      telemetry,
+    });
+    const orders = withChannelCallbacks(reported, {
       hasEndpoint: (channel) => Object.hasOwn(config.channelCallbacks, channel) || (shop !== undefined && channel === WOOCOMMERCE_CHANNEL),
       eventsFor: (channel) => (shop && channel === WOOCOMMERCE_CHANNEL ? shopUpdates : undefined),
       clock,

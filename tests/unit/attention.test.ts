@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { causes } from '../../shared/kernel/history';
-import { AttentionList, type AttentionSource } from '../../shared/platform/attention';
+import { AttentionList, type AttentionSource, withAttentionReport } from '../../shared/platform/attention';
 import { bookingAttention } from '../../slices/bookings/app/attention';
 import { orderAttention } from '../../slices/orders/app/attention';
 import { aBooking, bookingStore, currentOf } from '../support/booking-fixtures';
@@ -71,5 +71,31 @@ describe('bookings and orders on the attention list', () => {
     expect(orders.current(ORDER_ID)?.attention).toBeUndefined();
     expect(orders.changes.at(-1)?.history).toEqual([expect.objectContaining({ machine: 'attention', to: 'resolved', reason: 'refunded by hand' })]);
     expect(await source.list(10)).toEqual([]);
+  });
+});
+
+describe('withAttentionReport', () => {
+  it('warns and sends AttentionRaised once, when a saved change puts the aggregate on the list', async () => {
+    const warnings: Array<Record<string, unknown> | undefined> = [];
+    const events: Array<{ name: string; properties?: Record<string, string> }> = [];
+    const store = bookingStore();
+    store.seed(aBooking());
+    const bookings = withAttentionReport(store, {
+      kind: 'booking',
+      reasonOf: (booking) => (booking.flags.needsAttention ? booking.flags.attentionReason : undefined),
+      log: { warn: (_message, fields) => void warnings.push(fields) },
+      telemetry: { event: (name, properties) => void events.push({ name, properties }) },
+    });
+    const flag = async (reason: string) => {
+      const current = await bookings.get('bk-1');
+      if (!current) throw new Error('no booking');
+      const state = { ...current.state, flags: { needsAttention: true, attentionReason: reason, attentionSince: T1 } };
+      return bookings.update(current, { state, history: [], jobs: [] });
+    };
+    expect(await flag('pickup trip failed')).toBe('saved');
+    // Already on the list: a new reason is no new item.
+    expect(await flag('pickup trip failed; late report')).toBe('saved');
+    expect(events).toEqual([{ name: 'AttentionRaised', properties: { kind: 'booking', subject: 'bk-1', reason: 'pickup trip failed' } }]);
+    expect(warnings).toEqual([{ kind: 'booking', subject: 'bk-1', reason: 'pickup trip failed' }]);
   });
 });
