@@ -1,4 +1,3 @@
-import type { PlatformConfig as Config } from '../config';
 import type { Logger } from '../platform/log';
 import type { RateBudgetStore, RateWindow, VersionedRateWindow } from '../platform/rate-budget';
 
@@ -69,11 +68,6 @@ export class FixedWindowRateLimiter implements RateLimiter {
     this.maxKeys = options.maxKeys ?? 10_000;
     this.now = options.now ?? Date.now;
     this.lastSweep = this.now();
-  }
-
-  /** The per-API-key limiter (default 100 per 15 min). */
-  static fromConfig(config: Pick<Config, 'rateLimit'>, now?: () => number): FixedWindowRateLimiter {
-    return new FixedWindowRateLimiter({ limit: config.rateLimit.perKey, windowMs: config.rateLimit.windowMs, now });
   }
 
   /** Number of keys currently tracked (for tests and diagnostics). */

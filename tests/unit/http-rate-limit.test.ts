@@ -53,13 +53,6 @@ describe('FixedWindowRateLimiter', () => {
     expect((await rl.take('ip-0')).allowed).toBe(true); // the oldest was forgotten
   });
 
-  it('reads the per-key default from Config.rateLimit', async () => {
-    const rl = FixedWindowRateLimiter.fromConfig({ rateLimit: { perKey: 2, windowMs: 900_000, store: 'memory' } }, () => 0);
-    await rl.take('k');
-    await rl.take('k');
-    expect(await rl.take('k')).toEqual({ allowed: false, retryAfterSeconds: 900 });
-  });
-
   it('refuses a zero limit', () => {
     expect(() => new FixedWindowRateLimiter({ limit: 0, windowMs: 1 })).toThrow();
   });
