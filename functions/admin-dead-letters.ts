@@ -6,8 +6,23 @@ import { problem } from '../shared/http/problem';
 
 const queueParams = z.object({ queue: z.string().min(1).max(100) });
 const messageParams = queueParams.extend({ messageId: z.string().min(1).max(200) });
-const listQuery = z.object({ max: z.coerce.number().int().min(1).max(500).optional() });
-const replayManyBody = z.object({ type: z.string().min(1).max(100).optional(), subject: z.string().min(1).max(200).optional() }).strict();
+/** The filters a listing and a bulk replay share: job type, subject, dead-letter reason, text in the errors. */
+const filterFields = {
+  type: z.string().min(1).max(100).optional(),
+  subject: z.string().min(1).max(200).optional(),
+  reason: z.string().min(1).max(100).optional(),
+  q: z.string().min(1).max(200).optional(),
+};
+const listQuery = z.object({
+  max: z.coerce.number().int().min(1).max(500).optional(),
+  /** The `next` of the previous page: the sequence number of the last dead letter it examined. */
+  after: z
+    .string()
+    .regex(/^\d{1,18}$/, 'Expected the `next` cursor of a previous page')
+    .optional(),
+  ...filterFields,
+});
+const replayManyBody = z.object(filterFields).strict();
 const discardBody = z.object({ reason: z.string().trim().min(3).max(1000) }).strict();
 
 const attemptErrorView = z.object({
@@ -21,6 +36,8 @@ const summarySchema = z.object({
   queues: z.array(z.object({ name: z.string(), count: z.number().int(), oldest: z.string().nullable() })),
 });
 const listSchema = z.object({
+  /** Pass as `after` for the next page; null when the queue's end was reached. */
+  next: z.string().nullable(),
   items: z.array(
     z.object({
       id: z.string(),
@@ -95,13 +112,15 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       route: 'v1/admin/dead-letters/{queue}',
       methods: ['GET'],
       roles: ['admin'],
-      summary: 'Messages in one dead-letter queue, oldest first',
+      summary:
+        'Messages in one dead-letter queue, oldest first, filtered by job type, subject, reason and text in the errors (`q`) before `max`; page on with `after=<next>`',
       tags,
       request: { params: queueParams, query: listQuery },
       responses: { 200: { description: 'Dead letters', schema: listSchema }, 404: { description: 'No dead-letter queue by that name' } },
       handler: async ({ params, query }) => {
         if (!admin.knows(params.queue)) return unknownQueue();
-        return { status: 200, body: { items: await admin.list(params.queue, query.max) } };
+        const { max, after, ...filter } = query;
+        return { status: 200, body: await admin.list(params.queue, { max, after, filter }) };
       },
     }),
     defineHttp({
@@ -126,7 +145,7 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       route: 'v1/admin/dead-letters/{queue}/replay',
       methods: ['POST'],
       roles: ['admin'],
-      summary: 'Replay every dead letter of a queue, or those of one job type and/or subject',
+      summary: 'Replay every dead letter of a queue, or those matching the filter (job type, subject, reason, text in the errors)',
       tags,
       request: { params: queueParams, body: replayManyBody },
       responses: { 200: { description: 'How many were replayed', schema: replayedSchema }, 404: { description: 'No dead-letter queue by that name' } },

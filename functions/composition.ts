@@ -46,6 +46,8 @@ import { ordersSlice } from '../slices/orders/slice';
 import { callbackAdminFunctions } from './admin-callbacks';
 import { deadLetterFunctions } from './admin-dead-letters';
 import { attentionFunctions } from './admin-attention';
+import { whoamiFunction } from './admin-whoami';
+import { consoleFunctions } from './console';
 import type { Config } from './config';
 import { healthFunctions } from './health';
 import { idempotencySweepFunction } from './idempotency-sweep';
@@ -236,6 +238,8 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     ...deadLetterFunctions(deadLetters),
     ...attentionFunctions(new AttentionList(slices.flatMap((slice) => (slice.attention ? [slice.attention] : [])))),
     ...callbackAdminFunctions(callbackAdmin),
+    whoamiFunction(),
+    ...consoleFunctions(),
     ...slices.flatMap((slice) => slice.functions),
     stripeWebhookFunction({ payments, routes: slices.flatMap((slice) => slice.paymentEvents ?? []) }),
     outboxRelayFunction(outboxRelay, { schedule: config.outbox.relaySchedule, minAgeMs: config.outbox.relayMinAgeMs }),

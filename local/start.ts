@@ -100,6 +100,8 @@ Order Hub is running locally (ready in ${Date.now() - started} ms). Ctrl-C stops
 API keys for this run (Authorization: Bearer <key>):
 ${keys || '  from API_KEYS in the environment'}
 
+Operations console: ${runtime.url}/console (sign in with the admin or support key)
+
 Stripe webhook secret: ${webhookSecretLine}
 BTCPay webhook secret: ${btcpaySecretLine}${btcpayKeyLine}
 WooCommerce webhook secret: ${shopSecretLine}${shopKeyLine}

@@ -1,6 +1,7 @@
 // `npm run build`: bundles the Azure entry point into dist/index.js (CommonJS), the file package.json
 // "main" names. `npm run package` (scripts/package.mjs) bundles the deploy package with the same options.
-import { dirname } from 'node:path';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -26,6 +27,12 @@ export const LAZY_SDKS = ['stripe', '@azure/service-bus', '@azure/identity', 'no
 
 /** Where each lazy SDK's bundle goes, relative to the entry bundle's folder. */
 export const LAZY_SDK_FILES = Object.fromEntries(LAZY_SDKS.map((name) => [name, `sdk/${name.replace(/^@/, '').replace(/\//g, '-')}.js`]));
+
+/**
+ * The operations console's files (page, script, style, icon), served by functions/console.ts from
+ * `console/` beside the entry bundle: copied as they are, nothing to compile.
+ */
+export const CONSOLE_FILES = ['index.html', 'console.js', 'console.css', 'icon.svg'];
 
 /** The repository root (this file is in scripts/). */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -79,6 +86,9 @@ export async function bundle({ outfile = 'dist/index.js', sourcemap = true } = {
       ],
     }),
   ]);
+  const consoleDir = join(dirname(resolve(ROOT, outfile)), 'console');
+  mkdirSync(consoleDir, { recursive: true });
+  for (const file of CONSOLE_FILES) copyFileSync(join(ROOT, 'console', file), join(consoleDir, file));
   return [entry, sdks].flatMap((result) => Object.values(result.metafile.outputs)).reduce((sum, output) => sum + output.bytes, 0);
 }
 

@@ -6,13 +6,14 @@
 //   package-lock.json   package-lock.json cut down to what node_modules holds
 //   dist/index.js       the esbuild bundle (no source map: nothing loads it at run time)
 //   dist/sdk/*.js       the SDKs the bundle loads on first use, one bundle each (build.mjs LAZY_SDKS)
+//   dist/console/       the operations console: page, script, style sheet, icon (build.mjs CONSOLE_FILES)
 //   node_modules/       the runtime dependencies (build.mjs RUNTIME_DEPENDENCIES) and their production
 //                       dependencies, copied from ./node_modules where package-lock.json places them
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { bundle, HOST_PROVIDED, LAZY_SDK_FILES, ROOT, RUNTIME_DEPENDENCIES } from './build.mjs';
+import { bundle, CONSOLE_FILES, HOST_PROVIDED, LAZY_SDK_FILES, ROOT, RUNTIME_DEPENDENCIES } from './build.mjs';
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
@@ -122,6 +123,11 @@ function plan(target) {
     // The SDKs the app loads on first use, each a bundle of its own beside the entry (build.mjs LAZY_SDKS).
     ...Object.values(LAZY_SDK_FILES).map((file) => {
       const path = posix.join(posix.dirname(manifest.main), file);
+      return { path, from: join(target, path), bundled: true };
+    }),
+    // The operations console's page and assets, copied beside the entry by the build (build.mjs CONSOLE_FILES).
+    ...CONSOLE_FILES.map((file) => {
+      const path = posix.join(posix.dirname(manifest.main), 'console', file);
       return { path, from: join(target, path), bundled: true };
     }),
   );

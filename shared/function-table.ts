@@ -68,8 +68,8 @@ export interface HttpFunctionDef<Body = any, Params = any, Query = any, Event = 
   summary: string;
   tags?: string[];
   request?: { body?: ZodType<Body>; params?: ZodType<Params>; query?: ZodType<Query> };
-  /** Response schemas by status code, for the OpenAPI document. */
-  responses: Record<number, { description: string; schema?: ZodType }>;
+  /** Response schemas by status code, for the OpenAPI document; `mediaTypes` for answers that are not JSON (a page, a script). */
+  responses: Record<number, { description: string; schema?: ZodType; mediaTypes?: string[] }>;
   /**
    * A signed webhook: checks the signature over the raw bytes (a re-serialised body would not
    * verify) and parses the event, before the handler runs and instead of JSON body parsing.

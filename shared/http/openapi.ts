@@ -273,13 +273,15 @@ function responses(def: HttpFunctionDef, operationId: string, schemas: Record<st
     const status = Number(key);
     const schema = response.schema ? toSchema(response.schema, 'output', `${operationId}Response${status}`, schemas) : undefined;
     // An error answer whose schema extends the Problem (documenting its members) is problem+json too.
-    const content: Variant['content'] = schema
-      ? status >= 400 && isProblem(schema)
-        ? { [PROBLEM_CONTENT_TYPE]: { schema: problemExtension(schema) } }
-        : { 'application/json': { schema } }
-      : status >= 400
-        ? PROBLEM_CONTENT
-        : undefined;
+    const content: Variant['content'] = response.mediaTypes
+      ? Object.fromEntries(response.mediaTypes.map((mediaType) => [mediaType, { schema: { type: 'string' } }]))
+      : schema
+        ? status >= 400 && isProblem(schema)
+          ? { [PROBLEM_CONTENT_TYPE]: { schema: problemExtension(schema) } }
+          : { 'application/json': { schema } }
+        : status >= 400
+          ? PROBLEM_CONTENT
+          : undefined;
     // An idempotent operation's own answers below 500 may be replays (a 5xx releases the key; refusals before the handler record nothing).
     const headers = def.idempotent && status < 500 ? { [IDEMPOTENT_REPLAYED_HEADER]: IDEMPOTENT_REPLAYED } : undefined;
     add(status, { description: response.description, content, headers });

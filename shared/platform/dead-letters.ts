@@ -12,12 +12,14 @@ export interface DeadLetter {
   applicationProperties: Record<string, unknown>;
   /** When it reached the dead-letter queue (the broker's enqueue time there). */
   enqueuedTime?: Date;
+  /** Its position in the dead-letter sub-queue (a 64-bit integer as decimal text): the paging cursor. */
+  sequenceNumber?: string;
 }
 
 /** Browses and takes messages from dead-letter sub-queues. */
 export interface DeadLetterQueues {
-  /** Up to `max` dead letters, oldest first, without locking them. */
-  peek(queue: string, max: number): Promise<DeadLetter[]>;
+  /** Up to `max` dead letters, oldest first, without locking them; only those after sequence number `after` when given. */
+  peek(queue: string, max: number, after?: string): Promise<DeadLetter[]>;
   /**
    * Locks the dead letters `select` picks (up to `max`) and hands each to `act`; a letter is removed
    * when `act` resolves and released when it throws. Returns how many were removed.
@@ -80,6 +82,9 @@ export function viewDeadLetter(letter: DeadLetter): DeadLetterView {
   };
 }
 
+/** Dead letters read per peek while a listing scans. */
+const PEEK_PAGE = 100;
+
 /** What the admin API shows for one audit entry. */
 export interface AuditView {
   action: 'discard' | 'replay';
@@ -94,9 +99,42 @@ export interface AuditView {
   body: string;
 }
 
+/** Which dead letters a listing shows or a bulk replay takes; every given field must match. */
 export interface ReplayFilter {
+  /** The job type, exactly. */
   type?: string;
+  /** The job's subject (booking or order id), exactly. */
   subject?: string;
+  /** The dead-letter reason (`PermanentError`, `MaxAttemptsExceeded`, …), exactly. */
+  reason?: string;
+  /** Text in the description or an attempt's error (code or message), ignoring case. */
+  q?: string;
+}
+
+/** Whether a dead letter passes the filter. */
+export function matchesFilter(view: DeadLetterView, filter: ReplayFilter): boolean {
+  if (filter.type !== undefined && view.type !== filter.type) return false;
+  if (filter.subject !== undefined && view.subject !== filter.subject) return false;
+  if (filter.reason !== undefined && view.reason !== filter.reason) return false;
+  if (filter.q !== undefined) {
+    const needle = filter.q.toLowerCase();
+    const texts = [view.description ?? '', ...view.errors.flatMap((error) => [error.code, error.message])];
+    if (!texts.some((text) => text.toLowerCase().includes(needle))) return false;
+  }
+  return true;
+}
+
+/** One page of a listing: the matching letters, and the cursor to pass as `after` for the next page (null at the end). */
+export interface DeadLetterPage {
+  items: DeadLetterView[];
+  next: string | null;
+}
+
+/** How a listing pages: at most `max` matches, after the cursor, through the filter. */
+export interface ListOptions {
+  max?: number;
+  after?: string;
+  filter?: ReplayFilter;
 }
 
 export interface DeadLetterAdminDeps {
@@ -107,6 +145,8 @@ export interface DeadLetterAdminDeps {
   now?: () => Date;
   /** How many dead letters one listing or bulk replay touches at most. */
   maxBatch?: number;
+  /** How many dead letters one filtered listing examines at most before it answers with a cursor (default 2,000). */
+  maxScan?: number;
 }
 
 /** Result of an admin action on one message. */
@@ -154,9 +194,33 @@ export class DeadLetterAdmin {
     );
   }
 
-  async list(queue: string, max = this.maxBatch): Promise<DeadLetterView[]> {
-    const letters = await this.deps.deadLetters.peek(queue, Math.min(max, this.maxBatch));
-    return letters.map(viewDeadLetter);
+  /**
+   * One page of a queue's dead letters, oldest first: the filter is applied here, before `max`, so a
+   * page holds up to `max` matches. A scan stops after `maxScan` letters (a queue of thousands where
+   * few match) and answers with the cursor where it stopped; `next` is null once the queue's end was read.
+   */
+  async list(queue: string, options: ListOptions = {}): Promise<DeadLetterPage> {
+    const max = Math.min(options.max ?? this.maxBatch, this.maxBatch);
+    const filter = options.filter ?? {};
+    const maxScan = this.deps.maxScan ?? 2_000;
+    const items: DeadLetterView[] = [];
+    let cursor = options.after;
+    let scanned = 0;
+    while (scanned < maxScan) {
+      const letters = await this.deps.deadLetters.peek(queue, Math.min(PEEK_PAGE, maxScan - scanned), cursor);
+      if (letters.length === 0) return { items, next: null };
+      for (const letter of letters) {
+        scanned += 1;
+        cursor = letter.sequenceNumber ?? cursor;
+        const view = viewDeadLetter(letter);
+        if (!matchesFilter(view, filter)) continue;
+        items.push(view);
+        // Without a sequence number (a port that has none) there is no way to resume: one page is all.
+        if (items.length >= max) return { items, next: letter.sequenceNumber ?? null };
+      }
+      if (letters.every((letter) => letter.sequenceNumber === undefined)) return { items, next: null };
+    }
+    return { items, next: cursor ?? null };
   }
 
   async replayOne(queue: string, messageId: string, actor: string): Promise<AdminResult> {
@@ -188,7 +252,7 @@ export class DeadLetterAdmin {
       (letter) => {
         const view = viewDeadLetter(letter);
         if (view.jobId === null || replayed.has(view.jobId)) return false;
-        return (!filter.type || view.type === filter.type) && (!filter.subject || view.subject === filter.subject);
+        return matchesFilter(view, filter);
       },
       async (letter) => {
         const view = viewDeadLetter(letter);

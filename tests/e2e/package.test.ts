@@ -103,9 +103,14 @@ describe('the deploy package (scripts/package.mjs, what azd deploys), unpacked i
     rmSync(unpacked, { recursive: true, force: true });
   });
 
-  it('holds host.json, package.json, its lockfile, the bundle and node_modules, nothing else', () => {
+  it('holds host.json, package.json, its lockfile, the bundle, the console and node_modules, nothing else', () => {
     expect(readdirSync(unpacked).sort()).toEqual(['dist', 'host.json', 'node_modules', 'package-lock.json', 'package.json']);
-    expect(readdirSync(join(unpacked, 'dist')).sort()).toEqual(['index.js', 'sdk']);
+    expect(readdirSync(join(unpacked, 'dist')).sort()).toEqual(['console', 'index.js', 'sdk']);
+    // The operations console, beside the bundle where functions/console.ts looks for it, as it is in the repository.
+    expect(readdirSync(join(unpacked, 'dist', 'console')).sort()).toEqual(['console.css', 'console.js', 'icon.svg', 'index.html']);
+    for (const file of readdirSync(join(root, 'console'))) {
+      expect(readFileSync(join(unpacked, 'dist', 'console', file)), file).toEqual(readFileSync(join(root, 'console', file)));
+    }
     // The SDKs the app loads on first use, each bundled on its own (scripts/build.mjs LAZY_SDKS).
     expect(readdirSync(join(unpacked, 'dist', 'sdk')).sort()).toEqual([
       'azure-identity.js',

@@ -1,9 +1,11 @@
 /**
  * Every answer of the function table carries the security headers an API behind Helmet sends:
  * each route of the table, answered with success and with errors, and the host's own answers
- * (unknown route, wrong method, too large).
+ * (unknown route, wrong method, too large). The operations console's page and assets carry the same
+ * headers with the console's own policy and caching.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_CSP } from '../../functions/console';
 import type { LocalRuntime } from '../../local/runtime';
 import type { HttpFunctionDef } from '../../shared/function-table';
 import { toWire } from '../../shared/http/pipeline';
@@ -19,9 +21,9 @@ const EXPECTED = {
   'cache-control': 'no-store',
 };
 
-function expectSecurityHeaders(response: Response, what: string): void {
+function expectSecurityHeaders(response: Response, what: string, own: Partial<typeof EXPECTED> = {}): void {
   const seen = Object.fromEntries(Object.keys(EXPECTED).map((name) => [name, response.headers.get(name)]));
-  expect(seen, what).toEqual(EXPECTED);
+  expect(seen, what).toEqual({ ...EXPECTED, ...own });
   expect(response.headers.get('x-powered-by'), what).toBeNull();
   // The local host speaks plain HTTP, where a browser ignores HSTS: it is not sent there.
   expect(response.headers.get('strict-transport-security'), what).toBeNull();
@@ -51,7 +53,9 @@ describe('security headers on every answer', () => {
           const response = await fetch(`${runtime.url}/${path}`, { method, headers, body: method === 'GET' ? undefined : '{}' });
           await response.arrayBuffer();
           statuses.add(response.status);
-          expectSecurityHeaders(response, `${method} ${def.route} (${key ? 'admin key' : 'no key'}) -> ${response.status}`);
+          // The console's page has a policy of its own (its script and style from this origin); every other answer the API's.
+          const own = def.name === 'console' ? { 'content-security-policy': CONSOLE_CSP } : {};
+          expectSecurityHeaders(response, `${method} ${def.route} (${key ? 'admin key' : 'no key'}) -> ${response.status}`, own);
         }
       }
     }
@@ -84,6 +88,27 @@ describe('security headers on every answer', () => {
     });
     expect(large.status).toBe(413);
     expectSecurityHeaders(large, 'body too large');
+  });
+
+  it("are sent with the operations console's page and assets, with the console's policy and caching", async () => {
+    const page = await fetch(`${runtime.url}/console`);
+    const html = await page.text();
+    expectSecurityHeaders(page, 'console page', { 'content-security-policy': CONSOLE_CSP });
+    const assets = [...html.matchAll(/(?:src|href)="(console\/[^"]+)"/g)].map((match) => match[1] as string);
+    expect(assets).toHaveLength(3);
+    for (const asset of assets) {
+      const versioned = await fetch(`${runtime.url}/${asset}`, { headers: { 'accept-encoding': 'gzip' } });
+      await versioned.arrayBuffer();
+      expect(versioned.status, asset).toBe(200);
+      expectSecurityHeaders(versioned, asset, { 'content-security-policy': CONSOLE_CSP, 'cache-control': 'public, max-age=31536000, immutable' });
+      const plain = await fetch(`${runtime.url}/${asset.split('?')[0]}`);
+      await plain.arrayBuffer();
+      expectSecurityHeaders(plain, `${asset} unversioned`, { 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-cache' });
+      const unchanged = await fetch(`${runtime.url}/${asset.split('?')[0]}`, { headers: { 'if-none-match': versioned.headers.get('etag') as string } });
+      expect(unchanged.status).toBe(304);
+      expectSecurityHeaders(unchanged, `${asset} not modified`, { 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-cache' });
+    }
+    expectSecurityHeaders(await fetch(`${runtime.url}/console/nothing.js`), 'console: no such file');
   });
 
   it('adds HSTS over HTTPS only, and keeps a policy a handler set for its own page', () => {

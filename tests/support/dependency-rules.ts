@@ -16,7 +16,7 @@ const PURE_PACKAGES = (spec: string) => spec === 'zod' || spec.startsWith('node:
 const within = (path: string, folder: string) => path === folder || path.startsWith(`${folder}/`);
 /** `slices/<name>` of a path inside a slice. */
 const sliceOf = (path: string) => /^slices\/([^/]+)/.exec(path)?.[1];
-const isProject = (spec: string) => /^(shared|slices|functions|local|tests|bench|drill|scripts)(\/|$)/.test(spec);
+const isProject = (spec: string) => /^(shared|slices|functions|local|tests|bench|drill|scripts|console)(\/|$)/.test(spec);
 const isSandbox = (path: string) => /^local\/[^/]*-sandbox(\.ts$|\/)/.test(path);
 
 export interface Rule {
@@ -84,19 +84,30 @@ export const RULES: Rule[] = [
     refuses: (spec) => ['local', 'tests', 'bench', 'drill'].some((folder) => within(spec, folder)),
   },
   {
+    // console/ is served to browsers as it is (functions/console.ts reads the files): no bundler resolves an import there.
+    name: 'the console is one browser script: it imports nothing',
+    governs: (file) => within(file, 'console'),
+    refuses: () => true,
+  },
+  {
+    name: 'nothing imports the console: its files are served, not modules',
+    governs: (file) => !within(file, 'console'),
+    refuses: (spec) => within(spec, 'console'),
+  },
+  {
     name: 'a sandbox owns its contract: it imports no production code',
     governs: isSandbox,
     refuses: (spec) => ['functions', 'shared', 'slices'].some((folder) => within(spec, folder)),
   },
 ];
 
-/** Every `.ts` file under the folders, as project paths. */
+/** Every `.ts` (and the console's `.js`) file under the folders, as project paths. */
 export function sourceFiles(...dirs: string[]): string[] {
   return dirs.flatMap((dir) =>
     readdirSync(join(root, dir)).flatMap((name) => {
       const path = join(dir, name);
       if (statSync(join(root, path)).isDirectory()) return sourceFiles(path);
-      return path.endsWith('.ts') ? [path] : [];
+      return /\.(ts|js)$/.test(path) ? [path] : [];
     }),
   );
 }

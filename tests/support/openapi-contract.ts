@@ -246,9 +246,11 @@ export class OpenApiContract {
     const mediaType = (exchange.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (!content[mediaType])
       return [...findings, `${where}: content type ${mediaType || '(none)'} not documented (documented: ${Object.keys(content).join(', ') || 'none'})`];
-    let body: unknown;
+    let body: unknown = exchange.body;
+    // A page, a script or a style sheet is validated as the text it is (its schema: a string).
+    const json = mediaType === 'application/json' || mediaType.endsWith('+json');
     try {
-      body = JSON.parse(exchange.body);
+      if (json) body = JSON.parse(exchange.body);
     } catch {
       return [...findings, `${where}: ${mediaType} body is not JSON`];
     }

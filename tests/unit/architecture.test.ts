@@ -5,7 +5,7 @@ import { importsOf, root, RULES, sourceFiles, violations } from '../support/depe
 
 // The layers and slices of ARCHITECTURE.md, checked on every import of the tree. Biome's
 // `noRestrictedImports` (biome.json) backs the same rules in the editor and in `npm run lint`.
-const files = sourceFiles('functions', 'shared', 'slices', 'local');
+const files = sourceFiles('functions', 'shared', 'slices', 'local', 'console');
 const tree = Object.fromEntries(files.map((file) => [file, importsOf(file)]));
 
 describe('dependency rules', () => {
@@ -13,6 +13,7 @@ describe('dependency rules', () => {
     expect(files.length).toBeGreaterThan(50);
     expect(tree['functions/composition.ts']).toContain('shared/platform/dead-letters');
     expect(tree['slices/bookings/http/bookings.ts']).toContain('slices/bookings/app/create-booking');
+    expect(tree['console/console.js']).toEqual([]);
   });
 
   it('holds for every import of the tree', () => {
@@ -30,6 +31,8 @@ describe('dependency rules', () => {
     'slices do not import each other or the entry points': ['slices/bookings/app/cancel-booking.ts', 'slices/orders/app/refund-payment'],
     'production code never imports local/, tests/, bench/ or drill/': ['slices/orders/app/payments.ts', 'tests/support/requests'],
     'a sandbox owns its contract: it imports no production code': ['local/driver-sandbox.ts', 'slices/bookings/app/driver-app'],
+    'the console is one browser script: it imports nothing': ['console/console.js', 'console/helpers'],
+    'nothing imports the console: its files are served, not modules': ['functions/console.ts', 'console/console.js'],
   };
 
   it('has a planted violation for every rule', () => {

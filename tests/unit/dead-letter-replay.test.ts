@@ -86,7 +86,7 @@ describe('bulk dead-letter replay', () => {
       reason: 'MaxAttemptsExceeded',
       applicationProperties: { JobErrors: JSON.stringify(errors), JobErrorsOmitted: '14' },
     });
-    expect((await admin.list(QUEUE))[0]).toMatchObject({ errorsOmitted: 14, attempts: 6 });
+    expect((await admin.list(QUEUE)).items[0]).toMatchObject({ errorsOmitted: 14, attempts: 6 });
     expect(await admin.replayOne(QUEUE, 'm-1', 'ops@example.com')).toEqual({ ok: true });
     expect(sent[0]?.envelope).toMatchObject({ id: letter.id, attempt: 1, errors, errorsOmitted: 14 });
     expect(audit[0]).toMatchObject({ action: 'replay', actor: 'ops@example.com', jobId: letter.id });
@@ -102,5 +102,87 @@ describe('bulk dead-letter replay', () => {
     expect(await admin.replayMany(QUEUE, { subject: 'booking-2' }, 'ops')).toBe(1);
     expect(sent.map((s) => s.envelope.subject)).toEqual(['booking-2']);
     expect(deadLetters.letters).toHaveLength(1);
+  });
+});
+
+/** A dead-letter sub-queue that numbers its letters as the broker does, and peeks after a sequence number. */
+class SequencedDeadLetters implements DeadLetterQueues {
+  readonly letters: DeadLetter[] = [];
+  peeks = 0;
+
+  add(letter: Omit<DeadLetter, 'sequenceNumber' | 'applicationProperties'>): void {
+    this.letters.push({ ...letter, applicationProperties: {}, sequenceNumber: String(this.letters.length + 1) });
+  }
+
+  async peek(_queue: string, max: number, after?: string): Promise<DeadLetter[]> {
+    this.peeks += 1;
+    return this.letters.filter((letter) => after === undefined || Number(letter.sequenceNumber) > Number(after)).slice(0, max);
+  }
+
+  async take(): Promise<number> {
+    return 0;
+  }
+}
+
+describe('listing dead letters', () => {
+  const setupList = (maxScan?: number) => {
+    const deadLetters = new SequencedDeadLetters();
+    const admin = new DeadLetterAdmin({
+      queues: [QUEUE],
+      deadLetters,
+      sender: { send: async () => {} },
+      audit: { record: async () => {}, list: async () => [] },
+      maxScan,
+    });
+    const job = (type: string, subject: string, message = 'Odoo refused') =>
+      ({
+        ...newEnvelope({ queue: QUEUE, type, subject, payload: {} }, new Date(), randomUUID),
+        errors: [{ attempt: 1, at: 't', kind: 'permanent', code: 'VALIDATION', message }],
+      }) as JobEnvelope;
+    return { admin, deadLetters, job };
+  };
+
+  it('filters before max: a page holds up to max matches, wherever they are in the queue', async () => {
+    const { admin, deadLetters, job } = setupList();
+    for (let i = 0; i < 250; i += 1) deadLetters.add({ messageId: `m-${i}`, body: job('booking.sync', `b-${i}`), reason: 'MaxAttemptsExceeded' });
+    deadLetters.add({
+      messageId: 'late',
+      body: job('order.sync', 'o-1', 'Partner VAT number is invalid'),
+      reason: 'PermanentError',
+      description: 'Odoo said no',
+    });
+
+    expect((await admin.list(QUEUE, { max: 5, filter: { type: 'order.sync' } })).items.map((item) => item.id)).toEqual(['late']);
+    expect((await admin.list(QUEUE, { filter: { q: 'vat NUMBER' } })).items.map((item) => item.id)).toEqual(['late']);
+    expect((await admin.list(QUEUE, { filter: { q: 'odoo said' } })).items.map((item) => item.id)).toEqual(['late']);
+    expect((await admin.list(QUEUE, { filter: { reason: 'PermanentError', subject: 'o-1' } })).items.map((item) => item.id)).toEqual(['late']);
+    expect((await admin.list(QUEUE, { filter: { reason: 'PermanentError', subject: 'b-1' } })).items).toEqual([]);
+  });
+
+  it('pages on with the cursor: every letter once, in order, and null after the last', async () => {
+    const { admin, deadLetters, job } = setupList();
+    for (let i = 0; i < 7; i += 1) deadLetters.add({ messageId: `m-${i}`, body: job(i % 2 === 0 ? 'even' : 'odd', `b-${i}`) });
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 5; page += 1) {
+      const listed = await admin.list(QUEUE, { max: 2, after, filter: { type: 'even' } });
+      seen.push(...listed.items.map((item) => item.id));
+      if (listed.next === null) break;
+      after = listed.next;
+    }
+    expect(seen).toEqual(['m-0', 'm-2', 'm-4', 'm-6']);
+  });
+
+  it('stops a scan after maxScan letters and answers with the cursor where it stopped', async () => {
+    const { admin, deadLetters, job } = setupList(150);
+    for (let i = 0; i < 400; i += 1) deadLetters.add({ messageId: `m-${i}`, body: job('booking.sync', `b-${i}`) });
+    deadLetters.add({ messageId: 'needle', body: job('order.sync', 'o-1') });
+    const first = await admin.list(QUEUE, { filter: { type: 'order.sync' } });
+    expect(first).toEqual({ items: [], next: '150' });
+    const second = await admin.list(QUEUE, { after: first.next as string, filter: { type: 'order.sync' } });
+    expect(second).toEqual({ items: [], next: '300' });
+    const third = await admin.list(QUEUE, { after: second.next as string, filter: { type: 'order.sync' } });
+    expect(third.items.map((item) => item.id)).toEqual(['needle']);
+    expect(third.next).toBeNull();
   });
 });

@@ -14,6 +14,7 @@ function toDeadLetter(message: ServiceBusReceivedMessage): DeadLetter {
     description: message.deadLetterErrorDescription,
     applicationProperties: (message.applicationProperties ?? {}) as Record<string, unknown>,
     enqueuedTime: message.enqueuedTimeUtc,
+    sequenceNumber: message.sequenceNumber?.toString(),
   };
 }
 
@@ -21,7 +22,7 @@ function toDeadLetter(message: ServiceBusReceivedMessage): DeadLetter {
 export class ServiceBusDeadLetterQueues implements DeadLetterQueues {
   constructor(private readonly client: ServiceBusClient) {}
 
-  async peek(queue: string, max: number): Promise<DeadLetter[]> {
+  async peek(queue: string, max: number, after?: string): Promise<DeadLetter[]> {
     const receiver = this.client.createReceiver(queue, { subQueueType: 'deadLetter' });
     try {
       const letters: DeadLetter[] = [];
@@ -29,7 +30,7 @@ export class ServiceBusDeadLetterQueues implements DeadLetterQueues {
       const Long = require('long') as typeof LongType;
       // Always from an explicit position: without one the SDK resumes where the connection's last
       // peek of this queue stopped, so a second browse would find nothing.
-      let from = Long.ZERO;
+      let from = after === undefined ? Long.ZERO : Long.fromString(after).add(1);
       while (letters.length < max) {
         const page = await receiver.peekMessages(Math.min(PAGE, max - letters.length), {
           fromSequenceNumber: from,
