@@ -45,7 +45,7 @@ export const languageSchema = z.enum(LANGUAGES);
 export const phoneSchema = z
   .string()
   .trim()
-  .regex(/^\+[1-9](?:[ -]?\d){6,14}$/, 'Expected an international phone number like +49 171 1234567')
+  .regex(/^\+[1-9](?:[ -]?\d){6,14}$/, 'Expected an international phone number: + then 7 to 15 digits (spaces or - between them allowed)')
   .transform((phone) => phone.replace(/[ -]/g, ''));
 
 /**

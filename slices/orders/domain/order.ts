@@ -29,7 +29,7 @@ export const orderCustomerSchema = z.object({
   phone: z
     .string()
     .trim()
-    .regex(/^\+?[0-9][0-9 ()/-]{3,30}$/, 'Expected a phone number like +49 171 1234567')
+    .regex(/^\+?[0-9][0-9 ()/-]{3,30}$/, 'Expected a phone number: digits with spaces, ( ) / or -, optionally after a leading +')
     .optional(),
   address: orderAddressSchema.optional(),
 });
