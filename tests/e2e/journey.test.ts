@@ -375,6 +375,30 @@ describe('the booking journey with the Driver-App', () => {
     expect(await (await postUpdate(update)).json()).toEqual({ outcome: 'duplicate' });
   });
 
+  it('puts a booking whose trip failed on the attention list; an admin resolves it with a note and it leaves the list', async () => {
+    const { booking, pickup } = await bookedWithJockey('attention.trip@example.de');
+    expect((await report(pickup.tripId, 'failed')).status).toBe(200);
+    const admin = runtime.apiKeys.admin as string;
+    type Item = { id: string; kind: string; subject: string; reason: string; since: string };
+    const listed = async () => ((await (await api('/v1/admin/attention', { token: admin })).json()) as { items: Item[] }).items;
+    let item: Item | undefined;
+    await waitFor(async () => {
+      item = (await listed()).find((entry) => entry.subject === booking.id);
+      return item !== undefined;
+    });
+    expect(item).toMatchObject({ id: `booking:${booking.id}`, kind: 'booking', reason: expect.stringMatching(/^pickup trip failed/) });
+
+    const resolved = await api(`/v1/admin/attention/${encodeURIComponent(item?.id as string)}/resolve`, {
+      method: 'POST',
+      token: admin,
+      body: JSON.stringify({ note: 'called the customer; new pick-up on Monday' }),
+    });
+    expect(resolved.status).toBe(200);
+    expect((await listed()).some((entry) => entry.subject === booking.id)).toBe(false);
+    const rows = await historyOf(booking.id, booking.accessToken);
+    expect(rows.at(-1)).toMatchObject({ kind: 'attention', to: 'resolved', note: 'called the customer; new pick-up on Monday' });
+  });
+
   it('refuses to cancel after pick-up (409) and withdraws nothing', async () => {
     const { booking, pickup } = await bookedWithJockey('picked-up@example.com');
     expect((await report(pickup.tripId, 'pickup_completed')).status).toBe(200);
