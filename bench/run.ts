@@ -2,6 +2,8 @@
 import { benchBookings } from './bookings';
 import { benchCallbacks } from './callbacks';
 import { benchColdStart } from './cold-start';
+import { benchConsole } from './console';
+import { benchDeadLetters } from './dead-letters';
 import { benchDriver } from './driver';
 import { benchOdoo } from './odoo';
 import { benchOrders } from './orders';
@@ -43,6 +45,16 @@ async function main(): Promise<void> {
   if (!only || only === 'odoo') await benchOdoo({ onFigure: (figure) => console.log('odoo', JSON.stringify(figure)) });
   if (!only || only === 'driver') {
     console.log('driver-app', JSON.stringify(await benchDriver(Number(process.env.BENCH_DRIVER_BOOKINGS ?? 100))));
+  }
+  if (!only || only === 'dead-letters') {
+    await benchDeadLetters({
+      letters: Number(process.env.BENCH_DEAD_LETTERS ?? 1000),
+      healthy: Number(process.env.BENCH_DEAD_LETTERS_HEALTHY ?? 200),
+      onFigure: (figure) => console.log('dead-letters', JSON.stringify(figure)),
+    });
+  }
+  if (!only || only === 'console') {
+    await benchConsole({ loads: Number(process.env.BENCH_CONSOLE_LOADS ?? 10), onFigure: (figure) => console.log('console', JSON.stringify(figure)) });
   }
   if (!only || only === 'cold-start') {
     const runs = Number(process.env.BENCH_COLD_RUNS ?? 7);
