@@ -223,6 +223,20 @@ export class DeadLetterAdmin {
     return { items, next: cursor ?? null };
   }
 
+  /** The sequence number of the last dead letter now (within `maxScan`), or undefined for an empty queue or a port without them. */
+  private async lastSequenceNumber(queue: string): Promise<bigint | undefined> {
+    const maxScan = this.deps.maxScan ?? 2_000;
+    let last: string | undefined;
+    for (let scanned = 0; scanned < maxScan; ) {
+      const letters = await this.deps.deadLetters.peek(queue, Math.min(PEEK_PAGE, maxScan - scanned), last);
+      const next = letters.at(-1)?.sequenceNumber;
+      if (next === undefined) break;
+      last = next;
+      scanned += letters.length;
+    }
+    return last === undefined ? undefined : BigInt(last);
+  }
+
   async replayOne(queue: string, messageId: string, actor: string): Promise<AdminResult> {
     if (!this.knows(queue)) return { ok: false, problem: 'unknown-queue' };
     let notAJob = false;
@@ -244,12 +258,15 @@ export class DeadLetterAdmin {
   }
 
   async replayMany(queue: string, filter: ReplayFilter, actor: string): Promise<number> {
-    // A replayed job that fails again can be back in the dead-letter queue before the scan ends:
-    // one call replays each job once.
+    // Only the letters there when the call began: a replayed job that fails again, or any other letter
+    // arriving meanwhile, gets a higher sequence number and waits for the next call. The job-id set
+    // keeps each job to one replay per call where a port has no sequence numbers.
+    const ceiling = await this.lastSequenceNumber(queue);
     const replayed = new Set<string>();
     return this.deps.deadLetters.take(
       queue,
       (letter) => {
+        if (ceiling !== undefined && letter.sequenceNumber !== undefined && BigInt(letter.sequenceNumber) > ceiling) return false;
         const view = viewDeadLetter(letter);
         if (view.jobId === null || replayed.has(view.jobId)) return false;
         return matchesFilter(view, filter);

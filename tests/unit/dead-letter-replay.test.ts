@@ -12,13 +12,25 @@ const QUEUE = 'odoo-sync';
  */
 class GrowingDeadLetters implements DeadLetterQueues {
   readonly letters: DeadLetter[] = [];
+  private sequence = 0;
+
+  /** `sequenced`: letters get increasing sequence numbers, as a broker's do. */
+  constructor(private readonly sequenced = false) {}
 
   add(envelope: JobEnvelope): void {
-    this.letters.push({ messageId: randomUUID(), body: envelope, reason: 'MaxAttemptsExceeded', applicationProperties: {} });
+    this.sequence += 1;
+    this.letters.push({
+      messageId: randomUUID(),
+      body: envelope,
+      reason: 'MaxAttemptsExceeded',
+      applicationProperties: {},
+      ...(this.sequenced ? { sequenceNumber: String(this.sequence) } : {}),
+    });
   }
 
-  async peek(_queue: string, max: number): Promise<DeadLetter[]> {
-    return this.letters.slice(0, max);
+  async peek(_queue: string, max: number, after?: string): Promise<DeadLetter[]> {
+    const from = after === undefined ? this.letters : this.letters.filter((letter) => BigInt(letter.sequenceNumber ?? '0') > BigInt(after));
+    return from.slice(0, max);
   }
 
   async take(_queue: string, select: (letter: DeadLetter) => boolean, act: (letter: DeadLetter) => Promise<void>, max: number): Promise<number> {
@@ -40,8 +52,8 @@ class GrowingDeadLetters implements DeadLetterQueues {
   }
 }
 
-function setup() {
-  const deadLetters = new GrowingDeadLetters();
+function setup(sequenced = false) {
+  const deadLetters = new GrowingDeadLetters(sequenced);
   const sent: OutgoingJob[] = [];
   const audit: DeadLetterAuditEntry[] = [];
   const admin = new DeadLetterAdmin({
@@ -52,6 +64,10 @@ function setup() {
       send: async (jobs) => {
         sent.push(...jobs);
         for (const job of jobs) if (job.envelope.type === 'odoo.broken') deadLetters.add(job.envelope);
+        // Another job dead-lettered meanwhile (a new id): it was not there when the call began.
+        for (const job of jobs)
+          if (job.envelope.type === 'odoo.spawns')
+            deadLetters.add(newEnvelope({ queue: QUEUE, type: 'odoo.healthy', subject: 'late', payload: {} }, new Date(), randomUUID));
       },
     },
     audit: { record: async (entry) => void audit.push(entry), list: async () => audit },
@@ -93,6 +109,18 @@ describe('bulk dead-letter replay', () => {
     expect(await admin.auditTrail(QUEUE, 10)).toEqual([
       expect.objectContaining({ action: 'replay', actor: 'ops@example.com', jobId: letter.id, messageId: 'm-1', at: expect.stringMatching(/Z$/) }),
     ]);
+  });
+
+  it('takes only the letters there when the call began (by sequence number): later ones wait for the next call', async () => {
+    const { admin, deadLetters, sent, job } = setup(true);
+    const broken = job('odoo.broken', 'booking-1');
+    deadLetters.add(broken);
+    for (let i = 0; i < 5; i += 1) deadLetters.add(job('odoo.spawns', `booking-${i + 2}`));
+    expect(await admin.replayMany(QUEUE, {}, 'ops')).toBe(6);
+    expect(sent.map((s) => s.envelope.subject).sort()).toEqual(['booking-1', 'booking-2', 'booking-3', 'booking-4', 'booking-5', 'booking-6']);
+    // Left for the next call: the broken one back once, and the five that arrived during the call.
+    expect(deadLetters.letters.map((l) => (l.body as JobEnvelope).subject).sort()).toEqual(['booking-1', 'late', 'late', 'late', 'late', 'late']);
+    expect(await admin.replayMany(QUEUE, { type: 'odoo.healthy' }, 'ops')).toBe(5);
   });
 
   it('replays only what the filter names', async () => {
