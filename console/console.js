@@ -433,9 +433,15 @@ async function deadLettersView(args, params) {
       on: {
         click: () =>
           act(yes, async () => {
-            const { replayed } = await api('POST', `v1/admin/dead-letters/${seg(queue)}/replay`, active);
+            // One call takes a batch of the letters there when it began; call again while it says there may be more.
+            let total = 0;
+            for (;;) {
+              const { replayed, more } = await api('POST', `v1/admin/dead-letters/${seg(queue)}/replay`, active);
+              total += replayed;
+              say(more && replayed > 0 ? `Replayed ${total} so far…` : `Replayed ${total}.`);
+              if (!more || replayed === 0) break;
+            }
             confirmAll.hidden = true;
-            say(`Replayed ${replayed}.`);
             await route();
           }),
       },

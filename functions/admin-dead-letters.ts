@@ -148,10 +148,17 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       summary: 'Replay every dead letter of a queue, or those matching the filter (job type, subject, reason, text in the errors)',
       tags,
       request: { params: queueParams, body: replayManyBody },
-      responses: { 200: { description: 'How many were replayed', schema: replayedSchema }, 404: { description: 'No dead-letter queue by that name' } },
+      responses: {
+        200: {
+          description: 'How many were replayed; `more` when the call took a whole batch and letters may be left: call again',
+          schema: replayedSchema.extend({ more: z.boolean() }),
+        },
+        404: { description: 'No dead-letter queue by that name' },
+      },
       handler: async ({ params, body, caller }) => {
         if (!admin.knows(params.queue)) return unknownQueue();
-        return { status: 200, body: { replayed: await admin.replayMany(params.queue, body, callerCause(caller)) } };
+        const replayed = await admin.replayMany(params.queue, body, callerCause(caller));
+        return { status: 200, body: { replayed, more: replayed >= admin.batchSize } };
       },
     }),
     defineHttp({

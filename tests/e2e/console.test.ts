@@ -140,7 +140,7 @@ describe('the operations console (local host)', () => {
 
     // A bulk replay takes the same filter: only the beta letters go (and, still unknown, come back).
     const replayed = await api(runtime, 'POST', `/v1/admin/dead-letters/${QUEUE}/replay`, { token: admin, body: { type: `console.beta.${run}`, q: run } });
-    expect(replayed.body).toEqual({ replayed: 3 });
+    expect(replayed.body).toEqual({ replayed: 3, more: false });
     const audit = await api(runtime, 'GET', `/v1/admin/audit?queue=${QUEUE}&limit=20`, { token: admin });
     expect(
       (audit.body.items as Array<{ action: string; type: string }>).filter((entry) => (entry.type ?? '').includes(run)).map((entry) => entry.type),

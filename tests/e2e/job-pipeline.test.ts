@@ -205,7 +205,7 @@ describe('job pipeline (local host, in-memory broker, Azurite)', () => {
 
     // Bulk replay filtered by subject touches only that job.
     const bulk = await admin(`/${QUEUE}/replay`, { method: 'POST', body: JSON.stringify({ subject: second.subject }) });
-    expect(await bulk.json()).toEqual({ replayed: 1 });
+    expect(await bulk.json()).toEqual({ replayed: 1, more: false });
     await waitFor(() => calls(second.id) >= 5);
 
     const discard = await admin(`/${QUEUE}/${encodeURIComponent(letter?.id as string)}`, {

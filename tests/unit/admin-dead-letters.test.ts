@@ -64,3 +64,25 @@ describe('admin dead-letter problems quote no client input', () => {
     expect(JSON.stringify(response.body)).not.toContain('script');
   });
 });
+
+describe('bulk replay answer', () => {
+  it('says `more` when the call took a whole batch, so the caller calls again', async () => {
+    const full = { ...admin, batchSize: 2, replayMany: async () => 2 } as unknown as DeadLetterAdmin;
+    const partial = { ...admin, batchSize: 2, replayMany: async () => 1 } as unknown as DeadLetterAdmin;
+    const answer = async (of: DeadLetterAdmin) => {
+      const def = deadLetterFunctions(of).find((fn) => fn.name === 'admin-dead-letters-replay-many') as HttpFunctionDef;
+      const request: HttpRequestData = {
+        method: 'POST',
+        url: 'v1/admin/dead-letters/odoo-sync/replay',
+        params: { queue: 'odoo-sync' },
+        query: new URLSearchParams(),
+        headers: { authorization: 'Bearer ohk_ops', 'content-type': 'application/json' },
+        rawBody: Buffer.from('{}'),
+        clientIp: '127.0.0.1',
+      };
+      return (await pipeline.handle(def, request)).body;
+    };
+    expect(await answer(full)).toEqual({ replayed: 2, more: true });
+    expect(await answer(partial)).toEqual({ replayed: 1, more: false });
+  });
+});
