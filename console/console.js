@@ -433,16 +433,20 @@ async function deadLettersView(args, params) {
       on: {
         click: () =>
           act(yes, async () => {
-            // One call takes a batch of the letters there when it began; call again while it says there may be more.
-            let total = 0;
-            for (;;) {
-              const { replayed, more } = await api('POST', `v1/admin/dead-letters/${seg(queue)}/replay`, active);
-              total += replayed;
-              say(more && replayed > 0 ? `Replayed ${total} so far…` : `Replayed ${total}.`);
-              if (!more || replayed === 0) break;
-            }
+            // The call replays one batch; a larger replay goes on in the background and is followed here.
+            const { replayed, more, runId } = await api('POST', `v1/admin/dead-letters/${seg(queue)}/replay`, active);
             confirmAll.hidden = true;
+            if (!runId) {
+              say(more ? `Replayed ${replayed}; more may be left: replay again.` : `Replayed ${replayed}.`);
+              return route();
+            }
+            say(`Replayed ${replayed} so far; the rest goes on in the background (a batch a minute)…`);
             await route();
+            for (let run = { replayed, done: false }; !run.done; ) {
+              await new Promise((resolve) => setTimeout(resolve, 5_000));
+              run = await api('GET', `v1/admin/replays/${seg(runId)}`);
+              say(run.done ? `Replayed ${run.replayed}.` : `Replayed ${run.replayed} so far…`);
+            }
           }),
       },
     });

@@ -149,16 +149,50 @@ export function deadLetterFunctions(admin: DeadLetterAdmin): HttpFunctionDef[] {
       tags,
       request: { params: queueParams, body: replayManyBody },
       responses: {
-        200: {
-          description: 'How many were replayed; `more` when the call took a whole batch and letters may be left: call again',
-          schema: replayedSchema.extend({ more: z.boolean() }),
+        200: { description: 'How many were replayed; `more` when letters may be left (call again)', schema: replayedSchema.extend({ more: z.boolean() }) },
+        202: {
+          description: 'One batch replayed; the rest goes on in the background (Location: the run, GET /api/v1/admin/replays/{runId})',
+          schema: replayedSchema.extend({ more: z.literal(true), runId: z.string() }),
         },
         404: { description: 'No dead-letter queue by that name' },
       },
       handler: async ({ params, body, caller }) => {
         if (!admin.knows(params.queue)) return unknownQueue();
-        const replayed = await admin.replayMany(params.queue, body, callerCause(caller));
-        return { status: 200, body: { replayed, more: replayed >= admin.batchSize } };
+        const { replayed, more, run } = await admin.startReplay(params.queue, body, callerCause(caller));
+        if (run) return { status: 202, headers: { Location: `/api/v1/admin/replays/${run.id}` }, body: { replayed, more: true as const, runId: run.id } };
+        return { status: 200, body: { replayed, more } };
+      },
+    }),
+    defineHttp({
+      kind: 'http',
+      name: 'admin-replay-run',
+      route: 'v1/admin/replays/{runId}',
+      methods: ['GET'],
+      roles: ['admin'],
+      summary: 'How far a bulk replay that went on in the background got',
+      tags,
+      request: { params: z.object({ runId: z.string().min(1).max(100) }) },
+      responses: {
+        200: {
+          description: 'The run',
+          schema: z.object({
+            id: z.string(),
+            queue: z.string(),
+            filter: replayManyBody,
+            actor: z.string(),
+            replayed: z.number().int(),
+            done: z.boolean(),
+            startedAt: z.string(),
+            updatedAt: z.string(),
+          }),
+        },
+        404: { description: 'No replay run by that id' },
+      },
+      handler: async ({ params }) => {
+        const run = await admin.replayRun(params.runId);
+        if (!run) return problem(404, 'Replay run not found', 'There is no bulk replay run by that id.');
+        const { ceiling: _, ...view } = run;
+        return { status: 200, body: view };
       },
     }),
     defineHttp({

@@ -14,6 +14,7 @@ import { StripeGateway, UnconfiguredPaymentGateway } from '../shared/adapters/st
 import { type AggregateCodec, TableAggregateStore } from '../shared/adapters/table-storage/aggregate-store';
 import { HttpCallbackTransport } from '../shared/adapters/http/callback-transport';
 import { DEAD_LETTER_AUDIT_TABLE, TableDeadLetterAudit } from '../shared/adapters/table-storage/audit';
+import { REPLAY_RUNS_TABLE, TableReplayRuns } from '../shared/adapters/table-storage/replay-runs';
 import { CALLBACK_DELIVERIES_TABLE, TableDeliveryLog } from '../shared/adapters/table-storage/callback-log';
 import { IDEMPOTENCY_TABLE, TableIdempotencyStore } from '../shared/adapters/table-storage/idempotency';
 import { INTEGRATION_STATE_TABLE, type Integration, TableIntegrationState } from '../shared/adapters/table-storage/integration-state';
@@ -45,6 +46,7 @@ import { bookingsSlice } from '../slices/bookings/slice';
 import { ordersSlice } from '../slices/orders/slice';
 import { callbackAdminFunctions } from './admin-callbacks';
 import { deadLetterFunctions } from './admin-dead-letters';
+import { deadLetterReplaysFunction } from './dead-letter-replays';
 import { attentionFunctions } from './admin-attention';
 import { whoamiFunction } from './admin-whoami';
 import { consoleFunctions } from './console';
@@ -58,7 +60,14 @@ import { rateLimitSweepFunction } from './rate-limit-sweep';
 import { stripeWebhookFunction } from './stripe-webhook';
 
 /** Tables the platform itself needs, besides the slices' aggregate tables. */
-export const PLATFORM_TABLES = [PROCESSED_JOBS_TABLE, DEAD_LETTER_AUDIT_TABLE, INTEGRATION_STATE_TABLE, IDEMPOTENCY_TABLE, CALLBACK_DELIVERIES_TABLE] as const;
+export const PLATFORM_TABLES = [
+  PROCESSED_JOBS_TABLE,
+  DEAD_LETTER_AUDIT_TABLE,
+  REPLAY_RUNS_TABLE,
+  INTEGRATION_STATE_TABLE,
+  IDEMPOTENCY_TABLE,
+  CALLBACK_DELIVERIES_TABLE,
+] as const;
 
 /** Every slice the app serves. */
 export const SLICES = [bookingsSlice, ordersSlice] as const;
@@ -130,6 +139,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     deadLetters: new ServiceBusDeadLetterQueues(serviceBus),
     sender,
     audit: new TableDeadLetterAudit(tables.client(DEAD_LETTER_AUDIT_TABLE)),
+    runs: new TableReplayRuns(tables.client(REPLAY_RUNS_TABLE)),
   });
   const integrationState = new TableIntegrationState(tables.client(INTEGRATION_STATE_TABLE));
   const idempotency = timed(new TableIdempotencyStore(tables.client(IDEMPOTENCY_TABLE), { lockMs: config.idempotency.lockMs, log }), 'tables');
@@ -245,6 +255,7 @@ export function compose(config: Config, options: CompositionOptions = {}): Compo
     outboxRelayFunction(outboxRelay, { schedule: config.outbox.relaySchedule, minAgeMs: config.outbox.relayMinAgeMs }),
     idempotencySweepFunction(idempotency, { schedule: config.idempotency.sweepSchedule, retentionHours: config.idempotency.retentionHours, log }),
     ...(rateBudgets ? [rateLimitSweepFunction(rateBudgets, { log })] : []),
+    deadLetterReplaysFunction(deadLetters, log),
     ...jobFunctions(options.queueConsumers === false ? {} : jobHandlers, {
       sender,
       processed: new TableProcessedJobs(tables.client(PROCESSED_JOBS_TABLE)),

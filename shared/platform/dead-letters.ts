@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { JOB_ERRORS_OMITTED_PROPERTY, JOB_ERRORS_PROPERTY } from './consume-job';
 import { attemptErrorSchema, type JobEnvelope, jobEnvelopeSchema, type JobSender } from './jobs';
@@ -137,6 +138,33 @@ export interface ListOptions {
   filter?: ReplayFilter;
 }
 
+/**
+ * A bulk replay that goes on past its first call: the call replays one batch and answers 202; the
+ * `dead-letter-replays` timer replays the rest batch by batch, and `GET /api/v1/admin/replays/{id}`
+ * reports how far it got.
+ */
+export interface ReplayRun {
+  id: string;
+  queue: string;
+  filter: ReplayFilter;
+  actor: string;
+  /** The sequence number of the last letter there when the replay began: nothing above it is taken. */
+  ceiling: string | null;
+  replayed: number;
+  done: boolean;
+  startedAt: string;
+  updatedAt: string;
+}
+
+/** Where replay runs are kept (Table Storage in Azure). */
+export interface ReplayRuns {
+  create(run: ReplayRun): Promise<void>;
+  get(id: string): Promise<ReplayRun | undefined>;
+  /** Runs not done yet, oldest first, at most `limit`. */
+  open(limit: number): Promise<ReplayRun[]>;
+  save(run: ReplayRun): Promise<void>;
+}
+
 export interface DeadLetterAdminDeps {
   queues: readonly string[];
   deadLetters: DeadLetterQueues;
@@ -145,6 +173,9 @@ export interface DeadLetterAdminDeps {
   now?: () => Date;
   /** How many dead letters one listing or bulk replay touches at most. */
   maxBatch?: number;
+  /** Replays that go on past their first call; without it a call replays one batch and says `more`. */
+  runs?: ReplayRuns;
+  newId?: () => string;
   /** How many dead letters one filtered listing examines at most before it answers with a cursor (default 2,000). */
   maxScan?: number;
 }
@@ -263,10 +294,57 @@ export class DeadLetterAdmin {
   }
 
   async replayMany(queue: string, filter: ReplayFilter, actor: string): Promise<number> {
-    // Only the letters there when the call began: a replayed job that fails again, or any other letter
-    // arriving meanwhile, gets a higher sequence number and waits for the next call. The job-id set
-    // keeps each job to one replay per call where a port has no sequence numbers.
+    return this.replayBatch(queue, filter, actor, await this.lastSequenceNumber(queue));
+  }
+
+  /**
+   * Replays one batch of what matches, and when that was a whole batch starts a run that the timer
+   * takes on (`continueReplays`): the call answers promptly however many letters there are.
+   */
+  async startReplay(queue: string, filter: ReplayFilter, actor: string): Promise<{ replayed: number; more: boolean; run?: ReplayRun }> {
     const ceiling = await this.lastSequenceNumber(queue);
+    const replayed = await this.replayBatch(queue, filter, actor, ceiling);
+    const more = replayed >= this.maxBatch;
+    if (!more || !this.deps.runs) return { replayed, more };
+    const at = this.now().toISOString();
+    const run: ReplayRun = {
+      id: (this.deps.newId ?? randomUUID)(),
+      queue,
+      filter,
+      actor,
+      ceiling: ceiling === undefined ? null : ceiling.toString(),
+      replayed,
+      done: false,
+      startedAt: at,
+      updatedAt: at,
+    };
+    await this.deps.runs.create(run);
+    return { replayed, more, run };
+  }
+
+  /** One more batch of each open run (the `dead-letter-replays` timer); answers how many were replayed. */
+  async continueReplays(limit = 10): Promise<number> {
+    if (!this.deps.runs) return 0;
+    let total = 0;
+    for (const run of await this.deps.runs.open(limit)) {
+      const replayed = await this.replayBatch(run.queue, run.filter, run.actor, run.ceiling === null ? undefined : BigInt(run.ceiling));
+      total += replayed;
+      await this.deps.runs.save({ ...run, replayed: run.replayed + replayed, done: replayed < this.maxBatch, updatedAt: this.now().toISOString() });
+    }
+    return total;
+  }
+
+  /** A replay run's progress, if there is one by that id. */
+  replayRun(id: string): Promise<ReplayRun | undefined> {
+    return this.deps.runs ? this.deps.runs.get(id) : Promise.resolve(undefined);
+  }
+
+  /**
+   * One batch: only the letters at or below `ceiling` (those there when the replay began: a replayed job
+   * that fails again, or any letter arriving meanwhile, gets a higher sequence number), each job once
+   * (the job-id set, for a port without sequence numbers).
+   */
+  private async replayBatch(queue: string, filter: ReplayFilter, actor: string, ceiling: bigint | undefined): Promise<number> {
     const replayed = new Set<string>();
     return this.deps.deadLetters.take(
       queue,

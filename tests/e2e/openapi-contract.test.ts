@@ -290,6 +290,7 @@ describe('the OpenAPI document describes every answer of the server', () => {
       expect((await api(client, 'GET', '/v1/admin/audit?queue=odoo-sync&limit=5', { token: admin })).status).toBe(200);
       expect((await api(client, 'GET', '/v1/admin/audit?queue=no-such-queue', { token: admin })).status).toBe(404);
       expect((await api(client, 'GET', '/v1/admin/audit?limit=0', { token: admin })).status).toBe(422);
+      expect((await api(client, 'GET', '/v1/admin/replays/no-such-run', { token: admin })).status).toBe(404);
       expect((await api(client, 'GET', '/v1/admin/attention', { token: admin })).status).toBe(200);
       expect((await api(client, 'GET', '/v1/admin/attention?limit=0', { token: admin })).status).toBe(422);
       expect((await api(client, 'POST', '/v1/admin/attention/booking:none/resolve', { token: admin, body: { note: 'nothing to do' } })).status).toBe(404);

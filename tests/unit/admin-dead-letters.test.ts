@@ -66,23 +66,30 @@ describe('admin dead-letter problems quote no client input', () => {
 });
 
 describe('bulk replay answer', () => {
-  it('says `more` when the call took a whole batch, so the caller calls again', async () => {
-    const full = { ...admin, batchSize: 2, replayMany: async () => 2 } as unknown as DeadLetterAdmin;
-    const partial = { ...admin, batchSize: 2, replayMany: async () => 1 } as unknown as DeadLetterAdmin;
-    const answer = async (of: DeadLetterAdmin) => {
-      const def = deadLetterFunctions(of).find((fn) => fn.name === 'admin-dead-letters-replay-many') as HttpFunctionDef;
-      const request: HttpRequestData = {
-        method: 'POST',
-        url: 'v1/admin/dead-letters/odoo-sync/replay',
-        params: { queue: 'odoo-sync' },
-        query: new URLSearchParams(),
-        headers: { authorization: 'Bearer ohk_ops', 'content-type': 'application/json' },
-        rawBody: Buffer.from('{}'),
-        clientIp: '127.0.0.1',
-      };
-      return (await pipeline.handle(def, request)).body;
-    };
-    expect(await answer(full)).toEqual({ replayed: 2, more: true });
-    expect(await answer(partial)).toEqual({ replayed: 1, more: false });
+  /** POST …/odoo-sync/replay through the pipeline, with `startReplay` answering `started`. */
+  const replayAll = (started: Awaited<ReturnType<DeadLetterAdmin['startReplay']>>) => {
+    const of = { ...admin, startReplay: async () => started } as unknown as DeadLetterAdmin;
+    const def = deadLetterFunctions(of).find((fn) => fn.name === 'admin-dead-letters-replay-many') as HttpFunctionDef;
+    return pipeline.handle(def, {
+      method: 'POST',
+      url: 'v1/admin/dead-letters/odoo-sync/replay',
+      params: { queue: 'odoo-sync' },
+      query: new URLSearchParams(),
+      headers: { authorization: 'Bearer ohk_ops', 'content-type': 'application/json' },
+      rawBody: Buffer.from('{}'),
+      clientIp: '127.0.0.1',
+    });
+  };
+
+  it('answers 200 when one batch held everything, `more` when letters may be left and no run carries them on', async () => {
+    expect((await replayAll({ replayed: 1, more: false })).body).toEqual({ replayed: 1, more: false });
+    expect((await replayAll({ replayed: 2, more: true })).body).toEqual({ replayed: 2, more: true });
+  });
+
+  it('answers 202 with the run and where to follow it when the rest goes on in the background', async () => {
+    const run = { id: 'run-7' } as NonNullable<Awaited<ReturnType<DeadLetterAdmin['startReplay']>>['run']>;
+    const response = await replayAll({ replayed: 500, more: true, run });
+    expect(response).toMatchObject({ status: 202, body: { replayed: 500, more: true, runId: 'run-7' } });
+    expect(response.headers?.Location).toBe('/api/v1/admin/replays/run-7');
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { DeadLetterAuditEntry } from '../../shared/platform/dead-letter-audit';
-import { type DeadLetter, DeadLetterAdmin, type DeadLetterQueues } from '../../shared/platform/dead-letters';
+import { type DeadLetter, DeadLetterAdmin, type DeadLetterQueues, type ReplayRun, type ReplayRuns } from '../../shared/platform/dead-letters';
 import { type JobEnvelope, newEnvelope, type OutgoingJob } from '../../shared/platform/jobs';
 
 const QUEUE = 'odoo-sync';
@@ -212,5 +212,60 @@ describe('listing dead letters', () => {
     const third = await admin.list(QUEUE, { after: second.next as string, filter: { type: 'order.sync' } });
     expect(third.items.map((item) => item.id)).toEqual(['needle']);
     expect(third.next).toBeNull();
+  });
+});
+
+/** Replay runs in memory. */
+class MemoryReplayRuns implements ReplayRuns {
+  readonly runs = new Map<string, ReplayRun>();
+  async create(run: ReplayRun) {
+    this.runs.set(run.id, { ...run });
+  }
+  async get(id: string) {
+    return this.runs.get(id);
+  }
+  async open(limit: number) {
+    return [...this.runs.values()].filter((run) => !run.done).slice(0, limit);
+  }
+  async save(run: ReplayRun) {
+    this.runs.set(run.id, { ...run });
+  }
+}
+
+describe('bulk replays past one batch', () => {
+  it('replays one batch in the call and the rest batch by batch from the timer, reporting progress; later letters wait', async () => {
+    const deadLetters = new GrowingDeadLetters(true);
+    const runs = new MemoryReplayRuns();
+    const sent: OutgoingJob[] = [];
+    const admin = new DeadLetterAdmin({
+      queues: [QUEUE],
+      deadLetters,
+      sender: { send: async (jobs) => void sent.push(...jobs) },
+      audit: { record: async () => {}, list: async () => [] },
+      maxBatch: 2,
+      runs,
+      newId: () => 'run-1',
+    });
+    const job = (subject: string) => newEnvelope({ queue: QUEUE, type: 'odoo.healthy', subject, payload: {} }, new Date(), randomUUID);
+    for (let i = 1; i <= 5; i += 1) deadLetters.add(job(`booking-${i}`));
+
+    const started = await admin.startReplay(QUEUE, {}, 'ops');
+    expect(started).toMatchObject({ replayed: 2, more: true, run: { id: 'run-1', replayed: 2, done: false, ceiling: '5' } });
+    // A letter arriving after the call began is not part of this replay.
+    deadLetters.add(job('booking-late'));
+
+    expect(await admin.continueReplays()).toBe(2);
+    expect(await admin.replayRun('run-1')).toMatchObject({ replayed: 4, done: false });
+    expect(await admin.continueReplays()).toBe(1);
+    expect(await admin.replayRun('run-1')).toMatchObject({ replayed: 5, done: true });
+    expect(await admin.continueReplays()).toBe(0);
+    expect(sent.map((s) => s.envelope.subject)).toEqual(['booking-1', 'booking-2', 'booking-3', 'booking-4', 'booking-5']);
+    expect(deadLetters.letters.map((l) => (l.body as JobEnvelope).subject)).toEqual(['booking-late']);
+  });
+
+  it('answers in one call when one batch holds everything, with no run', async () => {
+    const { admin, deadLetters, job } = setup();
+    deadLetters.add(job('odoo.healthy', 'booking-1'));
+    expect(await admin.startReplay(QUEUE, {}, 'ops')).toEqual({ replayed: 1, more: false });
   });
 });
