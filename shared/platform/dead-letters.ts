@@ -191,11 +191,6 @@ export class DeadLetterAdmin {
   private readonly now: () => Date;
   private readonly maxBatch: number;
 
-  /** How many letters one bulk replay takes at most: a call that took this many may have left more. */
-  get batchSize(): number {
-    return this.maxBatch;
-  }
-
   constructor(private readonly deps: DeadLetterAdminDeps) {
     this.now = deps.now ?? (() => new Date());
     this.maxBatch = deps.maxBatch ?? 500;
