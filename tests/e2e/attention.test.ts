@@ -46,6 +46,13 @@ describe('attention list (local host, Stripe sandbox)', () => {
     expect(item).toMatchObject({ id: `booking:${booking.id}`, kind: 'booking', reason: expect.stringMatching(/^refund failed/) });
     expect(Date.parse(item?.since ?? '')).toBeGreaterThan(Date.now() - 60_000);
 
+    // Staff see the flag on the booking itself; the customer's app does not.
+    expect((await api(runtime, 'GET', `/v1/bookings/${booking.id}`, { token: support() })).body.attention).toEqual({
+      reason: item?.reason,
+      since: item?.since,
+    });
+    expect((await api(runtime, 'GET', `/v1/bookings/${booking.id}`, { token: booking.accessToken })).body).not.toHaveProperty('attention');
+
     const denied = await api(runtime, 'POST', `/v1/admin/attention/${encodeURIComponent(item?.id as string)}/resolve`, {
       token: support(),
       body: { note: 'refunded by hand in the dashboard' },
@@ -62,6 +69,7 @@ describe('attention list (local host, Stripe sandbox)', () => {
       body: { note: 'refunded by hand in the dashboard' },
     });
     expect(resolved).toMatchObject({ status: 200, body: { id: item?.id, resolved: true } });
+    expect((await api(runtime, 'GET', `/v1/bookings/${booking.id}`, { token: admin() })).body).not.toHaveProperty('attention');
     const after = await api(runtime, 'GET', '/v1/admin/attention', { token: admin() });
     expect((after.body.items as Array<{ subject: string }>).some((entry) => entry.subject === booking.id)).toBe(false);
 

@@ -51,6 +51,8 @@ const bookingView = z.object({
     refund: z.object({ status: z.enum(REFUND_STATUSES), failureReason: z.string().optional() }).optional(),
   }),
   findings: z.array(findingView),
+  /** Staff only (an API key's read): why the booking is on the attention list, and since when. */
+  attention: z.object({ reason: z.string(), since: z.string() }).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -66,9 +68,13 @@ const createdView = z.object({
 const historyView = z.object({ items: z.array(bookingHistoryRowSchema) });
 const findingAnswerView = z.object({ id: z.string(), status: findingStatusSchema, priceCents: z.number().int(), clientSecret: z.string().optional() });
 
-/** What the API shows of a booking: never the Stripe customer, the saved card or the token hash. */
-function toView(booking: Booking) {
+/**
+ * What the API shows of a booking: never the Stripe customer, the saved card or the token hash; the
+ * attention flag only to staff (`forStaff`), never to the customer's app.
+ */
+function toView(booking: Booking, forStaff = false) {
   const refund = booking.payment.refund;
+  const flagged = forStaff && booking.flags.needsAttention;
   return {
     id: booking.id,
     status: booking.status,
@@ -87,6 +93,7 @@ function toView(booking: Booking) {
       ...(refund ? { refund: { status: refund.status, ...(refund.failureReason ? { failureReason: refund.failureReason } : {}) } } : {}),
     },
     findings: booking.findings.map((finding) => ({ id: finding.id, description: finding.description, priceCents: finding.priceCents, status: finding.status })),
+    ...(flagged ? { attention: { reason: booking.flags.attentionReason ?? 'needs attention', since: booking.flags.attentionSince ?? booking.updatedAt } } : {}),
     createdAt: booking.createdAt,
     updatedAt: booking.updatedAt,
   };
@@ -260,8 +267,9 @@ export function bookingFunctions(deps: BookingFunctionDeps): HttpFunctionDef[] {
         404: { description: 'Unknown booking' },
       },
       handler: async (call) => {
-        const read = await readBooking(deps.bookings, call.params.id, actorOf(call), READERS);
-        return read.ok ? { status: 200, body: toView(read.stored.state) } : accessProblem(read.error);
+        const actor = actorOf(call);
+        const read = await readBooking(deps.bookings, call.params.id, actor, READERS);
+        return read.ok ? { status: 200, body: toView(read.stored.state, actor.kind === 'staff') } : accessProblem(read.error);
       },
     }),
     defineHttp({
