@@ -4,7 +4,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type xmlrpc from 'xmlrpc';
 import { z } from 'zod';
 import { JobError } from '../../platform/jobs';
-import { exceptionLine, fromPythonException, loneSurrogateAt, OdooError, oneLine } from './odoo-errors';
+import { exceptionLine, fromNetworkFailure, fromPythonException, loneSurrogateAt, OdooError, oneLine } from './odoo-errors';
 import { type OdooCall, type OdooTransport, READ_ONLY_METHODS } from './odoo-transport';
 
 export { exceptionLine, isMissingMethod, isUnknownField, OdooError } from './odoo-errors';
@@ -28,9 +28,6 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 
 /** The fault Python's XML-RPC marshaller raises for a None result (odoo/addons/base/controllers/rpc.py). */
 const MARSHAL_NONE = /^TypeError: cannot marshal None unless allow_none is enabled$/;
-
-/** Socket-level failures that a later attempt may not meet. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 
 /**
  * Named parameters `execute_kw` takes positionally, after the ids, as far as they are given: Odoo's
@@ -281,21 +278,7 @@ export class OdooClient implements OdooTransport {
 
     const code = typeof e.code === 'string' ? e.code : '';
     const message = typeof e.message === 'string' ? e.message : '';
-    if (NETWORK_CODES.has(code) || /socket hang up|aborted/i.test(message)) {
-      const unavailable = new OdooError(
-        'transient',
-        'ODOO_UNAVAILABLE',
-        `Odoo at ${this.origin} is unreachable during ${what} (${code || message})`,
-        undefined,
-        error,
-      );
-      unavailable.connectionLost = code !== 'ECONNREFUSED' && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN';
-      return unavailable;
-    }
-    if (/CERT|ERR_TLS|SSL/.test(code)) {
-      return new OdooError('permanent', 'ODOO_TLS_ERROR', `Odoo at ${this.origin}: TLS failed (${code})`, undefined, error);
-    }
-    return error;
+    return fromNetworkFailure({ code, message }, this.origin, what, error) ?? error;
   }
 
   #fromFault(faultCode: number, faultString: string, what: string, cause: unknown): OdooError {

@@ -147,3 +147,47 @@ export function isUnknownField(error: unknown, field: string): boolean {
   if (!exception) return false;
   return exception.message.includes(field) && /Invalid field|Unknown field|does not exist/i.test(exception.message);
 }
+
+/** Socket-level failures a later attempt may not meet (node:http's codes, and undici's for fetch). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+/** Failures before a connection existed: nothing was sent, so nothing can have been committed. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+/** What a dropped connection says when it has no code (node:http, undici). */
+const DROPPED = /socket hang up|aborted|other side closed|terminated/i;
+
+/**
+ * A socket-level failure (`code` and `message` of the error, or of fetch's cause) as an OdooError:
+ * transient when the network may heal (`connectionLost` when a request may have reached Odoo), TLS
+ * failures permanent; undefined when it is no network failure (the caller passes the error on).
+ */
+export function fromNetworkFailure(failure: { code: string; message: string }, origin: string, what: string, error: unknown): OdooError | undefined {
+  const { code, message } = failure;
+  if (NETWORK_CODES.has(code) || DROPPED.test(message)) {
+    const unavailable = new OdooError(
+      'transient',
+      'ODOO_UNAVAILABLE',
+      `Odoo at ${origin} is unreachable during ${what} (${code || message})`,
+      undefined,
+      error,
+    );
+    unavailable.connectionLost = !NEVER_CONNECTED.has(code);
+    return unavailable;
+  }
+  if (/CERT|ERR_TLS|SSL/.test(code)) return new OdooError('permanent', 'ODOO_TLS_ERROR', `Odoo at ${origin}: TLS failed (${code})`, undefined, error);
+  return undefined;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fromPythonException, loneSurrogateAt, type OdooErrorDetails, OdooError, type OdooException, oneLine } from './odoo-errors';
+import { fromNetworkFailure, fromPythonException, loneSurrogateAt, type OdooErrorDetails, OdooError, type OdooException, oneLine } from './odoo-errors';
 import { type OdooCall, type OdooTransport, READ_ONLY_METHODS } from './odoo-transport';
 
 /** Where and with which key to reach Odoo 19+ over JSON-2 (ODOO_URL, ODOO_PASSWORD as the API key, ODOO_DB). */
@@ -18,26 +18,6 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 
 /** Odoo's JSON-2 error body (odoo/http.py `serialize_exception`). */
 const errorBodySchema = z.object({ name: z.string().min(1), message: z.string(), arguments: z.unknown().optional(), debug: z.string().optional() });
-
-/** Socket-level failures that a later attempt may not meet (fetch reports them as the cause of "fetch failed"). */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-/** Failures before a connection existed: nothing was sent. */
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** Statuses that say "not now": a proxy or Odoo itself is overloaded, restarting or slow. */
 const UNAVAILABLE_STATUSES = new Set([408, 425, 429, 502, 503, 504]);
@@ -237,21 +217,7 @@ export class OdooJson2Client implements OdooTransport {
     const cause = (error as { cause?: unknown })?.cause as { code?: unknown; message?: unknown; errors?: Array<{ code?: unknown }> } | undefined;
     const code = typeof cause?.code === 'string' ? cause.code : typeof cause?.errors?.[0]?.code === 'string' ? (cause.errors[0].code as string) : '';
     const message = typeof cause?.message === 'string' ? cause.message : '';
-    if (NETWORK_CODES.has(code) || /socket hang up|other side closed|terminated/i.test(message)) {
-      const unavailable = new OdooError(
-        'transient',
-        'ODOO_UNAVAILABLE',
-        `Odoo at ${this.origin} is unreachable during ${what} (${code || message})`,
-        undefined,
-        error,
-      );
-      unavailable.connectionLost = !NEVER_CONNECTED.has(code);
-      return unavailable;
-    }
-    if (/CERT|ERR_TLS|SSL/.test(code)) {
-      return new OdooError('permanent', 'ODOO_TLS_ERROR', `Odoo at ${this.origin}: TLS failed (${code})`, undefined, error);
-    }
-    return error;
+    return fromNetworkFailure({ code, message }, this.origin, what, error) ?? error;
   }
 
   #credentialsMessage(): string {
