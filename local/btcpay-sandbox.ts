@@ -42,6 +42,7 @@ import { FaultSwitch, type FaultState, SERVICE_UNAVAILABLE_PAGE } from './btcpay
 import { randomId } from './btcpay-sandbox/ids';
 import { InvoiceBook, type ListQuery } from './btcpay-sandbox/invoices';
 import { BTCPAY_RETRY_DELAYS_MS, DEFAULT_ATTEMPT_TIMEOUT_MS, type DeliveryRecord, type EventRecord, WebhookSender } from './btcpay-sandbox/webhooks';
+import { readBody } from './http-body';
 import { baseUrl, listen } from './listen';
 
 export type { FaultKind, FaultState, DeliveryRecord, EventRecord, InvoiceEventType };
@@ -539,14 +540,9 @@ class BodyError extends Error {
 
 /** The JSON body, undefined when empty. Greenfield takes application/json only (415 otherwise). */
 async function readJson(request: http.IncomingMessage, strictContentType: boolean): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyError({ status: 413, text: '' });
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const body = await readBody(request, MAX_BODY_BYTES);
+  if (!body) throw new BodyError({ status: 413, text: '' });
+  const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
   const contentType = (request.headers['content-type'] ?? '').toLowerCase();
   if (strictContentType && !/^application\/([\w.+-]+\+)?json\b/.test(contentType)) throw new BodyError({ status: 415, text: '' });

@@ -32,6 +32,7 @@ import {
   secretKey,
   verifySignature,
 } from './channel-sandbox/contract';
+import { header, parseJsonOrText, readBody as readLimitedBody } from './http-body';
 import { baseUrl, listen } from './listen';
 
 /** Default port of the sandbox (suggested variable: `CHANNEL_SANDBOX_PORT`). */
@@ -357,7 +358,7 @@ export class ChannelSandbox {
       return { status: 200, body: { items: this.channels.map((name) => ({ source: name, url: this.callbackUrl(name) })) } };
     }
     if (path === '/sandbox/signatures' && method === 'POST') {
-      const parsed = signaturesRequestSchema.safeParse(parseJson((await readBody(request)).toString('utf8')));
+      const parsed = signaturesRequestSchema.safeParse(parseJsonOrText((await readBody(request)).toString('utf8')));
       if (!parsed.success) return problem(422, 'Unprocessable Content', 'body must be {"reject": true | false}');
       this.setRejectInvalidSignatures(parsed.data.reject);
       return { status: 200, body: { rejectInvalidSignatures: this.rejectInvalid } };
@@ -406,7 +407,7 @@ export class ChannelSandbox {
       Math.floor(this.now() / 1000),
       this.toleranceSeconds,
     );
-    const body = parseJson(raw.toString('utf8'));
+    const body = parseJsonOrText(raw.toString('utf8'));
     const type = typeof body === 'object' && body !== null && typeof (body as { type?: unknown }).type === 'string' ? (body as { type: string }).type : null;
     const callback: ReceivedCallback = { source, webhookId, type, signatureValid: signatureProblem === null, body, receivedAt: at };
     if (webhookId !== null) callback.attempt = this.calls.filter((a) => a.source === source && a.webhookId === webhookId).length;
@@ -426,7 +427,7 @@ export class ChannelSandbox {
   }
 
   private addFault(raw: Buffer): Reply {
-    const parsed = faultRequestSchema.safeParse(parseJson(raw.toString('utf8')));
+    const parsed = faultRequestSchema.safeParse(parseJsonOrText(raw.toString('utf8')));
     if (!parsed.success) {
       const detail = parsed.error.issues.map((issue) => issue.message).join('; ');
       return problem(422, 'Unprocessable Content', `body must be {"count": n} or {"seconds": s} (+ kind, source, retryAfterSeconds): ${detail}`);
@@ -490,27 +491,9 @@ function faultReply(rule: FaultRule): Reply {
   }
 }
 
-function header(request: http.IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
+/** The body, or the sandbox's 413 when it is over 1 MiB. */
 async function readBody(request: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'Content Too Large', 'body over 1 MiB');
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
+  const body = await readLimitedBody(request, MAX_BODY_BYTES);
+  if (!body) throw new HttpError(413, 'Content Too Large', 'body over 1 MiB');
+  return body;
 }

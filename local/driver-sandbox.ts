@@ -31,6 +31,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { cancelSchema, DRIVER_STATUSES, driverSchema, statusUpdateSchema, tripSchema, type StatusUpdate } from './driver-sandbox/contract';
 import { FaultSwitch } from './fault-switch';
+import { header, parseJsonOrText, readBody as readLimitedBody } from './http-body';
 import { baseUrl, listen } from './listen';
 
 /** How an armed fault (`/sandbox/faults`) fails a submission. */
@@ -325,7 +326,7 @@ export class DriverSandbox {
         return { status: 200, body: this.faultSwitch.state() };
       }
       if (method === 'POST') {
-        const armed = this.faultSwitch.arm(parseJson((await readBody(request)).toString('utf8')), DRIVER_FAULT_KINDS);
+        const armed = this.faultSwitch.arm(parseJsonOrText((await readBody(request)).toString('utf8')), DRIVER_FAULT_KINDS);
         return armed.ok ? { status: 200, body: armed.state } : problem(400, 'Bad Request', armed.message);
       }
       return problem(405, 'Method Not Allowed', `${method} ${path}`);
@@ -367,7 +368,7 @@ export class DriverSandbox {
     const signatureValid = this.verify(raw, header(request, 'x-webhook-signature'));
     const idempotencyKey = header(request, 'idempotency-key') ?? null;
     const text = raw.toString('utf8');
-    const payload = parseJson(text);
+    const payload = parseJsonOrText(text);
     if (isCancel(payload)) return this.receiveCancel(text, payload, signatureValid, idempotencyKey);
     const record = (responseStatus: number): ReceivedTrip => {
       const fields = z.object({ type: z.string(), bookingId: z.string() }).partial().safeParse(payload);
@@ -468,7 +469,7 @@ export class DriverSandbox {
   }
 
   private async statusCall(tripId: string, raw: Buffer): Promise<Reply> {
-    const parsed = statusRequestSchema.safeParse(parseJson(raw.toString('utf8')));
+    const parsed = statusRequestSchema.safeParse(parseJsonOrText(raw.toString('utf8')));
     if (!parsed.success) {
       return problem(422, 'Unprocessable Content', `body must be {"status": one of ${DRIVER_STATUSES.join(', ')}}`);
     }
@@ -535,27 +536,9 @@ function isCancel(payload: unknown): boolean {
   return typeof payload === 'object' && payload !== null && (payload as { type?: unknown }).type === 'b2c_cancel';
 }
 
-function header(request: http.IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
+/** The body, or the sandbox's 413 when it is over 1 MiB. */
 async function readBody(request: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'Content Too Large', 'body over 1 MiB');
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
+  const body = await readLimitedBody(request, MAX_BODY_BYTES);
+  if (!body) throw new HttpError(413, 'Content Too Large', 'body over 1 MiB');
+  return body;
 }

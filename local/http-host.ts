@@ -1,3 +1,4 @@
+import { readBody } from './http-body';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -137,29 +138,6 @@ function matchSegments(segments: readonly Segment[], parts: readonly string[]): 
 }
 
 /** Reads the body up to `limit` bytes; resolves `undefined` as soon as it is exceeded. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        // Stop buffering; the caller answers 413 and closes the connection.
-        req.off('data', onData);
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks, size)));
-    req.once('error', reject);
-    // The connection went (a timeout answered on the socket, a client hang-up) before the body was whole.
-    req.once('close', () => reject(new Error('the request closed before its body was read')));
-  });
-}
 
 function send(res: http.ServerResponse, response: HttpResponseData, closeConnection = false, allowOrigin?: string): void {
   const wire = toWire(response);

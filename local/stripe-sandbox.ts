@@ -32,6 +32,7 @@ import { refundRoutes } from './stripe-sandbox/refunds';
 import { SandboxStore } from './stripe-sandbox/store';
 import { FaultSwitch } from './fault-switch';
 import { type DeliveryRecord, WebhookDispatcher } from './stripe-sandbox/webhooks';
+import { header, readBody as readLimitedBody } from './http-body';
 import { baseUrl, listen } from './listen';
 
 export type { DeliveryRecord };
@@ -298,11 +299,6 @@ function matchRoute(method: string, path: string): { route: Route; args: string[
   return undefined;
 }
 
-function header(request: http.IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** Bearer (what the SDK sends) or Basic with the key as user name (what `curl -u sk_test_…:` sends). */
 function apiKeyOf(request: http.IncomingMessage): string | undefined {
   const authorization = header(request, 'authorization');
@@ -340,12 +336,7 @@ function authenticate(request: http.IncomingMessage, access: NonNullable<Route['
 class BodyTooLarge extends Error {}
 
 async function readBody(request: http.IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge(`Request body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = await readLimitedBody(request, MAX_BODY_BYTES);
+  if (!body) throw new BodyTooLarge(`Request body larger than ${MAX_BODY_BYTES} bytes`);
+  return body.toString('utf8');
 }

@@ -32,10 +32,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ZodType } from 'zod';
 import { FaultSwitch } from './fault-switch';
+import { readBody } from './http-body';
 import { baseUrl, listen } from './listen';
 import { newNoteSchema, newOrderSchema, newRefundSchema, OrderBook, type OrderStatus, updateOrderSchema, WooError } from './woocommerce-sandbox/orders';
 
 /** Default port (`WOOCOMMERCE_SANDBOX_PORT`). */
+/** Bodies over this are refused with 413, as a web server in front of WordPress would. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
 export const DEFAULT_WOOCOMMERCE_SANDBOX_PORT = 8088;
 /** Local credentials (WooCommerce's key shapes), used by both sides unless the environment gives others. */
 export const DEFAULT_WOOCOMMERCE_CONSUMER_KEY = 'ck_sandbox_local_0000000000000000000000000000';
@@ -255,9 +259,9 @@ export class WooCommerceSandbox {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = request.method ?? 'GET';
     const body = async (): Promise<unknown> => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of request) chunks.push(chunk as Buffer);
-      const text = Buffer.concat(chunks).toString('utf8');
+      const raw = await readBody(request, MAX_BODY_BYTES);
+      if (!raw) throw new WooError(413, 'rest_payload_too_large', 'The request body is larger than the sandbox takes (1 MiB).');
+      const text = raw.toString('utf8');
       if (!text) return {};
       try {
         return JSON.parse(text);
