@@ -155,13 +155,12 @@ export const platformConcerns = {
       const namespace = e.SERVICEBUS_CONNECTION__fullyQualifiedNamespace;
       checkConnection(ctx, 'SERVICEBUS_CONNECTION', '__fullyQualifiedNamespace', 'a Service Bus connection string', e);
       // A host name (a port only for local brokers), never the connection string's `sb://…/` form.
-      if (namespace && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/.test(namespace)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['SERVICEBUS_CONNECTION__fullyQualifiedNamespace'],
-          message: 'expected a host name such as <namespace>.servicebus.windows.net',
-        });
-      }
+      requireThat(
+        ctx,
+        !namespace || /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/.test(namespace),
+        'SERVICEBUS_CONNECTION__fullyQualifiedNamespace',
+        'expected a host name such as <namespace>.servicebus.windows.net',
+      );
     })
     .transform((e): ServiceBusSettings => {
       const concurrency = e.QUEUE_CONCURRENCY;
@@ -185,13 +184,12 @@ export const platformConcerns = {
       const uri = e.TABLES_CONNECTION__tableServiceUri;
       checkConnection(ctx, 'TABLES_CONNECTION', '__tableServiceUri', 'a Table Storage connection string', e);
       // A bearer token is never sent over plain HTTP (the SDK refuses it too).
-      if (uri && !/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(uri)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['TABLES_CONNECTION__tableServiceUri'],
-          message: 'expected an https URL such as https://<account>.table.core.windows.net',
-        });
-      }
+      requireThat(
+        ctx,
+        !uri || /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(uri),
+        'TABLES_CONNECTION__tableServiceUri',
+        'expected an https URL such as https://<account>.table.core.windows.net',
+      );
     })
     .transform((e): TableSettings => {
       const uri = e.TABLES_CONNECTION__tableServiceUri;
