@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineHttp, type HttpFunctionDef } from '../shared/function-table';
 import { notFound } from '../shared/http/problem';
 import type { CallbackAdmin } from '../shared/platform/callbacks';

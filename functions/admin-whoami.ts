@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineHttp, type HttpFunctionDef } from '../shared/function-table';
 
 const whoamiSchema = z.object({ name: z.string(), roles: z.array(z.enum(['admin', 'workshop', 'orders', 'support'])) });

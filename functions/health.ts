@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkHealth, type HealthDeps } from '../shared/platform/health';
 import { defineHttp, type HttpFunctionDef } from '../shared/function-table';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FunctionDef, HttpFunctionDef } from '../shared/function-table';
 import { defineHttp } from '../shared/function-table';
 import { buildOpenApi, type ExtraParameter, type OpenApiOptions } from '../shared/http/openapi';

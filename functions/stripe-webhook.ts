@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineHttp, type HttpFunctionDef } from '../shared/function-table';
 import { problem } from '../shared/http/problem';
 import type { PaymentEvent, PaymentEventRoute, PaymentGateway } from '../shared/platform/payments';

@@ -28,7 +28,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { cancelSchema, DRIVER_STATUSES, driverSchema, statusUpdateSchema, tripSchema, type StatusUpdate } from './driver-sandbox/contract';
 import { FaultSwitch } from './fault-switch';
 import { header, parseJsonOrText, readBody as readLimitedBody } from './http-body';

@@ -3,7 +3,7 @@
  * the sandbox's own fault kinds. Each sandbox decides what a kind looks like on its wire and serves
  * the switch as `GET|POST|DELETE /sandbox/faults` with `{"count": n} | {"seconds": s}, "kind"?`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What is armed (`GET /sandbox/faults`). */
 export interface FaultState<K extends string> {

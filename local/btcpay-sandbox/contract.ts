@@ -7,7 +7,7 @@
  * Request bodies are read leniently, as Newtonsoft reads them into BTCPay's models: unknown
  * properties are ignored, `null` is the same as absent. The sandbox's own control bodies are strict.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, type ValidationIssue } from './errors';
 
 export const INVOICE_STATUSES = ['New', 'Processing', 'Expired', 'Invalid', 'Settled'] as const;

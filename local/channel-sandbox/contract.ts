@@ -11,7 +11,7 @@
  * Nothing here may import production code.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The three headers of a Standard Webhooks request. */
 export const HEADER_ID = 'webhook-id';

@@ -9,7 +9,7 @@
  * against the real Driver-App. Written independently from the Driver-App's side; when the contract
  * really changes, change it here on purpose. Nothing here may import production code.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Kinds of jockey trip the Driver-App knows. */
 export const TRIP_TYPES = ['b2c_pickup', 'b2c_delivery'] as const;

@@ -7,7 +7,7 @@
  * Request bodies are read leniently, as WordPress does: unknown properties are ignored.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A WordPress REST error: thrown by the store, answered as `{code, message, data: {status}}`. */
 export class WooError extends Error {

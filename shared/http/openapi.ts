@@ -1,4 +1,5 @@
-import { z, type ZodType } from 'zod';
+import * as z from 'zod';
+import type { ZodType } from 'zod';
 import type { FunctionDef, HttpFunctionDef, Role } from '../function-table';
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../platform/idempotency';
 import { acceptedRoles } from './auth';

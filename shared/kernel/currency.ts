@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Currencies as Stripe takes them: ISO 4217 codes, amounts as integers in the currency's minor

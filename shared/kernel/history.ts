@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Who or what caused a change, kept in the history: a provider's webhook event (Stripe, BTCPay), a Driver-App update,

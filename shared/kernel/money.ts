@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, ok, type Result } from './result';
 
 /** Currencies the hub charges in (ISO 4217). One today; a union so adding one is a type change. */

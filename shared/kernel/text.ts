@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // C0 and C1 control characters; tab and line breaks are allowed only in multi-line text.
 const CONTROL = /\p{Cc}/u;

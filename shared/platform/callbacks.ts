@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JobHandler } from './consume-job';
 import { JobError, type JobRequest } from './jobs';
 import type { Logger } from './log';

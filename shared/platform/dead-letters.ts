@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { JOB_ERRORS_OMITTED_PROPERTY, JOB_ERRORS_PROPERTY } from './consume-job';
 import { attemptErrorSchema, type JobEnvelope, jobEnvelopeSchema, type JobSender } from './jobs';
 import type { DeadLetterAudit } from './dead-letter-audit';

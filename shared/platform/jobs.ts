@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One failed attempt, kept with the message so an admin sees every reason. */
 export const attemptErrorSchema = z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JobHandler } from './consume-job';
 import { ERP_ERROR_CODES, type Erp, type ErpInvoice } from './erp';
 import { JobError } from './jobs';

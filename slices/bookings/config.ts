@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ConfigOf, intFromEnv, optionalText, requireThat } from '../../shared/config';
 import { catalogueSchema, DEFAULT_CATALOGUE } from './domain/catalogue';
 import { DEFAULT_SLOT_RULES, openingHoursSpecSchema } from './domain/opening-hours';

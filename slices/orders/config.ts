@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { boolFromEnv, type ConfigOf, durationMs, intFromEnv, optionalText, requireThat } from '../../shared/config';
 import { currencyCodeSchema } from '../../shared/kernel/currency';
 import { isPrivateHost } from '../../shared/kernel/network';

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FunctionDef, HttpFunctionDef } from '../../shared/function-table';
 import { ApiKeyAuthenticator, hashApiKey } from '../../shared/http/auth';
 import { createHttpPipeline, MAX_BODY_BYTES } from '../../shared/http/pipeline';

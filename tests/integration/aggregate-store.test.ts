@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AzuriteTables, startAzurite } from '../../local/azurite';
 import { type AggregateCodec, TableAggregateStore } from '../../shared/adapters/table-storage/aggregate-store';
 import { OutboxCommitter, TableOutboxStore } from '../../shared/adapters/table-storage/outbox';

@@ -77,6 +77,17 @@ describe('dependency rules', () => {
     ]);
   });
 
+  // The named `z` makes esbuild build zod's whole namespace object (every locale, ~350 KB parsed at
+  // each cold start); `import * as z` lets it keep what is used. Backs scripts/lint/zod-namespace-import.grit.
+  it('imports zod as a namespace', () => {
+    const namedZ = (text: string) =>
+      [...text.matchAll(/^\s*import\s+(?!type\b)\{([^}]*)\}\s*from\s+['"]zod['"]/gm)].some(([, names]) => /(^|,)\s*z\s*(,|$)/.test(names as string));
+    expect(files.filter((file) => namedZ(readFileSync(join(root, file), 'utf8')))).toEqual([]);
+    expect(namedZ("import { z } from 'zod';")).toBe(true);
+    expect(namedZ("import { type ZodType, z } from 'zod';")).toBe(true);
+    expect(namedZ("import * as z from 'zod';\nimport type { ZodType } from 'zod';")).toBe(false);
+  });
+
   it("reads process.env only in the composition root's configuration", () => {
     const readers = files.filter(
       (file) => !file.startsWith('local/') && file !== 'functions/config.ts' && /process\.env\b/.test(readFileSync(join(root, file), 'utf8')),

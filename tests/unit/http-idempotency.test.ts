@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { idempotencySweepFunction } from '../../functions/idempotency-sweep';
 import type { HttpCall, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../../shared/function-table';
 import { ApiKeyAuthenticator, hashApiKey } from '../../shared/http/auth';

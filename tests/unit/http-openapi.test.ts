@@ -1,6 +1,6 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FunctionDef, HttpFunctionDef } from '../../shared/function-table';
 import { buildOpenApi, MONEY_PROPERTY, type OpenApiDocument } from '../../shared/http/openapi';
 import { problemSchema } from '../../shared/http/problem';

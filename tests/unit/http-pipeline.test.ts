@@ -1,6 +1,6 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HttpCall, HttpFunctionDef, HttpRequestData } from '../../shared/function-table';
 import { ApiKeyAuthenticator, hashApiKey } from '../../shared/http/auth';
 import { createHttpPipeline, isIdentityEncoding, isJsonContentType, MAX_BODY_BYTES, toWire } from '../../shared/http/pipeline';

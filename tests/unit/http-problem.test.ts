@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { fieldErrorsFromZod, internalError, methodNotAllowed, problem, problemSchema, tooManyRequests, validationFailed } from '../../shared/http/problem';
 
 describe('problem', () => {

@@ -3,7 +3,7 @@
 // connections only), CORS, and what the function table registers (trigger connections, timer schedules). Each rule is also shown failing on a copy of the
 // templates with one mismatch planted.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { concerns } from '../../functions/config';
 import { durationMs } from '../../shared/config';
 import { QUEUE_NAMES } from '../../shared/platform/queues';

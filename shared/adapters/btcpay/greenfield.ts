@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CurrencyCode, currencyCodeSchema, minorUnitDigits } from '../../kernel/currency';
 import { verifyHexHmacSha256 } from '../../kernel/hmac';
 import {

@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 // Type-only: xmlrpc is required by the first call (an ERP sync or the credential check), not by start-up.
 import type xmlrpc from 'xmlrpc';
-import { z } from 'zod';
+import * as z from 'zod';
 import { JobError } from '../../platform/jobs';
 import { exceptionLine, fromNetworkFailure, fromPythonException, loneSurrogateAt, OdooError, oneLine } from './odoo-errors';
 import { type OdooCall, type OdooTransport, READ_ONLY_METHODS } from './odoo-transport';

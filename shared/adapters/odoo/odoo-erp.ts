@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CreditNoteDraft, Erp, ErpDocumentState, ErpInvoice, ErpPartner, ErpPayment, InvoiceDraft, PartnerDraft, PaymentDraft } from '../../platform/erp';
 import { isUnknownField, OdooError } from './odoo-errors';
 import type { OdooCall, OdooTransport } from './odoo-transport';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromNetworkFailure, fromPythonException, loneSurrogateAt, type OdooErrorDetails, OdooError, type OdooException, oneLine } from './odoo-errors';
 import { type OdooCall, type OdooTransport, READ_ONLY_METHODS } from './odoo-transport';
 

@@ -1,6 +1,6 @@
 // Type-only: the SDK is required by the first call that needs it (see `loadStripe`).
 import type Stripe from 'stripe';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PaymentEvent, PaymentFailure, PaymentGateway, PaymentIntentView, PaymentResult } from '../../platform/payments';
 
 export interface StripeSettings {

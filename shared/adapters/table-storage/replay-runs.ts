@@ -1,5 +1,5 @@
 import { odata, type TableClient } from '@azure/data-tables';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReplayRun, ReplayRuns } from '../../platform/dead-letters';
 import { isTableError, safeKey, tableCall } from './tables';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type B2CCancel, b2cCancelSchema, b2cTripSchema, type B2CTrip, type TripDispatcher, type TripWithdrawer } from '../app/driver-app';
 import { JobError } from '../../../shared/platform/jobs';
 import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER, unixSeconds } from './driver-app-signature';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { textSchema } from '../../../shared/kernel/text';
 import { addressSchema, idSchema, instantSchema } from '../domain/booking';
 

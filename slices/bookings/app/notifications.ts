@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Booking } from '../domain/booking';
 import type { BookingStatus } from '../domain/booking-status';
 import type { Catalogue } from '../domain/catalogue';

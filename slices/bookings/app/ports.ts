@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AggregateStore, Stored } from '../../../shared/platform/aggregate';
 import { ATTENTION_MACHINE } from '../../../shared/platform/attention';
 import type { Clock } from '../../../shared/platform/clock';

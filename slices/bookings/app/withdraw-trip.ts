@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JobHandler } from '../../../shared/platform/consume-job';
 import { JobError } from '../../../shared/platform/jobs';
 import type { Logger } from '../../../shared/platform/log';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Cause, type HistoryEntry as KernelHistoryEntry, historyEntrySchemaOf } from '../../../shared/kernel/history';
 import { canMove, defineMachine, refusal, type TransitionRefusal } from '../../../shared/kernel/state-machine';
 import type { Booking } from './booking';

@@ -1,5 +1,5 @@
 import { tripsSchema } from './trip';
-import { z } from 'zod';
+import * as z from 'zod';
 import { bookingStatusSchema, causes, type Cause, type HistoryEntry } from './booking-status';
 import { priceOf, serviceCodeSchema, type Catalogue } from './catalogue';
 import { findingSchema } from './finding';

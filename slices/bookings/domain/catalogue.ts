@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { centsSchema, currencySchema, MIN_CHARGE_CENTS, type Money } from '../../../shared/kernel/money';
 import { err, issuesOf, ok, type Issue, type Result } from '../../../shared/kernel/result';
 

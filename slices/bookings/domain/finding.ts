@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Booking } from './booking';
 import type { BookingStatus } from './booking-status';
 import type { Cause, HistoryRecord } from '../../../shared/kernel/history';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { err, issuesOf, ok, type Issue, type Result } from '../../../shared/kernel/result';
 
 /** Days of the week, Monday first (ISO 8601). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { flaggedFor } from './attention-flags';
 import type { Booking, BookingPayment } from './booking';
 import { type Cause, type TransitionResult, transition } from './booking-status';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Cause, HistoryRecord } from '../../../shared/kernel/history';
 
 /** The two trips of a booking: the jockey fetches the car, and brings it back. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineHttp, type HttpCall, type HttpFunctionDef, type HttpResponseData } from '../../../shared/function-table';
 import { acceptedRoles, bearerToken, callerCause } from '../../../shared/http/auth';
 import { conflict, forbidden, notFound, problem, tooManyRequests, unauthorized } from '../../../shared/http/problem';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { causes } from '../../../shared/kernel/history';
 import { textSchema } from '../../../shared/kernel/text';
 import { defineHttp, type HttpFunctionDef, type HttpRequestData, type HttpResponseData, type Verification } from '../../../shared/function-table';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Where the shop is and the REST API key the hub uses (read/write). */
 export interface WooCommerceSettings {

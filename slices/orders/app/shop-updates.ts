@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CurrencyCode, formatMinor, minorToDecimal } from '../../../shared/kernel/currency';
 import type { CallbackEvent } from '../../../shared/platform/callbacks';
 import { moneyOf, type Order, type Payment } from '../domain/order';

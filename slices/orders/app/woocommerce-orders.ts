@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CurrencyCode, currencyCodeSchema, decimalToMinor } from '../../../shared/kernel/currency';
 import { causes } from '../../../shared/kernel/history';
 import type { Issue } from '../../../shared/kernel/result';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { emailSchema, orderAddressSchema } from './order';
 
 /** How many of a customer's orders the customer record lists (the newest). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { amountProblem, type CurrencyCode, currencyCodeSchema } from '../../../shared/kernel/currency';
 import type { Cause, HistoryEntry } from '../../../shared/kernel/history';
 import type { Issue } from '../../../shared/kernel/result';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineMachine } from '../../../shared/kernel/state-machine';
 
 /** Where an order is in its life, as the channel sees it. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HistoryRecord } from '../../../shared/kernel/history';
 import type { HttpResponseData } from '../../../shared/function-table';
 import { conflict, notFound, problem } from '../../../shared/http/problem';

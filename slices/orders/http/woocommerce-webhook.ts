@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineHttp, type HttpFunctionDef, type HttpRequestData, type Verification } from '../../../shared/function-table';
 import { badRequest, problem } from '../../../shared/http/problem';
 import { parseSignedJson } from '../../../shared/http/webhook';
