@@ -823,6 +823,11 @@ describe('parseOpeningHours', () => {
     expect(!parsed.ok && parsed.error.issues.map((issue) => issue.path)).toContain(path);
   });
 
+  it.each(['Europe/Vienna', 'UTC', 'Europe/Kiev', 'US/Eastern'])('takes the time zone %s (canonical names and the aliases the runtime knows)', (timeZone) => {
+    const parsed = parseOpeningHours('Mon 07:00-19:00', timeZone);
+    expect(parsed.ok && parsed.value.timeZone).toBe(timeZone);
+  });
+
   it('refuses an unknown time zone', () => {
     expect(parseOpeningHours('Mon 07:00-19:00', 'Europe/Atlantis')).toEqual({
       ok: false,
