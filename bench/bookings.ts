@@ -12,7 +12,12 @@
 //   sandbox, Azurite, broker) share the main thread with the app and with the floors alike, so
 //   `mainThreadMsPerRequest` is the throughput limit: 1000 / it = requests/s at 100 % busy.
 // - Creation runs framework, floor, floor, framework (half the time each), because the Stripe
-//   sandbox slows down as its store grows; the webhook paths run one after the other.
+//   sandbox slows down as its store grows; the webhook runs framework, floor over HTTP, floor over
+//   HTTP, framework (half the events each), because this machine's speed drifts within a run; the
+//   direct webhook floors follow.
+// - Each measured phase starts from a collected heap (`npm run bench` exposes gc): the servers'
+//   stores grow in this process, and a major collection would otherwise land in whichever phase
+//   crosses the heap limit and make that phase's p99.
 // - The Stripe sandbox's own webhook delivery is off for the whole run (creations would otherwise
 //   POST customer/payment_intent events to the app in the background), and no queue consumer runs
 //   (the e-mails, trip dispatches and syncs a confirmation causes would otherwise run meanwhile).
@@ -26,7 +31,7 @@ import { Worker } from 'node:worker_threads';
 import Stripe from 'stripe';
 import { consoleLogger } from '../shared/adapters/telemetry/log';
 import { connectionStrings, FREE_PORTS, LOCAL_SECRETS, startLocalRuntime } from '../local/runtime';
-import { percentile } from './stats';
+import { collectGarbage, percentile } from './stats';
 
 export interface BenchBookingsOptions {
   /** Concurrent clients of every phase (default 16). */
@@ -154,6 +159,7 @@ class LoadWorker {
 
 /** Runs `measure` while recording the main thread's busy time and the process CPU. */
 async function withUsage<T>(measure: () => Promise<T>): Promise<{ value: T; mainBusyMs: number; cpuMs: number }> {
+  collectGarbage();
   const elu = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const value = await measure();
@@ -513,52 +519,6 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
         const signature = stripe.webhooks.generateTestHeaderString({ payload, secret: LOCAL_SECRETS.stripeWebhookSecret });
         return { body: payload, headers: { 'stripe-signature': signature } };
       });
-    const hookPath = '/api/v1/webhooks/stripe';
-    const warmCount = Math.min(WEBHOOK_WARMUP, Math.floor(M / 2));
-    const warmHooks = await httpLoad(worker, { origin, path: hookPath, concurrency, maxRequests: warmCount, list: sign(paying.slice(0, warmCount)) });
-    const measuredHooks = sign(paying.slice(warmCount, M));
-    const hooks = await httpLoad(worker, {
-      origin,
-      path: hookPath,
-      concurrency,
-      durationMs: webhookMs,
-      maxRequests: measuredHooks.length,
-      list: measuredHooks,
-    });
-    const hookFramework = summarize('webhook', 'framework', concurrency, hooks);
-    emit(hookFramework);
-    const hooksSerial = await httpLoad(worker, {
-      origin,
-      path: hookPath,
-      concurrency: 1,
-      durationMs: SERIAL_MAX_MS,
-      maxRequests: serialBookings.length,
-      list: sign(serialBookings),
-    });
-    const hookFramework1 = summarize('webhook', 'framework', 1, hooksSerial);
-    emit(hookFramework1);
-
-    // Each event applied once: every answer `applied`, and a few bookings CONFIRMED with two history rows.
-    const posted = [...paying.slice(0, warmCount + hooks.requests), ...serialBookings.slice(0, hooksSerial.requests)];
-    const outcomes: Record<string, number> = {};
-    for (const body of [...warmHooks.reply.bodies, ...hooks.reply.bodies, ...hooksSerial.reply.bodies]) {
-      const outcome = (JSON.parse(body) as { outcome: string }).outcome;
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-    }
-    const checked = [0, Math.floor(posted.length / 3), Math.floor(posted.length / 2), posted.length - 1].map((i) => (posted[i] as (typeof posted)[number]).id);
-    let confirmed = 0;
-    for (const id of checked) {
-      const row = await appTable.getEntity<{ data: string }>(id, 'booking');
-      let historyRows = 0;
-      for await (const _ of appTable.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey ge 'history|' and RowKey lt 'history}'` } }))
-        historyRows++;
-      if ((JSON.parse(row.data) as { status: string }).status === 'CONFIRMED' && historyRows === 2) confirmed++;
-    }
-    emit({ figure: 'webhook check', eventsPosted: posted.length, ...outcomes, bookingsChecked: checked.length, confirmedWithTwoHistoryRows: confirmed });
-    if (outcomes.applied !== posted.length || confirmed !== checked.length) {
-      throw new Error(`webhook events were not each applied once: ${JSON.stringify(outcomes)}, ${confirmed}/${checked.length} confirmed`);
-    }
-
     // ---- 2b. webhook floor: read + transaction + Service Bus send + 3 deletes ---------------------
     const floorSender = serviceBus.createSender(FLOOR_QUEUE);
     const queueSenders = JOB_QUEUES.map((queue) => serviceBus.createSender(queue));
@@ -631,6 +591,69 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
       else await Promise.all(queueSenders.map((sender, i) => sender.sendMessages([messages[i] as ServiceBusMessage])));
       await Promise.all(outboxKeys.map((rowKey) => floorTable.deleteEntity(id, rowKey)));
     };
+    const hookPath = '/api/v1/webhooks/stripe';
+    const warmCount = Math.min(WEBHOOK_WARMUP, Math.floor(M / 2));
+    const warmHooks = await httpLoad(worker, { origin, path: hookPath, concurrency, maxRequests: warmCount, list: sign(paying.slice(0, warmCount)) });
+    const measuredHooks = sign(paying.slice(warmCount, M));
+    // The floor over HTTP posts the same bodies; its I/O runs on floor bookings (see 2b).
+    let httpOffset = 0;
+    const httpHookOnce = (offset: number) => (n: number) => hookFloorOnce('perQueue', offset)(n);
+    await httpFloorLoad(worker, { concurrency, maxRequests: warmCount, list: measuredHooks.slice(0, warmCount) }, httpHookOnce(httpOffset));
+    httpOffset += warmCount;
+    // Framework, floor over HTTP, floor over HTTP, framework (half the events and half the time each),
+    // as for creation: the machine's speed drifts over a run, and a fixed order would hand the drift
+    // to whichever path runs in the slow part.
+    const half = Math.ceil(measuredHooks.length / 2);
+    const halves = [measuredHooks.slice(0, half), measuredHooks.slice(half)];
+    const frameworkHalf = (list: typeof measuredHooks) =>
+      httpLoad(worker, { origin, path: hookPath, concurrency, durationMs: webhookMs / 2, maxRequests: list.length, list });
+    const httpFloorHalf = async (list: typeof measuredHooks) => {
+      const run = await httpFloorLoad(worker, { concurrency, durationMs: webhookMs / 2, maxRequests: list.length, list }, httpHookOnce(httpOffset));
+      httpOffset += run.requests;
+      return run;
+    };
+    const hookRuns = [await frameworkHalf(halves[0] as typeof measuredHooks)];
+    const hookHttpFloorRuns = [await httpFloorHalf(halves[0] as typeof measuredHooks), await httpFloorHalf(halves[1] as typeof measuredHooks)];
+    hookRuns.push(await frameworkHalf(halves[1] as typeof measuredHooks));
+    const hooks = merge(hookRuns);
+    const hookFramework = summarize('webhook', 'framework', concurrency, hooks);
+    emit(hookFramework);
+    const hooksSerial = await httpLoad(worker, {
+      origin,
+      path: hookPath,
+      concurrency: 1,
+      durationMs: SERIAL_MAX_MS,
+      maxRequests: serialBookings.length,
+      list: sign(serialBookings),
+    });
+    const hookFramework1 = summarize('webhook', 'framework', 1, hooksSerial);
+    emit(hookFramework1);
+
+    // Each event applied once: every answer `applied`, and a few bookings CONFIRMED with two history rows.
+    const posted = [
+      ...paying.slice(0, warmCount + (hookRuns[0] as LoadResult).requests),
+      ...paying.slice(warmCount + half, warmCount + half + (hookRuns[1] as LoadResult).requests),
+      ...serialBookings.slice(0, hooksSerial.requests),
+    ];
+    const outcomes: Record<string, number> = {};
+    for (const body of [...warmHooks.reply.bodies, ...hookRuns.flatMap((run) => run.reply.bodies), ...hooksSerial.reply.bodies]) {
+      const outcome = (JSON.parse(body) as { outcome: string }).outcome;
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    }
+    const checked = [0, Math.floor(posted.length / 3), Math.floor(posted.length / 2), posted.length - 1].map((i) => (posted[i] as (typeof posted)[number]).id);
+    let confirmed = 0;
+    for (const id of checked) {
+      const row = await appTable.getEntity<{ data: string }>(id, 'booking');
+      let historyRows = 0;
+      for await (const _ of appTable.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey ge 'history|' and RowKey lt 'history}'` } }))
+        historyRows++;
+      if ((JSON.parse(row.data) as { status: string }).status === 'CONFIRMED' && historyRows === 2) confirmed++;
+    }
+    emit({ figure: 'webhook check', eventsPosted: posted.length, ...outcomes, bookingsChecked: checked.length, confirmedWithTwoHistoryRows: confirmed });
+    if (outcomes.applied !== posted.length || confirmed !== checked.length) {
+      throw new Error(`webhook events were not each applied once: ${JSON.stringify(outcomes)}, ${confirmed}/${checked.length} confirmed`);
+    }
+
     const floorVariants = [
       { sends: 'batch' as const, path: 'floor', serviceBusSends: 'one batch of 3 messages to one queue' },
       { sends: 'perQueue' as const, path: 'floor-3-queues', serviceBusSends: 'one message to each of 3 queues, in parallel (as the app does)' },
@@ -656,17 +679,9 @@ export async function benchBookings(options: BenchBookingsOptions = {}): Promise
       emit(ratio('webhook', hookFramework, floor, variant.path));
       emit(ratio('webhook', hookFramework1, floor1, variant.path));
     }
-    // The app's I/O (one message to each queue) behind a bare HTTP server, with the same bodies.
-    let httpOffset = warmCount + hooks.requests + hooksSerial.requests;
-    const httpHookOnce = (n: number) => hookFloorOnce('perQueue', httpOffset)(n);
-    await httpFloorLoad(worker, { concurrency, maxRequests: warmCount, list: measuredHooks.slice(0, warmCount) }, httpHookOnce);
-    httpOffset += warmCount;
-    const httpFloor = summarize(
-      'webhook',
-      'floor-3-queues-http',
-      concurrency,
-      await httpFloorLoad(worker, { concurrency, durationMs: webhookMs, maxRequests: hooks.requests, list: measuredHooks }, httpHookOnce),
-    );
+    // The app's I/O (one message to each queue) behind a bare HTTP server, with the same bodies,
+    // measured between the framework's two halves above.
+    const httpFloor = summarize('webhook', 'floor-3-queues-http', concurrency, merge(hookHttpFloorRuns));
     httpFloor.serviceBusSends = 'one message to each of 3 queues, in parallel (as the app does), behind a bare HTTP server';
     emit(httpFloor);
     emit(ratio('webhook', hookFramework, httpFloor, 'floor-3-queues-http'));

@@ -47,7 +47,7 @@ import { consoleLogger } from '../shared/adapters/telemetry/log';
 import type { HttpFunctionDef, HttpRequestData } from '../shared/function-table';
 import { customerRef } from '../shared/kernel/customer-ref';
 import { idempotencyToken } from '../shared/platform/idempotency';
-import { percentile } from './stats';
+import { collectGarbage, percentile } from './stats';
 
 export interface BenchOrdersOptions {
   /** Concurrent clients of the loaded phases (default 16). */
@@ -233,6 +233,7 @@ function machineBusyMs(): number {
  * for cores, which inflates main-thread busy time and latencies alike.
  */
 async function withUsage<T>(tableCalls: () => number, measure: () => Promise<T>): Promise<{ value: T } & Usage> {
+  collectGarbage();
   const elu = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const calls = tableCalls();

@@ -16,3 +16,13 @@ export function latencySummary(values: number[]): { p50: number; p90: number; p9
     max: round(sorted.at(-1) ?? Number.NaN),
   };
 }
+
+/**
+ * A full collection before a measured phase (when the bench runs with --expose-gc, as `npm run bench`
+ * does). The servers share the bench's process and their stores grow through the run, so otherwise a
+ * major collection lands in whichever phase happens to cross the heap limit and that phase's p99
+ * carries it; from a collected heap, each phase meets the collections its own allocations cause.
+ */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
