@@ -1,28 +1,97 @@
-// Azure entry point: parse the configuration once, compose, and register the one function table.
-import { app } from '@azure/functions';
-import { loadConfig } from './config';
-import { compose } from './composition';
-import { registerFunctions } from './register';
+// Azure entry point. It registers every function from the function manifest (written beside this
+// bundle by `npm run build`) with a handler that loads the app on first use: parsing the
+// configuration, composing the adapters and slices and building every route's schemas happen once,
+// in functions/app.ts, which is required (so evaluated) only then. A cold instance thus registers in
+// about the time a bare @azure/functions app takes; the load starts right after registration, so a
+// bad setting is logged, by name, at start-up.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { app, type HttpResponseInit } from '@azure/functions';
+import type * as App from './app';
+import { MANIFEST_FILE, type ManifestEntry, withScheduleSettings } from './manifest';
 import { registerServiceBusExtensionOnDemand } from './servicebus-extension';
 
 // The SDK-binding message factory (settlement actions): the extension loads with the first delivery.
 registerServiceBusExtensionOnDemand();
 
-const composition = compose(loadConfig());
+let loaded: App.LoadedApp | undefined;
+let failure: unknown;
 
-// Tables are created once per instance, before the first function runs; a failed attempt is
-// retried by the next invocation instead of leaving the instance broken.
-let initializing: Promise<void> | undefined;
-const ready = (): Promise<void> =>
-  (initializing ??= composition.init().catch((error: unknown) => {
-    initializing = undefined;
+/** The composed app, loaded once; a load that failed (a bad setting) fails every later call the same way. */
+function load(): App.LoadedApp {
+  if (loaded) return loaded;
+  if (failure !== undefined) throw failure;
+  try {
+    loaded = (require('./app') as typeof App).loadApp();
+    return loaded;
+  } catch (error) {
+    failure = error;
     throw error;
-  }));
+  }
+}
 
-registerFunctions(app, {
-  functions: composition.functions,
-  pipeline: composition.pipeline,
-  log: composition.services.log,
-  telemetry: composition.services.telemetry,
-  ready,
+/** What an HTTP call gets while the app cannot load: the reason is in the log, never in the answer. */
+const UNAVAILABLE: HttpResponseInit = {
+  status: 503,
+  headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+  body: JSON.stringify({
+    type: 'about:blank',
+    title: 'Service unavailable',
+    status: 503,
+    detail: 'The service cannot start: its configuration is invalid (the start-up log names the settings).',
+  }),
+};
+
+const manifest = withScheduleSettings(JSON.parse(readFileSync(join(__dirname, MANIFEST_FILE), 'utf8')) as ManifestEntry[], process.env);
+for (const entry of manifest) {
+  switch (entry.kind) {
+    case 'http':
+      app.http(entry.name, {
+        route: entry.route,
+        methods: entry.methods,
+        authLevel: 'anonymous',
+        handler: async (request) => {
+          let handler: App.HostHandler;
+          try {
+            handler = load().handler(entry);
+          } catch {
+            return UNAVAILABLE;
+          }
+          return (await handler(request)) as HttpResponseInit;
+        },
+      });
+      break;
+    case 'queue':
+      app.serviceBusQueue(entry.name, {
+        connection: 'SERVICEBUS_CONNECTION',
+        queueName: entry.queue,
+        // The handler settles through the host's message actions (README, "Settlement").
+        sdkBinding: true,
+        autoCompleteMessages: false,
+        cardinality: 'one',
+        // A message that arrives while the app cannot load is abandoned (the throw): it stays for a fixed configuration.
+        handler: async (trigger: unknown) => {
+          await load().handler(entry)(trigger);
+        },
+      });
+      break;
+    case 'timer':
+      app.timer(entry.name, {
+        schedule: entry.schedule,
+        handler: async () => {
+          await load().handler(entry)(undefined);
+        },
+      });
+      break;
+  }
+}
+
+// Load at once, after registration: the first invocation usually arrives right away on a cold start,
+// and a bad setting should be in the start-up log rather than wait for a call.
+setImmediate(() => {
+  try {
+    load();
+  } catch (error) {
+    console.error(`order-hub cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  }
 });

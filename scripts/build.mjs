@@ -1,6 +1,7 @@
 // `npm run build`: bundles the Azure entry point into dist/index.js (CommonJS), the file package.json
 // "main" names. `npm run package` (scripts/package.mjs) bundles the deploy package with the same options.
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -24,6 +25,9 @@ export const RUNTIME_DEPENDENCIES = ['@azure/functions', '@azure/functions-exten
  * A static import of one of them from the app fails the build.
  */
 export const LAZY_SDKS = ['stripe', '@azure/service-bus', '@azure/identity', 'nodemailer', 'xmlrpc', 'rhea', 'long'];
+
+/** The function manifest's file beside the entry bundle (functions/manifest.ts MANIFEST_FILE). */
+export const MANIFEST_FILE = 'function-manifest.json';
 
 /** Where each lazy SDK's bundle goes, relative to the entry bundle's folder. */
 export const LAZY_SDK_FILES = Object.fromEntries(LAZY_SDKS.map((name) => [name, `sdk/${name.replace(/^@/, '').replace(/\//g, '-')}.js`]));
@@ -86,6 +90,9 @@ export async function bundle({ outfile = 'dist/index.js', sourcemap = true } = {
       ],
     }),
   ]);
+  // The function manifest the entry registers from (functions/manifest.ts), composed from the source.
+  const manifest = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'function-manifest.ts')], { cwd: ROOT, encoding: 'utf8' });
+  writeFileSync(join(dirname(resolve(ROOT, outfile)), MANIFEST_FILE), manifest);
   const consoleDir = join(dirname(resolve(ROOT, outfile)), 'console');
   mkdirSync(consoleDir, { recursive: true });
   for (const file of CONSOLE_FILES) copyFileSync(join(ROOT, 'console', file), join(consoleDir, file));

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { durationMs, NCRONTAB } from './kernel/schedule';
 
 /**
  * Configuration, one concern at a time: each concern is a zod schema over the environment that
@@ -36,14 +37,6 @@ const isLoopback = (url: string): boolean => /^https?:\/\/(127\.|localhost|\[::1
 export function integrationTarget(url: string | undefined, configured: boolean): IntegrationTarget {
   if (url && isLoopback(url)) return 'sandbox';
   return configured || url ? 'connected' : 'unavailable';
-}
-
-/** A duration such as `250ms`, `5s`, `30m`, `2h` or `7d` in milliseconds; undefined when it is not one. */
-export function durationMs(text: string): number | undefined {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
-  if (!match) return undefined;
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit;
 }
 
 /** Whether a text is `*` or a web origin as browsers send it: http(s), host, optional port, nothing else. */
@@ -202,7 +195,10 @@ export const platformConcerns = {
     .superRefine((e, ctx) => requireThat(ctx, e.JOB_RETRY_CAP_MS >= e.JOB_RETRY_BASE_MS, 'JOB_RETRY_CAP_MS', 'must be at least JOB_RETRY_BASE_MS'))
     .transform((e) => ({ maxAttempts: e.JOB_MAX_ATTEMPTS, retryBaseMs: e.JOB_RETRY_BASE_MS, retryCapMs: e.JOB_RETRY_CAP_MS })),
   outbox: z
-    .object({ OUTBOX_RELAY_SCHEDULE: z.string().default('0 */1 * * * *'), OUTBOX_RELAY_MIN_AGE_MS: intFromEnv(30_000) })
+    .object({
+      OUTBOX_RELAY_SCHEDULE: z.string().trim().regex(NCRONTAB, 'expected NCRONTAB with seconds (six fields)').default('0 */1 * * * *'),
+      OUTBOX_RELAY_MIN_AGE_MS: intFromEnv(30_000),
+    })
     .transform((e) => ({ relaySchedule: e.OUTBOX_RELAY_SCHEDULE, relayMinAgeMs: e.OUTBOX_RELAY_MIN_AGE_MS })),
   /** Rate limits: per API key and window; `table` counts across all instances, `memory` per instance (one-instance setups). */
   rateLimit: z
@@ -217,11 +213,7 @@ export const platformConcerns = {
     .object({
       IDEMPOTENCY_RETENTION_HOURS: intFromEnv(24, 1),
       IDEMPOTENCY_LOCK_MS: intFromEnv(60_000, 1),
-      IDEMPOTENCY_SWEEP_SCHEDULE: z
-        .string()
-        .trim()
-        .regex(/^\S+(\s+\S+){5}$/, 'expected NCRONTAB with seconds (six fields)')
-        .default('0 0 * * * *'),
+      IDEMPOTENCY_SWEEP_SCHEDULE: z.string().trim().regex(NCRONTAB, 'expected NCRONTAB with seconds (six fields)').default('0 0 * * * *'),
     })
     .superRefine((e, ctx) =>
       // The sweep also removes in-flight records older than the retention: never one whose lock still holds.

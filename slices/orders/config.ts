@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { boolFromEnv, type ConfigOf, durationMs, intFromEnv, optionalText, requireThat } from '../../shared/config';
+import { boolFromEnv, type ConfigOf, intFromEnv, optionalText, requireThat } from '../../shared/config';
+import { durationMs, everySchedule } from '../../shared/kernel/schedule';
 import { currencyCodeSchema } from '../../shared/kernel/currency';
 import { isPrivateHost } from '../../shared/kernel/network';
 import { sourceSchema } from './domain/order';
@@ -97,15 +98,6 @@ const duration = (fallback: string) =>
       }
       return ms;
     });
-
-/** The timer schedule (NCRONTAB with seconds) that runs every `ms`: whole seconds or minutes dividing a minute or an hour, or hours dividing a day. */
-export function everySchedule(ms: number): string | undefined {
-  const divides = (unit: number, whole: number) => ms % unit === 0 && whole % (ms / unit) === 0;
-  if (ms < 60_000 && divides(1_000, 60)) return `*/${ms / 1_000} * * * * *`;
-  if (ms < 3_600_000 && divides(60_000, 60)) return `0 */${ms / 60_000} * * * *`;
-  if (ms < 86_400_000 && divides(3_600_000, 24)) return `0 0 */${ms / 3_600_000} * * *`;
-  return undefined;
-}
 
 /** The orders slice's configuration concerns that name a payment provider or timer. */
 export const paymentConcerns = {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -39,19 +39,29 @@ describe('npm run build (the deployable bundle)', () => {
     expect(registered.every((entry) => entry.hasHandler)).toBe(true);
   });
 
-  it('refuses to start with a bad configuration, naming the variables', () => {
-    let message = '';
-    try {
-      execFileSync(process.execPath, ['-e', "require('./dist/index.js')"], {
-        cwd: root,
-        env: { PATH: process.env.PATH, JOB_MAX_ATTEMPTS: 'zero' },
-        stdio: 'pipe',
-      });
-    } catch (error) {
-      message = String((error as { stderr: Buffer }).stderr);
-    }
-    expect(message).toContain('SERVICEBUS_CONNECTION');
-    expect(message).toContain('TABLES_CONNECTION');
-    expect(message).toContain('JOB_MAX_ATTEMPTS');
+  it('registers from the function manifest, then names a bad configuration at start-up and answers 503 until it is fixed', () => {
+    // After the bundle's own start-up load (queued first), call health as the host would.
+    const script = `require('./dist/index.js');
+      setImmediate(async () => {
+        const { HttpRequest } = require('@azure/functions');
+        const response = await globalThis.__registeredHandlers.get('health')(new HttpRequest({ method: 'GET', url: 'https://hub.example/api/health' }));
+        console.log('HEALTH ' + JSON.stringify(response));
+      });`;
+    const run = spawnSync(process.execPath, ['-r', resolve(__dirname, '../support/record-registrations.cjs'), '-e', script], {
+      cwd: root,
+      env: { PATH: process.env.PATH, JOB_MAX_ATTEMPTS: 'zero' },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/order-hub cannot start: invalid configuration: .*SERVICEBUS_CONNECTION/);
+    expect(run.stderr).toContain('TABLES_CONNECTION');
+    expect(run.stderr).toContain('JOB_MAX_ATTEMPTS');
+    const recorded = JSON.parse(run.stdout.split('REGISTERED ')[1] as string) as Registration[];
+    expect(recorded.map((entry) => entry.name).sort()).toEqual(registered.map((entry) => entry.name).sort());
+    const health = JSON.parse(run.stdout.split('HEALTH ')[1]?.split('\n')[0] as string) as { status: number; headers: Record<string, string>; body: string };
+    expect(health.status).toBe(503);
+    expect(health.headers['content-type']).toBe('application/problem+json');
+    // The reason stays in the log: the answer names no setting.
+    expect(health.body).not.toMatch(/JOB_MAX_ATTEMPTS|SERVICEBUS_CONNECTION/);
   });
 });

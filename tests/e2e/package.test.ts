@@ -38,6 +38,7 @@ interface HostReport {
   outside: string[];
   sdkBinding?: { function?: string; messageId?: string; lockToken?: string; body?: unknown; actions?: string[]; error?: string };
   applicationInsights?: string;
+  logs: Array<{ level: string; category: string; message: string }>;
 }
 interface Expected {
   kind: 'http' | 'serviceBusQueue' | 'timer';
@@ -103,9 +104,9 @@ describe('the deploy package (scripts/package.mjs, what azd deploys), unpacked i
     rmSync(unpacked, { recursive: true, force: true });
   });
 
-  it('holds host.json, package.json, its lockfile, the bundle, the console and node_modules, nothing else', () => {
+  it('holds host.json, package.json, its lockfile, the bundle with its function manifest, the console and node_modules, nothing else', () => {
     expect(readdirSync(unpacked).sort()).toEqual(['dist', 'host.json', 'node_modules', 'package-lock.json', 'package.json']);
-    expect(readdirSync(join(unpacked, 'dist')).sort()).toEqual(['console', 'index.js', 'sdk']);
+    expect(readdirSync(join(unpacked, 'dist')).sort()).toEqual(['console', 'function-manifest.json', 'index.js', 'sdk']);
     // The operations console, beside the bundle where functions/console.ts looks for it, as it is in the repository.
     expect(readdirSync(join(unpacked, 'dist', 'console')).sort()).toEqual(['console.css', 'console.js', 'icon.svg', 'index.html']);
     for (const file of readdirSync(join(root, 'console'))) {
@@ -229,13 +230,21 @@ describe('the deploy package (scripts/package.mjs, what azd deploys), unpacked i
     expect(run.status).toBe(0);
   });
 
-  it('refuses to load with a bad setting, naming it, and registers nothing', () => {
+  it('registers every function with a bad setting too, and names the setting at start-up', () => {
     const { SERVICEBUS_CONNECTION: _, ...rest } = settings.Values;
     const { status, stderr, report } = runHost(unpacked, { ...rest, JOB_MAX_ATTEMPTS: 'zero' });
+    expect(status).toBe(0);
+    // The worker's log (where the host's start-up log comes from) or its stderr.
+    const logged = [stderr, ...report.logs.map((entry) => `${entry.level} ${entry.message}`)].join('\n');
+    expect(logged).toMatch(/order-hub cannot start: invalid configuration: .*SERVICEBUS_CONNECTION.*JOB_MAX_ATTEMPTS/);
+    expect(report.registrations.map((r) => r.metadata.name).sort()).toEqual(expected.map((e) => e.name).sort());
+  });
+
+  it('names a timer schedule setting that gives no schedule, at load, and registers nothing', () => {
+    const { status, stderr, report } = runHost(unpacked, { ...settings.Values, PAYMENT_RECONCILE_EVERY: '7m' });
     expect(status).toBe(1);
-    expect(stderr).toContain('Worker was unable to load entry point "dist/index.js": invalid configuration');
-    expect(stderr).toContain('SERVICEBUS_CONNECTION');
-    expect(stderr).toContain('JOB_MAX_ATTEMPTS');
+    expect(stderr).toContain('Worker was unable to load entry point "dist/index.js": invalid configuration: PAYMENT_RECONCILE_EVERY');
+    expect(stderr).not.toContain('7m');
     expect(report.registrations).toEqual([]);
   });
 });

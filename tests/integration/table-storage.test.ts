@@ -91,6 +91,22 @@ describe('TableStore', () => {
     expect(names.filter((n) => n === `${prefix}Bookings` || n === `${prefix}Orders`).sort()).toEqual([`${prefix}Bookings`, `${prefix}Orders`]);
   });
 
+  it('ensureTables creates only the tables missing under its prefix (one deleted meanwhile comes back)', async () => {
+    const service = TableServiceClient.fromConnectionString(azurite.connectionString, { allowInsecureConnection: true });
+    const listed = async () => {
+      const names: string[] = [];
+      for await (const table of service.listTables({ queryOptions: { filter: odata`TableName ge ${prefix} and TableName lt ${`${prefix}~`}` } })) {
+        names.push(table.name ?? '');
+      }
+      return names.filter((n) => n.startsWith(`${prefix}Ensure`)).sort();
+    };
+    await store.ensureTables(['EnsureA', 'EnsureB']);
+    await service.deleteTable(`${prefix}EnsureB`);
+    expect(await listed()).toEqual([`${prefix}EnsureA`]);
+    await store.ensureTables(['EnsureA', 'EnsureB', 'EnsureC']);
+    expect(await listed()).toEqual([`${prefix}EnsureA`, `${prefix}EnsureB`, `${prefix}EnsureC`]);
+  });
+
   it('caches clients and rejects names Table Storage would refuse', () => {
     expect(store.client('Bookings')).toBe(store.client('Bookings'));
     expect(store.client('Bookings').tableName).toBe(`${prefix}Bookings`);

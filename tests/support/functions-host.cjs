@@ -58,6 +58,8 @@ async function main() {
     fs.writeSync(2, `Worker was unable to load entry point "${manifest.main}": ${error instanceof Error ? error.message : String(error)}\n`);
     return finish(1);
   }
+  // The worker goes on running after it loaded the entry: start-up work the entry queued runs now.
+  await new Promise((resolve) => setImmediate(resolve));
   const appRequire = Module.createRequire(entry);
 
   // One delivery as the host hands it over with SDK binding: the lock token, then the AMQP message.

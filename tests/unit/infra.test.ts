@@ -5,9 +5,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { concerns } from '../../functions/config';
-import { durationMs } from '../../shared/config';
+import { durationMs, everySchedule } from '../../shared/kernel/schedule';
 import { QUEUE_NAMES } from '../../shared/platform/queues';
-import { callbackVariable, everySchedule } from '../../slices/orders/config';
+import { callbackVariable } from '../../slices/orders/config';
 import { AZURE_ENV, registerAzureApp } from '../support/azure-app';
 import {
   type InfraTexts,

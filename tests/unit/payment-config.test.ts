@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../functions/config';
-import { everySchedule } from '../../slices/orders/config';
+import { everySchedule } from '../../shared/kernel/schedule';
 
 const base = {
   SERVICEBUS_CONNECTION: 'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=x;SharedAccessKey=y;UseDevelopmentEmulator=true',

@@ -1,4 +1,4 @@
-import { RestError, TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
+import { odata, RestError, TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import type { TableSettings } from '../../config';
 import { identityCredential } from '../identity/token-credential';
@@ -160,7 +160,11 @@ export class TableStore {
     return client;
   }
 
-  /** Creates every table that does not exist yet (start-up; safe to repeat), through one service client. */
+  /**
+   * Creates every table that does not exist yet (start-up; safe to repeat), through one service
+   * client: one query lists the tables under the prefix, and only the missing ones are created, so an
+   * instance of a running installation pays one round trip, not one per table.
+   */
   async ensureTables(names: readonly string[]): Promise<void> {
     const account = this.account;
     this.serviceClient ??=
@@ -168,15 +172,24 @@ export class TableStore {
         ? new TableServiceClient(account.url, account.credential, this.options)
         : TableServiceClient.fromConnectionString(account.connectionString, this.options);
     const service = this.serviceClient;
+    const prefix = this.config.prefix;
+    const existing = new Set<string>();
+    // `~` sorts after every letter and digit a table name may hold.
+    for await (const table of service.listTables({ queryOptions: { filter: odata`TableName ge ${prefix} and TableName lt ${`${prefix}~`}` } })) {
+      if (table.name) existing.add(table.name);
+    }
     await Promise.all(
-      names.map(async (name) => {
-        try {
-          await service.createTable(this.tableName(name));
-        } catch (error) {
-          // The SDK already swallows TableAlreadyExists; a racing creator can still surface as 409.
-          if (!(error instanceof RestError && error.statusCode === 409)) throw mapTableError(error, `create table ${name}`);
-        }
-      }),
+      names
+        .map((name) => this.tableName(name))
+        .filter((full) => !existing.has(full))
+        .map(async (full) => {
+          try {
+            await service.createTable(full);
+          } catch (error) {
+            // The SDK already swallows TableAlreadyExists; a racing creator can still surface as 409.
+            if (!(error instanceof RestError && error.statusCode === 409)) throw mapTableError(error, `create table ${full}`);
+          }
+        }),
     );
   }
 
