@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { app, type HttpResponseInit } from '@azure/functions';
 import type * as App from './app';
-import { MANIFEST_FILE, type ManifestEntry, withScheduleSettings } from './manifest';
+import { MANIFEST_FILE, type ManifestEntry, SERVICE_BUS_TRIGGER, withScheduleSettings } from './manifest';
 import { registerServiceBusExtensionOnDemand } from './servicebus-extension';
 
 // The SDK-binding message factory (settlement actions): the extension loads with the first delivery.
@@ -63,12 +63,8 @@ for (const entry of manifest) {
       break;
     case 'queue':
       app.serviceBusQueue(entry.name, {
-        connection: 'SERVICEBUS_CONNECTION',
+        ...SERVICE_BUS_TRIGGER,
         queueName: entry.queue,
-        // The handler settles through the host's message actions (README, "Settlement").
-        sdkBinding: true,
-        autoCompleteMessages: false,
-        cardinality: 'one',
         // A message that arrives while the app cannot load is abandoned (the throw): it stays for a fixed configuration.
         handler: async (trigger: unknown) => {
           await load().handler(entry)(trigger);

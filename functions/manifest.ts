@@ -13,6 +13,12 @@ export type ManifestEntry =
   | { kind: 'queue'; name: string; queue: string }
   | { kind: 'timer'; name: string; schedule: string };
 
+/**
+ * How every queue function is bound: the app's Service Bus connection, SDK binding with the host's
+ * message actions for settlement (README, "Settlement"), one message per invocation.
+ */
+export const SERVICE_BUS_TRIGGER = { connection: 'SERVICEBUS_CONNECTION', sdkBinding: true, autoCompleteMessages: false, cardinality: 'one' } as const;
+
 /** The file `npm run build` writes beside the entry bundle. */
 export const MANIFEST_FILE = 'function-manifest.json';
 

@@ -8,6 +8,7 @@ import type { Logger } from '../shared/platform/log';
 import type { Telemetry } from '../shared/platform/telemetry';
 import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../shared/function-table';
 import { toWire } from '../shared/http/pipeline';
+import { SERVICE_BUS_TRIGGER } from './manifest';
 
 /** The part of `@azure/functions`' `app` the registration uses (tests pass a recorder). */
 export interface FunctionsApp {
@@ -104,12 +105,8 @@ export function registerFunctions(app: FunctionsApp, deps: RegistrationDeps): vo
         break;
       case 'queue':
         app.serviceBusQueue(def.name, {
-          connection: 'SERVICEBUS_CONNECTION',
+          ...SERVICE_BUS_TRIGGER,
           queueName: def.queue,
-          // The handler settles through the host's message actions (README, "Settlement").
-          sdkBinding: true,
-          autoCompleteMessages: false,
-          cardinality: 'one',
           handler: async (trigger) => {
             await deps.ready();
             const { messages, actions } = trigger as SdkBindingTrigger;
