@@ -2,6 +2,7 @@
 // host handler through the one registration code (functions/register.ts). The entry registers from
 // the function manifest and requires this module when the first invocation (or the start-up right
 // after registration) asks for it, so a cold start does not evaluate it before it registers.
+import './zod-setup';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { MessageActionsSettlement } from '../shared/adapters/service-bus/settlement';

@@ -1,3 +1,4 @@
+import './zod-setup';
 import type { ServiceBusClient } from '@azure/service-bus';
 import { SmtpMailer } from '../shared/adapters/email/smtp-mailer';
 import { odooCredentialProbe } from '../shared/adapters/odoo/credential-probe';
