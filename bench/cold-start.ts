@@ -41,7 +41,7 @@ const WEBHOOK_SECRET = 'whsec_cold_start';
 const SECRET_KEY = 'sk_test_cold_start';
 
 /** Preloaded into both processes: answers `@azure/functions-core` and keeps each registered handler by name. */
-const CORE_STAND_IN = `
+export const CORE_STAND_IN = `
 const Module = require('node:module');
 let model;
 const handlers = (globalThis.__coldHandlers = new Map());

@@ -1,9 +1,9 @@
 // Azure entry point. It registers every function from the function manifest (written beside this
 // bundle by `npm run build`) with a handler that loads the app on first use: parsing the
 // configuration, composing the adapters and slices and building every route's schemas happen once,
-// in functions/app.ts, which is required (so evaluated) only then. A cold instance thus registers in
-// about the time a bare @azure/functions app takes; the load starts right after registration, so a
-// bad setting is logged, by name, at start-up.
+// in functions/app.ts, which the build bundles on its own (dist/app.js) and this file requires only
+// then. A cold instance thus registers in about the time a bare @azure/functions app takes; the load
+// starts right after registration, so a bad setting is logged, by name, at start-up.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { app, type HttpResponseInit } from '@azure/functions';

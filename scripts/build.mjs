@@ -59,17 +59,34 @@ export const lazySdks = {
   },
 };
 
-/** What every bundle of the app shares (the entry's and each lazy SDK's). */
+/**
+ * The app behind the entry (functions/app.ts: configuration, composition, every route and schema),
+ * bundled on its own beside the entry: the entry registers from the function manifest and requires
+ * it on first use, so a cold start does not even parse it before it registers.
+ */
+export const APP_FILE = 'app.js';
+
+/** Sends the entry's `require('./app')` to the app's own bundle. */
+const appApart = {
+  name: 'app-apart',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/app$/ }, (args) => (args.importer.endsWith(join('functions', 'index.ts')) ? { path: `./${APP_FILE}`, external: true } : undefined));
+  },
+};
+
+/** What every bundle of the app shares (the entry's, the app's and each lazy SDK's). */
 const common = { absWorkingDir: ROOT, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, metafile: true, logLevel: 'warning' };
 
 /**
- * Bundles functions/index.ts into `outfile` (relative to the root, or absolute) and each lazy SDK into
- * `sdk/` beside it; resolves with the bytes written.
+ * Bundles functions/index.ts into `outfile` (relative to the root, or absolute), functions/app.ts into
+ * APP_FILE and each lazy SDK into `sdk/` beside it, and writes the function manifest there; resolves
+ * with the bytes written.
  */
 export async function bundle({ outfile = 'dist/index.js', sourcemap = true } = {}) {
   const external = [...HOST_PROVIDED, ...RUNTIME_DEPENDENCIES];
-  const [entry, sdks] = await Promise.all([
-    build({ ...common, entryPoints: ['functions/index.ts'], outfile, sourcemap, external, plugins: [lazySdks] }),
+  const [entry, appBundle, sdks] = await Promise.all([
+    build({ ...common, entryPoints: ['functions/index.ts'], outfile, sourcemap, external, plugins: [appApart, lazySdks] }),
+    build({ ...common, entryPoints: ['functions/app.ts'], outfile: join(dirname(resolve(ROOT, outfile)), APP_FILE), sourcemap, external, plugins: [lazySdks] }),
     build({
       ...common,
       entryPoints: Object.fromEntries(LAZY_SDKS.map((name) => [LAZY_SDK_FILES[name].replace(/\.js$/, ''), `lazy-sdk:${name}`])),
@@ -96,7 +113,7 @@ export async function bundle({ outfile = 'dist/index.js', sourcemap = true } = {
   const consoleDir = join(dirname(resolve(ROOT, outfile)), 'console');
   mkdirSync(consoleDir, { recursive: true });
   for (const file of CONSOLE_FILES) copyFileSync(join(ROOT, 'console', file), join(consoleDir, file));
-  return [entry, sdks].flatMap((result) => Object.values(result.metafile.outputs)).reduce((sum, output) => sum + output.bytes, 0);
+  return [entry, appBundle, sdks].flatMap((result) => Object.values(result.metafile.outputs)).reduce((sum, output) => sum + output.bytes, 0);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

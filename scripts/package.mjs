@@ -4,7 +4,8 @@
 //   host.json
 //   package.json        main → the bundle; dependencies: the runtime dependencies only
 //   package-lock.json   package-lock.json cut down to what node_modules holds
-//   dist/index.js       the esbuild bundle (no source map: nothing loads it at run time)
+//   dist/index.js       the entry bundle (no source map: nothing loads it at run time)
+//   dist/app.js         the app the entry requires on first use (build.mjs APP_FILE)
 //   dist/function-manifest.json  every function's trigger, which the bundle registers from (build.mjs)
 //   dist/sdk/*.js       the SDKs the bundle loads on first use, one bundle each (build.mjs LAZY_SDKS)
 //   dist/console/       the operations console: page, script, style sheet, icon (build.mjs CONSOLE_FILES)
@@ -14,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { bundle, CONSOLE_FILES, HOST_PROVIDED, LAZY_SDK_FILES, MANIFEST_FILE, ROOT, RUNTIME_DEPENDENCIES } from './build.mjs';
+import { APP_FILE, bundle, CONSOLE_FILES, HOST_PROVIDED, LAZY_SDK_FILES, MANIFEST_FILE, ROOT, RUNTIME_DEPENDENCIES } from './build.mjs';
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
@@ -121,7 +122,8 @@ function plan(target) {
     { path: 'package-lock.json', content: `${JSON.stringify(deployLock, null, 2)}\n` },
     // Bundled straight into the package (see buildPackage); zipped from there.
     { path: manifest.main, from: join(target, manifest.main), bundled: true },
-    // The function manifest the entry registers from, written beside it by the build (build.mjs MANIFEST_FILE).
+    // The app the entry requires on first use, and the function manifest it registers from (build.mjs APP_FILE, MANIFEST_FILE).
+    { path: posix.join(posix.dirname(manifest.main), APP_FILE), from: join(target, posix.dirname(manifest.main), APP_FILE), bundled: true },
     { path: posix.join(posix.dirname(manifest.main), MANIFEST_FILE), from: join(target, posix.dirname(manifest.main), MANIFEST_FILE), bundled: true },
     // The SDKs the app loads on first use, each a bundle of its own beside the entry (build.mjs LAZY_SDKS).
     ...Object.values(LAZY_SDK_FILES).map((file) => {

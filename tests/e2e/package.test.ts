@@ -106,7 +106,7 @@ describe('the deploy package (scripts/package.mjs, what azd deploys), unpacked i
 
   it('holds host.json, package.json, its lockfile, the bundle with its function manifest, the console and node_modules, nothing else', () => {
     expect(readdirSync(unpacked).sort()).toEqual(['dist', 'host.json', 'node_modules', 'package-lock.json', 'package.json']);
-    expect(readdirSync(join(unpacked, 'dist')).sort()).toEqual(['console', 'function-manifest.json', 'index.js', 'sdk']);
+    expect(readdirSync(join(unpacked, 'dist')).sort()).toEqual(['app.js', 'console', 'function-manifest.json', 'index.js', 'sdk']);
     // The operations console, beside the bundle where functions/console.ts looks for it, as it is in the repository.
     expect(readdirSync(join(unpacked, 'dist', 'console')).sort()).toEqual(['console.css', 'console.js', 'icon.svg', 'index.html']);
     for (const file of readdirSync(join(root, 'console'))) {
