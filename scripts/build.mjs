@@ -70,7 +70,9 @@ export const APP_FILE = 'app.js';
 const appApart = {
   name: 'app-apart',
   setup(build) {
-    build.onResolve({ filter: /^\.\/app$/ }, (args) => (args.importer.endsWith(join('functions', 'index.ts')) ? { path: `./${APP_FILE}`, external: true } : undefined));
+    build.onResolve({ filter: /^\.\/app$/ }, (args) =>
+      args.importer.endsWith(join('functions', 'index.ts')) ? { path: `./${APP_FILE}`, external: true } : undefined,
+    );
   },
 };
 
