@@ -34,6 +34,10 @@ export function loadApp(): LoadedApp {
       initializing = undefined;
       throw error;
     }));
+  // Started now, not by the first invocation: the tables' check (and Application Insights, when
+  // configured) then runs while that invocation is still on its way or being parsed. A failure here is
+  // retried by the next invocation, which awaits ready() anyway.
+  ready().catch(() => undefined);
   const handlers = new Map<string, HostHandler>();
   const keep = (name: string, options: { handler: (trigger: never) => Promise<unknown> }) => handlers.set(name, options.handler as HostHandler);
   const recorder: FunctionsApp = { http: keep, serviceBusQueue: keep, timer: keep };
