@@ -713,6 +713,23 @@ describe('checkSlot', () => {
     expect(slot(start, end, '2025-10-20T00:00:00Z')).toEqual(expected);
   });
 
+  // Zones whose offsets are not whole hours, east and west, with and without DST: opening at 07:00 local.
+  it.each([
+    ['Asia/Kolkata (+05:30), Mon 07:00', '2025-03-31T01:30:00Z', []],
+    ['Asia/Kolkata (+05:30), Mon 06:30', '2025-03-31T01:00:00Z', ['OUTSIDE_OPENING_HOURS']],
+    ['America/St_Johns (NST −03:30), Mon 13 Jan 07:00', '2025-01-13T10:30:00Z', []],
+    ['America/St_Johns (NST −03:30), Mon 13 Jan 06:59', '2025-01-13T10:29:00Z', ['OUTSIDE_OPENING_HOURS']],
+    ['America/St_Johns (NDT −02:30), Mon 14 Jul 07:00', '2025-07-14T09:30:00Z', []],
+    ['Australia/Lord_Howe (+11:00 DST), Mon 13 Jan 07:00', '2025-01-12T20:00:00Z', []],
+    ['Australia/Lord_Howe (+10:30), Mon 14 Jul 07:00', '2025-07-13T20:30:00Z', []],
+    ['Australia/Lord_Howe (+10:30), Sun 13 Jul 07:00', '2025-07-12T20:30:00Z', ['CLOSED_DAY']],
+  ])('%s', (name, start, expected) => {
+    const timeZone = name.split(' ')[0] as string;
+    const hours = { ...DEFAULT_OPENING_HOURS, timeZone };
+    const end = new Date(new Date(start).getTime() + 3_600_000).toISOString();
+    expect(slot(start, end, new Date(new Date(start).getTime() - 86_400_000).toISOString(), hours)).toEqual(expected);
+  });
+
   it('accepts offsets other than UTC for the same instant', () => {
     expect(slot('2025-03-31T07:00:00+02:00', '2025-03-31T08:00:00+02:00')).toEqual([]);
     expect(slot('2025-03-31T01:00:00-04:00', '2025-03-31T02:00:00-04:00')).toEqual([]); // = 07:00 CEST

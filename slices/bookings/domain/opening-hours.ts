@@ -229,37 +229,41 @@ function isTimeZone(timeZone: string): boolean {
   }
 }
 
-// Building a DateTimeFormat is costly; one per time zone is enough (this cache holds no state of the domain).
-const formatters = new Map<string, Intl.DateTimeFormat>();
+// A zone's offset from UTC at an instant comes from a formatter that renders only the offset; the wall
+// time follows by UTC arithmetic. A formatter with the date and time fields costs several times as much
+// to build (ICU generates its pattern), which every cold instance's first slot check paid. One formatter
+// per time zone (this cache holds no state of the domain).
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
+  let formatter = offsetFormatters.get(timeZone);
   if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, formatter);
+    formatter = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
+    offsetFormatters.set(timeZone, formatter);
   }
   return formatter;
 }
 
+// `GMT`, `GMT+01:00`, `GMT-03:30`, and for local mean time before standard zones `GMT+00:53:28`.
+const OFFSET = /^GMT(?:([+-])(\d{2}):(\d{2})(?::(\d{2}))?)?$/;
+
+/** The offset of `timeZone` from UTC at the instant `ms`, in ms (east positive). */
+function offsetMs(ms: number, timeZone: string): number {
+  const name = formatterFor(timeZone)
+    .formatToParts(ms)
+    .find((part) => part.type === 'timeZoneName')?.value;
+  const match = OFFSET.exec(name ?? '');
+  if (!match) throw new RangeError(`unexpected UTC offset "${name}" of ${timeZone}`);
+  if (!match[1]) return 0;
+  return (match[1] === '-' ? -1 : 1) * ((Number(match[2]) * 60 + Number(match[3])) * 60 + Number(match[4] ?? 0)) * 1000;
+}
+
 /** The local calendar date, weekday and time of day (in ms) of an instant in a time zone. */
 function wallTime(ms: number, timeZone: string): { date: string; weekday: Weekday; msOfDay: number } {
-  const parts: Record<string, number> = {};
-  for (const part of formatterFor(timeZone).formatToParts(ms)) {
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  }
-  const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
-  // The weekday comes from the local calendar date, not from a localized name.
-  const weekday = WEEKDAYS[(new Date(Date.UTC(year, month - 1, day)).getUTCDay() + 6) % 7] as Weekday;
-  const date = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-  const msOfDay = ((hour * 60 + minute) * 60 + second) * 1000 + (((ms % 1000) + 1000) % 1000);
+  // The instant shifted by the offset reads, in UTC, as the local wall time.
+  const local = new Date(ms + offsetMs(ms, timeZone));
+  const weekday = WEEKDAYS[(local.getUTCDay() + 6) % 7] as Weekday;
+  const date = local.toISOString().slice(0, 10);
+  const msOfDay = ((local.getUTCHours() * 60 + local.getUTCMinutes()) * 60 + local.getUTCSeconds()) * 1000 + local.getUTCMilliseconds();
   return { date, weekday, msOfDay };
 }
