@@ -45,6 +45,7 @@ export async function startNpm(options: { env?: NodeJS.ProcessEnv; args?: string
     exited,
     output: () => output,
     interrupt: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       process.kill(-(child.pid as number), 'SIGINT');
       const timer = setTimeout(kill, 10_000);
       try {
@@ -59,6 +60,13 @@ export async function startNpm(options: { env?: NodeJS.ProcessEnv; args?: string
 
 /** Waits until the run's banner is printed through `marker` (its last line). */
 export async function bannerOf(system: NpmStart, marker: string, timeoutMs = 15_000): Promise<string> {
-  await waitFor(() => system.output().includes(marker), { timeoutMs, message: `npm start printed no "${marker}"` });
+  try {
+    await waitFor(() => system.output().includes(marker), { timeoutMs, message: `npm start printed no "${marker}"` });
+  } catch (error) {
+    // Say why: whether it exited, and the end of what it printed.
+    const state =
+      system.child.exitCode !== null || system.child.signalCode !== null ? `exited (${system.child.exitCode ?? system.child.signalCode})` : 'still running';
+    throw new Error(`${(error as Error).message}; npm start ${state}, its output ended with:\n${system.output().slice(-3000)}`);
+  }
   return system.output();
 }
