@@ -65,7 +65,8 @@ for (const entry of manifest) {
       app.serviceBusQueue(entry.name, {
         ...SERVICE_BUS_TRIGGER,
         queueName: entry.queue,
-        // A message that arrives while the app cannot load is abandoned (the throw): it stays for a fixed configuration.
+        // A message that arrives while the app cannot load is abandoned (the throw): redelivered, and after the
+        // queue's max delivery count dead-lettered, to be replayed once the configuration is fixed.
         handler: async (trigger: unknown) => {
           await load().handler(entry)(trigger);
         },
