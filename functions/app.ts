@@ -1,5 +1,5 @@
 // The app behind the Azure entry: parse the configuration once, compose, and build each function's
-// host handler through the one registration code (functions/register.ts). The entry registers from
+// host handler through the one registration code (functions/register.ts `hostHandlers`). The entry registers from
 // the function manifest and requires this module when the first invocation (or the start-up right
 // after registration) asks for it, so a cold start does not evaluate it before it registers.
 import './zod-setup';
@@ -8,14 +8,12 @@ import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { MessageActionsSettlement } from '../shared/adapters/service-bus/settlement';
 import { problem } from '../shared/http/problem';
 import { DEAD_LETTER_REASONS } from '../shared/platform/consume-job';
+import type { Logger } from '../shared/platform/log';
 import { toWire } from '../shared/http/pipeline';
 import { compose } from './composition';
 import { loadConfig } from './config';
-import type { ManifestEntry } from './manifest';
-import { type FunctionsApp, registerFunctions, type SdkBindingTrigger } from './register';
-
-/** A host handler: an HTTP request, a Service Bus trigger (SDK binding) or a timer's tick. */
-export type HostHandler = (trigger: unknown) => Promise<unknown>;
+import type { HostHandler, ManifestEntry } from './manifest';
+import { hostHandlers, type SdkBindingTrigger } from './register';
 
 /** The composed app as the entry uses it. */
 export interface LoadedApp {
@@ -38,10 +36,7 @@ export function loadApp(): LoadedApp {
   // configured) then runs while that invocation is still on its way or being parsed. A failure here is
   // retried by the next invocation, which awaits ready() anyway.
   ready().catch(() => undefined);
-  const handlers = new Map<string, HostHandler>();
-  const keep = (name: string, options: { handler: (trigger: never) => Promise<unknown> }) => handlers.set(name, options.handler as HostHandler);
-  const recorder: FunctionsApp = { http: keep, serviceBusQueue: keep, timer: keep };
-  registerFunctions(recorder, {
+  const handlers = hostHandlers({
     functions: composition.functions,
     pipeline: composition.pipeline,
     log: composition.services.log,
@@ -58,7 +53,7 @@ export function loadApp(): LoadedApp {
  * message is dead-lettered at once with the reason (an admin replays it once the integration is
  * configured), a timer tick does nothing.
  */
-function unserved(entry: ManifestEntry, log: { warn(message: string, fields?: Record<string, unknown>): void }): HostHandler {
+function unserved(entry: ManifestEntry, log: Logger): HostHandler {
   switch (entry.kind) {
     case 'http':
       return async (request): Promise<HttpResponseInit> => {

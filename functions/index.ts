@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { app, type HttpResponseInit } from '@azure/functions';
 import type * as App from './app';
-import { MANIFEST_FILE, type ManifestEntry, SERVICE_BUS_TRIGGER, withScheduleSettings } from './manifest';
+import { type HostHandler, MANIFEST_FILE, type ManifestEntry, registerEntries, withScheduleSettings } from './manifest';
 import { registerServiceBusExtensionOnDemand } from './servicebus-extension';
 
 // The SDK-binding message factory (settlement actions): the extension loads with the first delivery.
@@ -43,45 +43,18 @@ const UNAVAILABLE: HttpResponseInit = {
 };
 
 const manifest = withScheduleSettings(JSON.parse(readFileSync(join(__dirname, MANIFEST_FILE), 'utf8')) as ManifestEntry[], process.env);
-for (const entry of manifest) {
-  switch (entry.kind) {
-    case 'http':
-      app.http(entry.name, {
-        route: entry.route,
-        methods: entry.methods,
-        authLevel: 'anonymous',
-        handler: async (request) => {
-          let handler: App.HostHandler;
-          try {
-            handler = load().handler(entry);
-          } catch {
-            return UNAVAILABLE;
-          }
-          return (await handler(request)) as HttpResponseInit;
-        },
-      });
-      break;
-    case 'queue':
-      app.serviceBusQueue(entry.name, {
-        ...SERVICE_BUS_TRIGGER,
-        queueName: entry.queue,
-        // A message that arrives while the app cannot load is abandoned (the throw): redelivered, and after the
-        // queue's max delivery count dead-lettered, to be replayed once the configuration is fixed.
-        handler: async (trigger: unknown) => {
-          await load().handler(entry)(trigger);
-        },
-      });
-      break;
-    case 'timer':
-      app.timer(entry.name, {
-        schedule: entry.schedule,
-        handler: async () => {
-          await load().handler(entry)(undefined);
-        },
-      });
-      break;
+registerEntries(app, manifest, (entry) => async (trigger) => {
+  let handler: HostHandler;
+  try {
+    handler = load().handler(entry);
+  } catch (error) {
+    if (entry.kind === 'http') return UNAVAILABLE;
+    // A message that arrives while the app cannot load is abandoned (the throw): redelivered, and after
+    // the queue's max delivery count dead-lettered, to be replayed once the configuration is fixed.
+    throw error;
   }
-}
+  return handler(trigger);
+});
 
 // Load at once, after registration: the first invocation usually arrives right away on a cold start,
 // and a bad setting should be in the start-up log rather than wait for a call.

@@ -4,6 +4,7 @@
 // (configuration, adapters, every schema of every route) at import; the app is composed when the first
 // invocation asks for it. Light on purpose: this module and its imports are all a cold start evaluates
 // before it registers.
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { FunctionDef, HttpFunctionDef } from '../shared/function-table';
 import { durationMs, everySchedule, NCRONTAB } from '../shared/kernel/schedule';
 
@@ -13,11 +14,67 @@ export type ManifestEntry =
   | { kind: 'queue'; name: string; queue: string }
   | { kind: 'timer'; name: string; schedule: string };
 
+/** The part of `@azure/functions`' `app` the registration uses (tests pass a recorder). */
+export interface FunctionsApp {
+  http(
+    name: string,
+    options: { route: string; methods: HttpFunctionDef['methods']; authLevel: 'anonymous'; handler: (request: HttpRequest) => Promise<HttpResponseInit> },
+  ): void;
+  serviceBusQueue(
+    name: string,
+    options: {
+      connection: string;
+      queueName: string;
+      sdkBinding: true;
+      autoCompleteMessages: false;
+      cardinality: 'one';
+      handler: (trigger: unknown) => Promise<void>;
+    },
+  ): void;
+  timer(name: string, options: { schedule: string; handler: () => Promise<void> }): void;
+}
+
+/** A host handler, whatever the trigger: an HTTP request, a Service Bus trigger (SDK binding), a timer's tick. */
+export type HostHandler = (trigger: unknown) => Promise<unknown>;
+
 /**
- * How every queue function is bound: the app's Service Bus connection, SDK binding with the host's
- * message actions for settlement (README, "Settlement"), one message per invocation.
+ * Registers each function with the host, bound as its kind is bound — anonymous HTTP on its route;
+ * Service Bus on the app's connection with SDK binding, so the handler settles through the host's
+ * message actions (README, "Settlement"), one message per invocation; a timer on its schedule — and
+ * with the handler `handlerOf` gives it. The one place that says how a function binds, for the entry
+ * and for `registerFunctions`.
  */
-export const SERVICE_BUS_TRIGGER = { connection: 'SERVICEBUS_CONNECTION', sdkBinding: true, autoCompleteMessages: false, cardinality: 'one' } as const;
+export function registerEntries(app: FunctionsApp, entries: readonly ManifestEntry[], handlerOf: (entry: ManifestEntry) => HostHandler): void {
+  for (const entry of entries) {
+    const handler = handlerOf(entry);
+    if (entry.kind === 'http') {
+      app.http(entry.name, {
+        route: entry.route,
+        methods: entry.methods,
+        authLevel: 'anonymous',
+        handler: handler as (request: HttpRequest) => Promise<HttpResponseInit>,
+      });
+    } else if (entry.kind === 'queue') {
+      app.serviceBusQueue(entry.name, {
+        connection: 'SERVICEBUS_CONNECTION',
+        queueName: entry.queue,
+        sdkBinding: true,
+        autoCompleteMessages: false,
+        cardinality: 'one',
+        handler: async (trigger) => {
+          await handler(trigger);
+        },
+      });
+    } else {
+      app.timer(entry.name, {
+        schedule: entry.schedule,
+        handler: async () => {
+          await handler(undefined);
+        },
+      });
+    }
+  }
+}
 
 /** The file `npm run build` writes beside the entry bundle. */
 export const MANIFEST_FILE = 'function-manifest.json';

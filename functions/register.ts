@@ -8,27 +8,9 @@ import type { Logger } from '../shared/platform/log';
 import type { Telemetry } from '../shared/platform/telemetry';
 import type { FunctionDef, HttpFunctionDef, HttpRequestData, HttpResponseData } from '../shared/function-table';
 import { toWire } from '../shared/http/pipeline';
-import { SERVICE_BUS_TRIGGER } from './manifest';
+import { type FunctionsApp, type HostHandler, manifestOf, registerEntries } from './manifest';
 
-/** The part of `@azure/functions`' `app` the registration uses (tests pass a recorder). */
-export interface FunctionsApp {
-  http(
-    name: string,
-    options: { route: string; methods: HttpFunctionDef['methods']; authLevel: 'anonymous'; handler: (request: HttpRequest) => Promise<HttpResponseInit> },
-  ): void;
-  serviceBusQueue(
-    name: string,
-    options: {
-      connection: string;
-      queueName: string;
-      sdkBinding: true;
-      autoCompleteMessages: false;
-      cardinality: 'one';
-      handler: (trigger: unknown) => Promise<void>;
-    },
-  ): void;
-  timer(name: string, options: { schedule: string; handler: () => Promise<void> }): void;
-}
+export type { FunctionsApp } from './manifest';
 
 /** With `sdkBinding: true` the trigger value is the extension's ServiceBusMessageContext. */
 export interface SdkBindingTrigger {
@@ -87,43 +69,40 @@ function addressOf(value: string | undefined): string | undefined {
   return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
 }
 
-/** Registers the function table with the Functions host: HTTP, Service Bus (SDK binding) and timers. */
-export function registerFunctions(app: FunctionsApp, deps: RegistrationDeps): void {
+/** The Functions host handler of each function of the table, by name: each awaits the instance's set-up first. */
+export function hostHandlers(deps: RegistrationDeps): Map<string, HostHandler> {
+  const handlers = new Map<string, HostHandler>();
   for (const def of deps.functions) {
     switch (def.kind) {
       case 'http':
-        app.http(def.name, {
-          route: def.route,
-          methods: def.methods,
-          authLevel: 'anonymous',
-          handler: async (request) => {
-            await deps.ready();
-            const wire = toWire(await deps.pipeline.handle(def, await toRequestData(request)), { secure: new URL(request.url).protocol === 'https:' });
-            return { status: wire.status, headers: wire.headers, body: wire.body };
-          },
+        handlers.set(def.name, async (trigger): Promise<HttpResponseInit> => {
+          const request = trigger as HttpRequest;
+          await deps.ready();
+          const wire = toWire(await deps.pipeline.handle(def, await toRequestData(request)), { secure: new URL(request.url).protocol === 'https:' });
+          return { status: wire.status, headers: wire.headers, body: wire.body };
         });
         break;
       case 'queue':
-        app.serviceBusQueue(def.name, {
-          ...SERVICE_BUS_TRIGGER,
-          queueName: def.queue,
-          handler: async (trigger) => {
-            await deps.ready();
-            const { messages, actions } = trigger as SdkBindingTrigger;
-            const message = (Array.isArray(messages) ? messages[0] : messages) as ServiceBusReceivedMessage;
-            await invokeQueueFunction(def, toReceivedMessage(message), new MessageActionsSettlement(actions, message), deps.log, deps.telemetry);
-          },
+        handlers.set(def.name, async (trigger) => {
+          await deps.ready();
+          const { messages, actions } = trigger as SdkBindingTrigger;
+          const message = (Array.isArray(messages) ? messages[0] : messages) as ServiceBusReceivedMessage;
+          await invokeQueueFunction(def, toReceivedMessage(message), new MessageActionsSettlement(actions, message), deps.log, deps.telemetry);
         });
         break;
       case 'timer':
-        app.timer(def.name, {
-          schedule: def.schedule,
-          handler: async () => {
-            await deps.ready();
-            await def.handler();
-          },
+        handlers.set(def.name, async () => {
+          await deps.ready();
+          await def.handler();
         });
         break;
     }
   }
+  return handlers;
+}
+
+/** Registers the function table with the Functions host: HTTP, Service Bus (SDK binding) and timers. */
+export function registerFunctions(app: FunctionsApp, deps: RegistrationDeps): void {
+  const handlers = hostHandlers(deps);
+  registerEntries(app, manifestOf(deps.functions), (entry) => handlers.get(entry.name) as HostHandler);
 }

@@ -43,7 +43,7 @@ import { randomId } from './btcpay-sandbox/ids';
 import { InvoiceBook, type ListQuery } from './btcpay-sandbox/invoices';
 import { BTCPAY_RETRY_DELAYS_MS, DEFAULT_ATTEMPT_TIMEOUT_MS, type DeliveryRecord, type EventRecord, WebhookSender } from './btcpay-sandbox/webhooks';
 import { readBody } from './http-body';
-import { baseUrl, listen } from './listen';
+import { baseUrl, closeServer, listen } from './listen';
 
 export type { FaultKind, FaultState, DeliveryRecord, EventRecord, InvoiceEventType };
 export type { InvoiceJson, PaymentJson, PullPaymentJson } from './btcpay-sandbox/contract';
@@ -259,10 +259,7 @@ export class BTCPaySandbox {
     this.webhooks.stop();
     for (const response of this.held) response.destroy();
     this.held.clear();
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   // --- HTTP ------------------------------------------------------------------------------------

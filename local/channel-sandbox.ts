@@ -33,7 +33,7 @@ import {
   verifySignature,
 } from './channel-sandbox/contract';
 import { header, parseJsonOrText, readBody as readLimitedBody } from './http-body';
-import { baseUrl, listen } from './listen';
+import { baseUrl, closeServer, listen } from './listen';
 
 /** Default port of the sandbox (suggested variable: `CHANNEL_SANDBOX_PORT`). */
 export const DEFAULT_CHANNEL_SANDBOX_PORT = 7073;
@@ -300,10 +300,7 @@ export class ChannelSandbox {
   async stop(): Promise<void> {
     for (const response of this.held) response.destroy();
     this.held.clear();
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   // --- HTTP ------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import * as z from 'zod';
 import { cancelSchema, DRIVER_STATUSES, driverSchema, statusUpdateSchema, tripSchema, type StatusUpdate } from './driver-sandbox/contract';
 import { FaultSwitch } from './fault-switch';
 import { header, parseJsonOrText, readBody as readLimitedBody } from './http-body';
-import { baseUrl, listen } from './listen';
+import { baseUrl, closeServer, listen } from './listen';
 
 /** How an armed fault (`/sandbox/faults`) fails a submission. */
 export const DRIVER_FAULT_KINDS = ['unavailable', 'http500', 'rate_limited', 'timeout'] as const;
@@ -287,10 +287,7 @@ export class DriverSandbox {
     }
     this.waits.clear();
     for (const controller of this.deliveries) controller.abort();
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   // --- HTTP ------------------------------------------------------------------------------------

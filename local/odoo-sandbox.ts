@@ -50,7 +50,7 @@ import { type HttpReply, isJson2Path, json2Call, json2Failure, jsonReply, serveJ
 import { type Api, OdooDatabase, SERVER_VERSION } from './odoo-sandbox/services';
 import { faultResponse, type MethodCall, methodResponse, readCall } from './odoo-sandbox/xmlrpc-codec';
 import { WriteLog } from './odoo-sandbox/write-log';
-import { baseUrl, listen } from './listen';
+import { baseUrl, closeServer, listen } from './listen';
 
 export type { Api, FailureKind, FaultState };
 export type { WriteLogEntry } from './odoo-sandbox/write-log';
@@ -183,10 +183,7 @@ export class OdooSandbox {
       sleeper.wake();
     }
     this.sleeping.clear();
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   // --- HTTP ------------------------------------------------------------------------------------

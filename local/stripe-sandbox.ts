@@ -33,7 +33,7 @@ import { SandboxStore } from './stripe-sandbox/store';
 import { FaultSwitch } from './fault-switch';
 import { type DeliveryRecord, WebhookDispatcher } from './stripe-sandbox/webhooks';
 import { header, readBody as readLimitedBody } from './http-body';
-import { baseUrl, listen } from './listen';
+import { baseUrl, closeServer, listen } from './listen';
 
 export type { DeliveryRecord };
 export { signatureHeader } from './stripe-sandbox/webhooks';
@@ -147,10 +147,7 @@ export class StripeSandbox {
   /** Frees the port, cancels retries and in-flight deliveries; leaves no handles behind. */
   async stop(): Promise<void> {
     this.dispatcher.stop();
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   /** Arms the fault switch as `POST /sandbox/faults` does; clears it when `count` is 0. */

@@ -33,7 +33,7 @@ import type { AddressInfo } from 'node:net';
 import type { ZodType } from 'zod';
 import { FaultSwitch } from './fault-switch';
 import { readBody } from './http-body';
-import { baseUrl, listen } from './listen';
+import { baseUrl, closeServer, listen } from './listen';
 import { newNoteSchema, newOrderSchema, newRefundSchema, OrderBook, type OrderStatus, updateOrderSchema, WooError } from './woocommerce-sandbox/orders';
 
 /** Default port (`WOOCOMMERCE_SANDBOX_PORT`). */
@@ -207,10 +207,7 @@ export class WooCommerceSandbox {
   async stop(): Promise<void> {
     for (const response of this.held) response.destroy();
     this.held.clear();
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   // --- webhooks --------------------------------------------------------------------------------

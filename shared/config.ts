@@ -379,7 +379,7 @@ export function parseConcerns<C extends Concerns>(concerns: C, env: Record<strin
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(concerns)) {
-    const parsed = schema.safeParse(env, { jitless: true });
+    const parsed = schema.safeParse(env);
     // Issue messages are built from our schemas, not from the input: no secret can leak here.
     if (parsed.success) config[name] = parsed.data;
     else problems.push(...parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));

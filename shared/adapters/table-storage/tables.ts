@@ -166,11 +166,7 @@ export class TableStore {
    * instance of a running installation pays one round trip, not one per table.
    */
   async ensureTables(names: readonly string[]): Promise<void> {
-    const account = this.account;
-    this.serviceClient ??=
-      'credential' in account
-        ? new TableServiceClient(account.url, account.credential, this.options)
-        : TableServiceClient.fromConnectionString(account.connectionString, this.options);
+    this.serviceClient ??= this.serviceClientWith(this.options);
     const service = this.serviceClient;
     const prefix = this.config.prefix;
     const existing = new Set<string>();
@@ -196,17 +192,20 @@ export class TableStore {
   /** Health check: true when the account answers a cheap call within `timeoutMs`. */
   async probe(timeoutMs: number): Promise<boolean> {
     // A health check reports, it does not wait out retries.
-    const options = { ...this.options, retryOptions: { maxRetries: 0 } };
-    const account = this.account;
-    this.probeClient ??=
-      'credential' in account
-        ? new TableServiceClient(account.url, account.credential, options)
-        : TableServiceClient.fromConnectionString(account.connectionString, options);
+    this.probeClient ??= this.serviceClientWith({ ...this.options, retryOptions: { maxRetries: 0 } });
     try {
       await this.probeClient.getProperties({ abortSignal: AbortSignal.timeout(timeoutMs) });
       return true;
     } catch {
       return false;
     }
+  }
+
+  /** A client of the account's table service (table creation, the health probe). */
+  private serviceClientWith(options: TableServiceClientOptions): TableServiceClient {
+    const account = this.account;
+    return 'credential' in account
+      ? new TableServiceClient(account.url, account.credential, options)
+      : TableServiceClient.fromConnectionString(account.connectionString, options);
   }
 }
