@@ -1,5 +1,5 @@
 // `npm run build`: bundles the Azure entry point into dist/index.js (CommonJS), the file package.json
-// "main" names. `npm run package` (scripts/package.mjs) bundles the deploy package with the same options.
+// "main" names, the app it loads on first use into dist/app.js, and writes the function manifest. `npm run package` (scripts/package.mjs) bundles the deploy package with the same options.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -86,13 +86,14 @@ const common = { absWorkingDir: ROOT, bundle: true, platform: 'node', target: 'n
  */
 export async function bundle({ outfile = 'dist/index.js', sourcemap = true } = {}) {
   const external = [...HOST_PROVIDED, ...RUNTIME_DEPENDENCIES];
+  const outDir = dirname(resolve(ROOT, outfile));
   const [entry, appBundle, sdks] = await Promise.all([
     build({ ...common, entryPoints: ['functions/index.ts'], outfile, sourcemap, external, plugins: [appApart, lazySdks] }),
-    build({ ...common, entryPoints: ['functions/app.ts'], outfile: join(dirname(resolve(ROOT, outfile)), APP_FILE), sourcemap, external, plugins: [lazySdks] }),
+    build({ ...common, entryPoints: ['functions/app.ts'], outfile: join(outDir, APP_FILE), sourcemap, external, plugins: [lazySdks] }),
     build({
       ...common,
       entryPoints: Object.fromEntries(LAZY_SDKS.map((name) => [LAZY_SDK_FILES[name].replace(/\.js$/, ''), `lazy-sdk:${name}`])),
-      outdir: dirname(outfile),
+      outdir: outDir,
       sourcemap,
       external,
       plugins: [
@@ -111,8 +112,8 @@ export async function bundle({ outfile = 'dist/index.js', sourcemap = true } = {
   ]);
   // The function manifest the entry registers from (functions/manifest.ts), composed from the source.
   const manifest = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'function-manifest.ts')], { cwd: ROOT, encoding: 'utf8' });
-  writeFileSync(join(dirname(resolve(ROOT, outfile)), MANIFEST_FILE), manifest);
-  const consoleDir = join(dirname(resolve(ROOT, outfile)), 'console');
+  writeFileSync(join(outDir, MANIFEST_FILE), manifest);
+  const consoleDir = join(outDir, 'console');
   mkdirSync(consoleDir, { recursive: true });
   for (const file of CONSOLE_FILES) copyFileSync(join(ROOT, 'console', file), join(consoleDir, file));
   return [entry, appBundle, sdks].flatMap((result) => Object.values(result.metafile.outputs)).reduce((sum, output) => sum + output.bytes, 0);
